@@ -1,0 +1,101 @@
+"""The per-link state machine: states, vocabularies and the transition table.
+
+This module is the state diagram of ARCHITECTURE.md in code; the workflow asks
+it before every move, so an illegal transition is a bug caught in tests.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class LinkState(StrEnum):
+    REPORTED = "REPORTED"
+    AWAITING_RESPONSE = "AWAITING_RESPONSE"
+    FOLLOW_UP = "FOLLOW_UP"
+    ESCALATED = "ESCALATED"
+    REMOVED = "REMOVED"
+    UNRESOLVED = "UNRESOLVED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class Category(StrEnum):
+    """The source report's five platform categories, plus other."""
+
+    PORNOGRAPHIC_SITE = "pornographic_site"
+    SOCIAL_MEDIA = "social_media"
+    SEARCH_ENGINE = "search_engine"
+    CONTENT_FARM = "content_farm"
+    IMAGE_HOST = "image_host"
+    OTHER = "other"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    FORM = "form"
+    MANUAL = "manual"
+
+
+class Escalation(StrEnum):
+    HOST = "host"
+    ADMIN = "admin"
+    NONE = "none"
+
+
+class ResponseOutcome(StrEnum):
+    """What a platform replied, as a caseworker records it."""
+
+    REMOVED = "removed"
+    REJECTED = "rejected"
+    ACKNOWLEDGED = "acknowledged"
+    NEEDS_INFO = "needs-info"
+
+
+class NoticeKind(StrEnum):
+    INITIAL = "initial"
+    FOLLOW_UP = "follow_up"
+    ESCALATION_HOST = "escalation_host"
+    ESCALATION_ADMIN = "escalation_admin"
+    REPOST = "repost"
+
+
+class Verdict(StrEnum):
+    """What a liveness check concluded. Only GONE counts as evidence of removal."""
+
+    LIVE = "live"
+    GONE = "gone"
+    UNKNOWN = "unknown"
+
+
+S = LinkState
+
+#: Every legal move. WITHDRAWN is reachable from every non-terminal state.
+TRANSITIONS: dict[LinkState, frozenset[LinkState]] = {
+    S.REPORTED: frozenset({S.AWAITING_RESPONSE, S.REMOVED, S.WITHDRAWN}),
+    S.AWAITING_RESPONSE: frozenset(
+        {S.FOLLOW_UP, S.ESCALATED, S.UNRESOLVED, S.REMOVED, S.WITHDRAWN}
+    ),
+    S.FOLLOW_UP: frozenset({S.AWAITING_RESPONSE, S.ESCALATED, S.UNRESOLVED, S.REMOVED, S.WITHDRAWN}),
+    S.ESCALATED: frozenset({S.UNRESOLVED, S.REMOVED, S.WITHDRAWN}),
+    S.UNRESOLVED: frozenset({S.REMOVED, S.REPORTED, S.WITHDRAWN}),
+    S.REMOVED: frozenset({S.REPORTED, S.WITHDRAWN}),
+    S.WITHDRAWN: frozenset(),
+}
+
+TERMINAL: frozenset[LinkState] = frozenset({S.WITHDRAWN})
+
+
+class IllegalTransition(ValueError):
+    def __init__(self, current: LinkState, target: LinkState) -> None:
+        super().__init__(f"illegal transition {current} -> {target}")
+        self.current = current
+        self.target = target
+
+
+def can_move(current: LinkState, target: LinkState) -> bool:
+    return target in TRANSITIONS[current]
+
+
+def check_move(current: LinkState, target: LinkState) -> None:
+    if not can_move(current, target):
+        raise IllegalTransition(current, target)

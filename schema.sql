@@ -1,0 +1,80 @@
+-- tada: the whole database. Applied by `make run`, the worker and the tests;
+-- every statement is idempotent so applying it again is harmless.
+
+CREATE TABLE IF NOT EXISTS cases (
+    case_id     text PRIMARY KEY,
+    opened_at   timestamptz NOT NULL DEFAULT now(),
+    language    text NOT NULL DEFAULT 'en',
+    reference   text,                       -- the service's own reference, never the victim's name
+    status      text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'withdrawn', 'closed')),
+    withdrawn_at timestamptz
+);
+
+CREATE TABLE IF NOT EXISTS links (
+    link_id      text PRIMARY KEY,          -- = Temporal workflow id: case id + hash of the normalised URL
+    case_id      text NOT NULL REFERENCES cases (case_id),
+    url          text NOT NULL,             -- normalised; never logged, never sent to Temporal
+    host         text NOT NULL,
+    platform     text NOT NULL,
+    category     text NOT NULL,
+    source       text NOT NULL DEFAULT 'import',
+    added_at     timestamptz NOT NULL DEFAULT now(),
+    -- read model, kept current by the workflow's record_event activity
+    state        text NOT NULL DEFAULT 'REPORTED',
+    cycle        integer NOT NULL DEFAULT 1,
+    next_action  text,
+    next_action_at timestamptz,
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (case_id, url)
+);
+CREATE INDEX IF NOT EXISTS links_case_idx ON links (case_id);
+
+-- Append-only timeline of every link: transitions, responses, caseworker actions.
+CREATE TABLE IF NOT EXISTS link_events (
+    event_id     bigserial PRIMARY KEY,
+    event_key    text NOT NULL UNIQUE,      -- link_id:cycle:seq, so a retried activity never writes twice
+    link_id      text NOT NULL REFERENCES links (link_id),
+    case_id      text NOT NULL,
+    cycle        integer NOT NULL,
+    kind         text NOT NULL,
+    from_state   text,
+    to_state     text,
+    detail       jsonb NOT NULL DEFAULT '{}'::jsonb,
+    occurred_at  timestamptz NOT NULL,      -- workflow time
+    recorded_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS link_events_link_idx ON link_events (link_id, event_id);
+
+-- Every notice, recorded under its unique key before it is sent.
+CREATE TABLE IF NOT EXISTS notices (
+    notice_key   text PRIMARY KEY,          -- link_id:cycle:step
+    link_id      text NOT NULL REFERENCES links (link_id),
+    case_id      text NOT NULL,
+    cycle        integer NOT NULL,
+    kind         text NOT NULL,
+    channel      text NOT NULL,
+    recipient    text,
+    message_id   text,
+    status       text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent')),
+    attempts     integer NOT NULL DEFAULT 0,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    sent_at      timestamptz
+);
+CREATE INDEX IF NOT EXISTS notices_link_idx ON notices (link_id);
+
+-- The timeline is append-only: refuse updates and deletes.
+CREATE OR REPLACE FUNCTION tada_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'link_events is append-only';
+END;
+$$;
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'link_events_append_only') THEN
+        CREATE TRIGGER link_events_append_only
+            BEFORE UPDATE OR DELETE ON link_events
+            FOR EACH ROW EXECUTE FUNCTION tada_refuse_change();
+    END IF;
+END;
+$$;

@@ -1,0 +1,32 @@
+"""PostgreSQL connection pool and schema."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from settings import PROJECT_ROOT
+
+SCHEMA_PATH = PROJECT_ROOT / "schema.sql"
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        database_url, min_size=min_size, max_size=max_size, init=_init_connection
+    )
+
+
+async def apply_schema(database_url: str) -> None:
+    """Apply schema.sql (idempotent). Serialised by an advisory lock so workers may race."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(7472616461)")
+            await conn.execute(SCHEMA_PATH.read_text(encoding="utf-8"))
+    finally:
+        await conn.close()

@@ -1,0 +1,64 @@
+"""One settings object for the worker, the CLI and the local stack.
+
+Every value comes from a ``TADA_*`` environment variable (or a ``.env`` file in
+the working directory). With none set, the defaults point at the local stack
+that ``make run`` starts: embedded PostgreSQL, the Temporal dev server and the
+SMTP outbox, all on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+#: Ports of the local stack (``make run``); documented in the README.
+LOCAL_POSTGRES_PORT = 54329
+LOCAL_SMTP_PORT = 8025
+LOCAL_TEMPORAL_PORT = 7233
+LOCAL_TEMPORAL_UI_PORT = 8233
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TADA_", env_file=".env", extra="ignore")
+
+    temporal_address: str = f"127.0.0.1:{LOCAL_TEMPORAL_PORT}"
+    temporal_namespace: str = "default"
+    task_queue: str = "tada"
+
+    database_url: str = f"postgresql://postgres@127.0.0.1:{LOCAL_POSTGRES_PORT}/tada"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = LOCAL_SMTP_PORT
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+
+    notice_from: str = "Take-Down Assistance <takedown@tada.invalid>"
+    notifier_name: str = "Take-Down Assistance (tada)"
+
+    platforms: Path = PROJECT_ROOT / "platforms.toml"
+    allow_private_targets: bool = False
+
+    minimum_age: int = Field(default=16, ge=0)
+    underage_signpost: str = (
+        "tada cannot open a case for a person under {minimum_age}. "
+        "Please contact your local child-protection hotline or the police; "
+        "in the UK the IWF/Childline 'Report Remove' service, elsewhere NCMEC's 'Take It Down'."
+    )
+
+    #: Where the local stack keeps its state (PostgreSQL data, Temporal SQLite, outbox).
+    state_dir: Path = PROJECT_ROOT / ".tada"
+
+    liveness_timeout_seconds: float = 15.0
+    liveness_max_bytes: int = 65536
+    log_format: str = "auto"  # auto | json | console
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
