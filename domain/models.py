@@ -33,6 +33,8 @@ class Timings(BaseModel):
         default_factory=lambda: [timedelta(days=d) for d in (1, 7, 30, 90)]
     )
     unresolved_recheck: timedelta = timedelta(days=30)
+    #: How long to gather a platform's links before one notice covers them all (not used yet).
+    batch_window: timedelta = timedelta(seconds=60)
 
 
 class PlatformPolicy(BaseModel):
@@ -84,6 +86,8 @@ class LinkCarry(BaseModel):
     follow_ups_sent: int = 0
     escalations_sent: int = 0
     recheck_index: int = 0
+    checking_escalation: bool = False  # an escalation went out; its re-check is due next
+    next_action: str = "start"
     next_action_at: datetime | None = None
     paused_remaining: timedelta | None = None
     paused: bool = False

@@ -1,0 +1,33 @@
+"""Submitting a platform's web report form (httpx POST)."""
+
+from __future__ import annotations
+
+import httpx
+
+from activities.egress import check_target
+
+PLACEHOLDERS = ("url", "urls", "case_reference", "notifier_name", "notifier_email")
+
+
+class FormRejected(Exception):
+    """The platform's form answered with an error status."""
+
+
+def fill_fields(template: dict[str, str], values: dict[str, str]) -> dict[str, str]:
+    """Replace ``{url}``-style placeholders; other braces are left as they are."""
+    filled = {}
+    for field, text in template.items():
+        for name in PLACEHOLDERS:
+            text = text.replace("{" + name + "}", values.get(name, ""))
+        filled[field] = text
+    return filled
+
+
+async def submit_form(
+    http: httpx.AsyncClient, form_url: str, fields: dict[str, str], *, allow_private: bool
+) -> int:
+    await check_target(form_url, allow_private=allow_private)
+    response = await http.post(form_url, data=fields, follow_redirects=False)
+    if response.status_code >= 400:
+        raise FormRejected(f"form answered {response.status_code}")
+    return response.status_code

@@ -1,0 +1,91 @@
+"""Liveness: is the reported content still up? Reads at most a small slice of HTML
+and never downloads media."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin, urlsplit
+
+import asyncpg
+import httpx
+import structlog
+from temporalio import activity
+
+from activities.egress import EgressRefused, HostNotFound, check_target
+from domain.liveness import classify
+from domain.models import LivenessRequest, LivenessResult
+from domain.states import Verdict
+
+log = structlog.get_logger(__name__)
+
+MAX_REDIRECTS = 5
+USER_AGENT = "tada-liveness/0.1 (take-down assistance; checks whether reported content is still up)"
+
+
+class LivenessActivities:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        http: httpx.AsyncClient,
+        *,
+        allow_private: bool = False,
+        max_bytes: int = 65536,
+    ) -> None:
+        self._pool = pool
+        self._http = http
+        self._allow_private = allow_private
+        self._max_bytes = max_bytes
+
+    @activity.defn(name="check_liveness")
+    async def check(self, request: LivenessRequest) -> LivenessResult:
+        url = await self._pool.fetchval("SELECT url FROM links WHERE link_id = $1", request.link_id)
+        if url is None:
+            return LivenessResult(verdict=Verdict.UNKNOWN, reason="link not in the database")
+        result = await self.probe(url, request.removed_markers)
+        log.info(
+            "liveness_checked",
+            link_id=request.link_id,
+            host=urlsplit(url).hostname,
+            verdict=result.verdict,
+            http_status=result.http_status,
+        )
+        return result
+
+    async def probe(self, url: str, removed_markers: list[str]) -> LivenessResult:
+        current = url
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                await check_target(current, allow_private=self._allow_private)
+                async with self._http.stream("GET", current, headers={"User-Agent": USER_AGENT}) as response:
+                    if response.is_redirect and "location" in response.headers:
+                        current = urljoin(current, response.headers["location"])
+                        continue
+                    html = await self._read_html_slice(response)
+                    verdict, reason = classify(
+                        status=response.status_code,
+                        original_url=url,
+                        final_url=current,
+                        html=html,
+                        removed_markers=removed_markers,
+                    )
+                    return LivenessResult(verdict=verdict, reason=reason, http_status=response.status_code)
+            return LivenessResult(verdict=Verdict.UNKNOWN, reason="too many redirects")
+        except HostNotFound:
+            return LivenessResult(verdict=Verdict.GONE, reason="host does not exist (NXDOMAIN)")
+        except EgressRefused as refused:
+            return LivenessResult(verdict=Verdict.UNKNOWN, reason=f"refused: {refused}")
+        except httpx.TimeoutException:
+            return LivenessResult(verdict=Verdict.UNKNOWN, reason="timed out")
+        except httpx.HTTPError as error:
+            return LivenessResult(verdict=Verdict.UNKNOWN, reason=f"connection failed: {type(error).__name__}")
+
+    async def _read_html_slice(self, response: httpx.Response) -> str | None:
+        """The first few KiB of an HTML or text page; nothing at all of anything else."""
+        content_type = response.headers.get("content-type", "").lower()
+        if not (content_type.startswith("text/") or "html" in content_type or "xml" in content_type):
+            return None
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body.extend(chunk)
+            if len(body) >= self._max_bytes:
+                break
+        return bytes(body[: self._max_bytes]).decode(response.encoding or "utf-8", errors="replace")

@@ -1,0 +1,171 @@
+"""Intake: opening cases and starting one workflow per reported link.
+
+Idempotent by construction: the workflow id is derived from the case id and the
+normalised URL, so the same link imported twice is one row and one workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+
+import asyncpg
+from pydantic import BaseModel, Field
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from domain import search
+from domain.intake import ImportRow, Rejection
+from domain.models import LinkInput, PlatformPolicy
+from domain.registry import Registry
+from domain.states import LinkState
+from domain.urls import host_of, link_id_for
+from workflows.link import LinkWorkflow
+
+CASE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+START_CONCURRENCY = 32
+
+
+class CaseRefused(Exception):
+    """The case cannot be opened or changed (under age, withdrawn)."""
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+class ImportOutcome(BaseModel):
+    started: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = Field(default_factory=list)
+
+
+def new_case_id() -> str:
+    return "TD-" + "".join(secrets.choice(CASE_ALPHABET) for _ in range(8))
+
+
+async def open_case(
+    pool: asyncpg.Pool, *, age: int, minimum_age: int, signpost: str, language: str = "en", reference: str | None = None
+) -> str:
+    """Open a case; under the minimum age nothing is stored and CaseRefused carries the signpost."""
+    if age < minimum_age:
+        raise CaseRefused(signpost.format(minimum_age=minimum_age))
+    while True:
+        case_id = new_case_id()
+        inserted = await pool.fetchval(
+            "INSERT INTO cases (case_id, language, reference) VALUES ($1, $2, $3) "
+            "ON CONFLICT (case_id) DO NOTHING RETURNING case_id",
+            case_id,
+            language,
+            reference,
+        )
+        if inserted:
+            return case_id
+
+
+async def case_language(pool: asyncpg.Pool, case_id: str) -> str:
+    row = await pool.fetchrow("SELECT language, status FROM cases WHERE case_id = $1", case_id)
+    if row is None:
+        raise CaseNotFound(case_id)
+    if row["status"] != "open":
+        raise CaseRefused(f"case {case_id} is {row['status']}")
+    return row["language"]
+
+
+def start_options(link_id: str, case_id: str, policy: PlatformPolicy, task_queue: str) -> dict:
+    return {
+        "id": link_id,
+        "task_queue": task_queue,
+        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        "id_conflict_policy": WorkflowIDConflictPolicy.FAIL,
+        "search_attributes": TypedSearchAttributes(
+            [
+                SearchAttributePair(search.CASE_ID, case_id),
+                SearchAttributePair(search.STATE, LinkState.REPORTED.value),
+                SearchAttributePair(search.CATEGORY, policy.category.value),
+                SearchAttributePair(search.PLATFORM, policy.name),
+            ]
+        ),
+    }
+
+
+async def start_link(
+    pool: asyncpg.Pool,
+    client: Client,
+    *,
+    case_id: str,
+    language: str,
+    url: str,
+    policy: PlatformPolicy,
+    task_queue: str,
+    source: str = "import",
+) -> tuple[str, bool]:
+    """Record the link and start its workflow. Returns (link id, whether it started now)."""
+    link_id = link_id_for(case_id, url)
+    await pool.execute(
+        """
+        INSERT INTO links (link_id, case_id, url, host, platform, category, source)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT (link_id) DO NOTHING
+        """,
+        link_id,
+        case_id,
+        url,
+        host_of(url),
+        policy.name,
+        policy.category.value,
+        source,
+    )
+    link = LinkInput(case_id=case_id, link_id=link_id, language=language, policy=policy)
+    try:
+        await client.start_workflow(LinkWorkflow.run, link, **start_options(link_id, case_id, policy, task_queue))
+    except WorkflowAlreadyStartedError:
+        return link_id, False
+    return link_id, True
+
+
+async def add_links(
+    pool: asyncpg.Pool,
+    client: Client,
+    registry: Registry,
+    *,
+    case_id: str,
+    rows: list[ImportRow],
+    rejected: list[Rejection],
+    task_queue: str,
+    source: str = "import",
+    progress: Callable[[int], None] | None = None,
+) -> ImportOutcome:
+    """Start a workflow for every good row; bad rows were already set aside by the parser."""
+    language = await case_language(pool, case_id)
+    outcome = ImportOutcome(rejected=list(rejected))
+    gate = asyncio.Semaphore(START_CONCURRENCY)
+
+    async def one(row: ImportRow) -> None:
+        async with gate:
+            _, started = await start_link(
+                pool,
+                client,
+                case_id=case_id,
+                language=language,
+                url=row.url,
+                policy=registry.policy_for(row.url),
+                task_queue=task_queue,
+                source=source,
+            )
+        if started:
+            outcome.started += 1
+        else:
+            outcome.duplicates += 1
+        if progress:
+            progress(1)
+
+    await asyncio.gather(*(one(row) for row in rows))
+    return outcome

@@ -1,0 +1,128 @@
+"""Shared real components for the suite: PostgreSQL, SMTP, an HTTP server and
+Temporal (time-skipping for lifecycles, the dev server for visibility and the CLI).
+Nothing here needs the internet."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from devstack.ports import free_port
+from devstack.postgres import EmbeddedPostgres
+from domain.search import SEARCH_ATTRIBUTES
+from services.database import apply_schema, create_pool
+from settings import Settings
+from tests.support.smtp import start_smtp_server
+from tests.support.web import start_web_server
+
+BIN = Path(sys.executable).parent
+
+
+def _binary(name: str) -> str:
+    path = BIN / name
+    return str(path) if path.exists() else (shutil.which(name) or name)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory) -> str:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port())
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def db_pool(postgres_url):
+    await apply_schema(postgres_url)
+    pool = await create_pool(postgres_url)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    collector, controller = start_smtp_server()
+    yield collector, controller.port
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    collector, _ = smtp_server
+    collector.messages.clear()
+    return collector
+
+
+@pytest.fixture(scope="session")
+def web_server():
+    state, httpd = start_web_server()
+    yield state
+    httpd.shutdown()
+
+
+@pytest.fixture
+def web(web_server):
+    web_server.reset()
+    return web_server
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_env():
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace="default",
+            search_attributes={
+                name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
+                for name, kind in SEARCH_ATTRIBUTES.items()
+            },
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_env(tmp_path_factory):
+    from domain import search
+
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=[search.CASE_ID, search.STATE, search.CATEGORY, search.PLATFORM, search.NEXT_ACTION_AT],
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def settings(postgres_url, smtp_server, tmp_path) -> Settings:
+    """Settings for one test: its own task queue, real local SMTP, private targets allowed."""
+    _, smtp_port = smtp_server
+    return Settings(
+        database_url=postgres_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        task_queue=f"tada-test-{uuid.uuid4().hex[:8]}",
+        allow_private_targets=True,
+        notice_from="Take-Down Assistance <takedown@tada.test>",
+        notifier_name="Take-Down Assistance (test)",
+        state_dir=tmp_path / ".tada",
+        liveness_timeout_seconds=5,
+    )
+
+

@@ -1,0 +1,123 @@
+"""A running tada worker on the time-skipping server, with one link under test."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import asyncpg
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.models import LinkStatus, PlatformPolicy, Timings
+from domain.states import Category, Channel, Escalation, LinkState
+from domain.urls import normalise_url
+from services.intake import open_case, start_link
+from settings import Settings
+from worker import build_worker, new_http_client
+from workflows.link import LinkWorkflow
+
+PLATFORM_EMAIL = "reports@platform.test"
+HOST_EMAIL = "abuse@host.test"
+
+
+def make_policy(**changes) -> PlatformPolicy:
+    policy = PlatformPolicy(
+        name="platform.test",
+        category=Category.PORNOGRAPHIC_SITE,
+        channel=Channel.EMAIL,
+        email=PLATFORM_EMAIL,
+        escalation=Escalation.HOST,
+        escalation_email=HOST_EMAIL,
+        removed_markers=["This content has been removed"],
+        timings=Timings(
+            follow_up_after=timedelta(days=2),
+            follow_ups=2,
+            escalate_after=timedelta(days=7),
+            escalations=2,
+            recheck_schedule=[timedelta(days=1), timedelta(days=7)],
+            unresolved_recheck=timedelta(days=30),
+        ),
+    )
+    return policy.model_copy(update=changes)
+
+
+@dataclass
+class Harness:
+    env: WorkflowEnvironment
+    pool: asyncpg.Pool
+    settings: Settings
+    started: list[str] = field(default_factory=list)
+
+    async def start(self, url: str, policy: PlatformPolicy | None = None) -> WorkflowHandle:
+        case_id = await open_case(self.pool, age=30, minimum_age=16, signpost="", reference="REF-1")
+        link_id, started = await start_link(
+            self.pool,
+            self.env.client,
+            case_id=case_id,
+            language="en",
+            url=normalise_url(url),
+            policy=policy or make_policy(),
+            task_queue=self.settings.task_queue,
+        )
+        assert started
+        self.started.append(link_id)
+        return self.env.client.get_workflow_handle_for(LinkWorkflow.run, link_id)
+
+    async def terminate_all(self) -> None:
+        """Workflows left asleep without a worker would stop the test server skipping time."""
+        for link_id in self.started:
+            try:
+                await self.env.client.get_workflow_handle(link_id).terminate("test finished")
+            except RPCError:
+                pass  # already closed
+
+    async def status(self, handle: WorkflowHandle) -> LinkStatus:
+        return await handle.query(LinkWorkflow.status)
+
+    async def until(self, handle: WorkflowHandle, state: LinkState, *, timeout: float = 15) -> LinkStatus:
+        """Poll (in real time) until the link reaches ``state`` and waits for its next action."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            status = await self.status(handle)
+            if status.state == state and not status.next_action.startswith(("send", "start")):
+                return status
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"link stuck in {status.state} ({status.next_action}), wanted {state}")
+            await asyncio.sleep(0.05)
+
+    async def result(self, handle: WorkflowHandle) -> LinkStatus:
+        """The workflow's result, letting the test server skip time until it comes."""
+        async with self.env.time_skipping_unlocked():
+            return await handle.result()
+
+    async def advance(self, duration: timedelta) -> None:
+        await self.env.sleep(duration)
+
+    async def transitions(self, link_id: str) -> list[tuple[str, str]]:
+        rows = await self.pool.fetch(
+            "SELECT from_state, to_state FROM link_events WHERE link_id = $1 AND kind = 'transition' "
+            "ORDER BY event_id",
+            link_id,
+        )
+        return [(r["from_state"], r["to_state"]) for r in rows]
+
+    async def notice_rows(self, link_id: str) -> list[tuple[str, str, str]]:
+        rows = await self.pool.fetch(
+            "SELECT kind, recipient, status FROM notices WHERE link_id = $1 ORDER BY created_at", link_id
+        )
+        return [(r["kind"], r["recipient"], r["status"]) for r in rows]
+
+
+@asynccontextmanager
+async def running_worker(env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings):
+    harness = Harness(env, pool, settings)
+    async with new_http_client(settings) as http:
+        async with build_worker(env.client, pool, http, settings):
+            try:
+                yield harness
+            finally:
+                await harness.terminate_all()

@@ -1,0 +1,107 @@
+"""The tada worker: runs link workflows and their activities.
+
+Run it with ``tada-worker`` (or ``make run``, which also starts the local stack).
+It needs only the TADA_* settings to reach Temporal, PostgreSQL and SMTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+from contextlib import AsyncExitStack
+
+import asyncpg
+import httpx
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.liveness import LivenessActivities
+from activities.mailer import Mailer, SmtpConfig
+from activities.notices import NoticeActivities, NotifierIdentity
+from activities.store import StoreActivities
+from services.database import apply_schema, create_pool
+from services.logging import configure_logging
+from services.temporal import connect, ensure_search_attributes
+from settings import Settings, get_settings
+from workflows.link import LinkWorkflow
+
+log = structlog.get_logger(__name__)
+
+
+def build_activities(pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings) -> list:
+    mailer = Mailer(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+        )
+    )
+    identity = NotifierIdentity(
+        notice_from=settings.notice_from,
+        notifier_name=settings.notifier_name,
+        allow_private_targets=settings.allow_private_targets,
+    )
+    liveness = LivenessActivities(
+        pool, http, allow_private=settings.allow_private_targets, max_bytes=settings.liveness_max_bytes
+    )
+    notices = NoticeActivities(pool, mailer, http, identity)
+    store = StoreActivities(pool)
+    return [liveness.check, notices.send, store.record_event]
+
+
+def new_http_client(settings: Settings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.liveness_timeout_seconds),
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+
+
+def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[LinkWorkflow],
+        activities=build_activities(pool, http, settings),
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set, then shut down cleanly."""
+    await apply_schema(settings.database_url)
+    client = await connect(settings)
+    added = await ensure_search_attributes(client, settings.temporal_namespace)
+    if added:
+        log.info("search_attributes_registered", names=added)
+    async with AsyncExitStack() as stack:
+        pool = await create_pool(settings.database_url)
+        stack.push_async_callback(pool.close)
+        http = await stack.enter_async_context(new_http_client(settings))
+        worker = build_worker(client, pool, http, settings)
+        log.info("worker_started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
+        async with worker:
+            await stop.wait()
+        log.info("worker_stopped")
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_format)
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop=stop)
+
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""Timeouts and retries for the link workflow's activities.
+
+Side effects are retried with backoff for as long as it takes (an SMTP relay or
+the database being down for an hour must not lose a step); each activity is
+idempotent, so a retry never sends or records anything twice.
+"""
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+_PATIENT = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+)
+
+LIVENESS = {"start_to_close_timeout": timedelta(seconds=60), "retry_policy": _PATIENT}
+NOTICE = {"start_to_close_timeout": timedelta(minutes=2), "retry_policy": _PATIENT}
+STORE = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": _PATIENT}
