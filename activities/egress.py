@@ -44,7 +44,7 @@ async def check_target(url: str, *, allow_private: bool) -> None:
     except socket.gaierror as error:
         if error.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)):
             raise HostNotFound(host) from error
-        raise
+        raise EgressRefused(f"could not resolve {host} ({error.strerror})") from error
     if allow_private:
         return
     for info in infos:

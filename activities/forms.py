@@ -14,13 +14,10 @@ class FormRejected(Exception):
 
 
 def fill_fields(template: dict[str, str], values: dict[str, str]) -> dict[str, str]:
-    """Replace ``{url}``-style placeholders; other braces are left as they are."""
-    filled = {}
-    for field, text in template.items():
-        for name in PLACEHOLDERS:
-            text = text.replace("{" + name + "}", values.get(name, ""))
-        filled[field] = text
-    return filled
+    """Fill ``{url}``-style placeholders (``{{``/``}}`` are literal braces). The registry
+    has already checked that only the known placeholders are used."""
+    known = {name: values.get(name, "") for name in PLACEHOLDERS}
+    return {field: text.format_map(known) for field, text in template.items()}
 
 
 async def submit_form(

@@ -96,6 +96,28 @@ def start_options(link_id: str, case_id: str, policy: PlatformPolicy, task_queue
     }
 
 
+async def start_link_row(
+    pool: asyncpg.Pool, *, case_id: str, url: str, platform: str, category: str, source: str = "import"
+) -> str:
+    """Record a link (once: the id is derived from case and URL) and return its id."""
+    link_id = link_id_for(case_id, url)
+    await pool.execute(
+        """
+        INSERT INTO links (link_id, case_id, url, host, platform, category, source)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT (link_id) DO NOTHING
+        """,
+        link_id,
+        case_id,
+        url,
+        host_of(url),
+        platform,
+        category,
+        source,
+    )
+    return link_id
+
+
 async def start_link(
     pool: asyncpg.Pool,
     client: Client,
@@ -108,20 +130,8 @@ async def start_link(
     source: str = "import",
 ) -> tuple[str, bool]:
     """Record the link and start its workflow. Returns (link id, whether it started now)."""
-    link_id = link_id_for(case_id, url)
-    await pool.execute(
-        """
-        INSERT INTO links (link_id, case_id, url, host, platform, category, source)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT (link_id) DO NOTHING
-        """,
-        link_id,
-        case_id,
-        url,
-        host_of(url),
-        policy.name,
-        policy.category.value,
-        source,
+    link_id = await start_link_row(
+        pool, case_id=case_id, url=url, platform=policy.name, category=policy.category.value, source=source
     )
     link = LinkInput(case_id=case_id, link_id=link_id, language=language, policy=policy)
     try:

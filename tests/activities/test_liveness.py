@@ -1,0 +1,89 @@
+"""The liveness probe against a real local HTTP server."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from activities.liveness import LivenessActivities
+from domain.states import Verdict
+from tests.support.web import Page
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+MARKERS = ["This content has been removed"]
+
+
+@pytest.fixture
+async def probe(db_pool):
+    async with httpx.AsyncClient(timeout=5) as http:
+        yield LivenessActivities(db_pool, http, allow_private=True, max_bytes=4096).probe
+
+
+@pytest.mark.parametrize(
+    ("page", "verdict"),
+    [
+        (Page(200, "<html>a video page</html>"), Verdict.LIVE),
+        (Page(404), Verdict.GONE),
+        (Page(410), Verdict.GONE),
+        (Page(451), Verdict.GONE),
+        (Page(200, "<p>This content has been removed by the site</p>"), Verdict.GONE),
+        (Page(500), Verdict.UNKNOWN),
+        (Page(503, "<title>Just a moment...</title>"), Verdict.UNKNOWN),
+        (Page(200, "<title>Just a moment...</title> cf-browser-verification"), Verdict.UNKNOWN),
+        (Page(403), Verdict.UNKNOWN),
+        (Page(429), Verdict.UNKNOWN),
+    ],
+)
+async def test_verdict_for_each_kind_of_page(probe, web, page, verdict):
+    web.pages["/p"] = page
+    result = await probe(web.url("/p"), MARKERS)
+    assert result.verdict == verdict, result.reason
+
+
+async def test_redirect_to_the_home_page_means_gone(probe, web):
+    web.redirect("/video/123", web.url("/"))
+    web.live("/")
+    result = await probe(web.url("/video/123"), MARKERS)
+    assert result.verdict == Verdict.GONE
+    assert "home page" in result.reason
+
+
+async def test_redirect_to_another_page_is_followed(probe, web):
+    web.redirect("/old", web.url("/new"))
+    web.live("/new")
+    assert (await probe(web.url("/old"), MARKERS)).verdict == Verdict.LIVE
+    assert web.hits == {"/old": 1, "/new": 1}
+
+
+async def test_media_is_never_read(probe, web):
+    body = "x" * 200_000
+    web.pages["/image.jpg"] = Page(200, body, content_type="image/jpeg")
+    result = await probe(web.url("/image.jpg"), ["x"])  # the marker would match if the body were read
+    assert result.verdict == Verdict.LIVE
+
+
+async def test_only_a_slice_of_html_is_read(probe, web):
+    web.live("/long", "<html>" + "a" * 100_000 + MARKERS[0] + "</html>")
+    assert (await probe(web.url("/long"), MARKERS)).verdict == Verdict.LIVE  # marker past the slice
+
+
+async def test_a_host_that_does_not_exist_is_gone(probe):
+    result = await probe("http://no-such-host.invalid/x", MARKERS)
+    assert result.verdict == Verdict.GONE
+
+
+async def test_nothing_listening_is_unknown_not_gone(probe):
+    result = await probe("http://127.0.0.1:9/x", MARKERS)
+    assert result.verdict == Verdict.UNKNOWN
+
+
+async def test_private_targets_are_refused_unless_allowed(db_pool, web):
+    web.live("/p")
+    async with httpx.AsyncClient(timeout=5) as http:
+        strict = LivenessActivities(db_pool, http, allow_private=False)
+        result = await strict.probe(web.url("/p"), MARKERS)
+    assert result.verdict == Verdict.UNKNOWN
+    assert "refused" in result.reason
+    assert web.hits == {}
+

@@ -1,0 +1,82 @@
+"""Notices are recorded before they are sent, and a retry never sends twice."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from activities.mailer import Mailer, SmtpConfig
+from activities.notices import NoticeActivities, NotifierIdentity
+from domain.models import NoticeRequest
+from domain.states import Channel, NoticeKind
+from domain.urls import normalise_url
+from services.intake import open_case, start_link_row
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.fixture
+async def notices(db_pool, smtp_server):
+    _, port = smtp_server
+    identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org", allow_private_targets=True)
+    async with httpx.AsyncClient(timeout=5) as http:
+        yield NoticeActivities(db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=port)), http, identity)
+
+
+async def _link(db_pool) -> tuple[str, str]:
+    case_id = await open_case(db_pool, age=20, minimum_age=16, signpost="", reference="CASE-REF")
+    url = normalise_url("https://site.test/watch?v=1&utm_source=x")
+    link_id = await start_link_row(db_pool, case_id=case_id, url=url, platform="site.test", category="other")
+    return case_id, link_id
+
+
+def _request(case_id: str, link_id: str, **changes) -> NoticeRequest:
+    request = NoticeRequest(
+        notice_key=f"{link_id}:1:1:initial",
+        link_id=link_id,
+        case_id=case_id,
+        cycle=1,
+        kind=NoticeKind.INITIAL,
+        channel=Channel.EMAIL,
+        recipient="abuse@site.test",
+        platform="site.test",
+    )
+    return request.model_copy(update=changes)
+
+
+async def test_a_retried_notice_is_sent_once(notices, db_pool, mailbox):
+    case_id, link_id = await _link(db_pool)
+    first = await notices.send(_request(case_id, link_id))
+    second = await notices.send(_request(case_id, link_id))
+    assert first.sent_now and not second.sent_now
+    assert first.message_id == second.message_id
+    assert len(mailbox.messages) == 1
+    row = await db_pool.fetchrow("SELECT status, attempts FROM notices WHERE notice_key = $1", first.notice_key)
+    assert (row["status"], row["attempts"]) == ("sent", 2)
+
+
+async def test_the_email_names_the_content_and_the_organisation_only(notices, db_pool, mailbox):
+    case_id, link_id = await _link(db_pool)
+    await notices.send(_request(case_id, link_id))
+    message = mailbox.messages[0]
+    body = message.get_content()
+    assert message["From"] == "Org <notices@org.test>"
+    assert message["To"] == "abuse@site.test"
+    assert message["Message-ID"].endswith("@org.test>")
+    assert "https://site.test/watch?v=1" in body and "utm_source" not in body
+    assert "CASE-REF" in message["Subject"]
+    assert "good faith" in body and "without the" in body
+
+
+async def test_a_failed_send_is_retried_until_it_goes_out(db_pool, mailbox, smtp_server):
+    case_id, link_id = await _link(db_pool)
+    identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org")
+    async with httpx.AsyncClient() as http:
+        down = NoticeActivities(db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=9, timeout=2)), http, identity)
+        with pytest.raises(Exception):
+            await down.send(_request(case_id, link_id))
+        status = await db_pool.fetchval("SELECT status FROM notices WHERE link_id = $1", link_id)
+        assert status == "pending"  # recorded before sending, not marked sent
+        up = NoticeActivities(db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=smtp_server[1])), http, identity)
+        assert (await up.send(_request(case_id, link_id))).sent_now
+    assert len(mailbox.messages) == 1

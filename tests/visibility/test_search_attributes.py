@@ -1,0 +1,51 @@
+"""On the dev server: caseworkers find links by search attributes, which never hold a URL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from domain import search
+from domain.states import LinkState
+from tests.lifecycle.harness import make_policy, running_worker
+from workflows.link import LinkWorkflow
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def _listed(client, query: str, expected: int, timeout: float = 15):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = [wf async for wf in client.list_workflows(query)]
+        if len(found) == expected or asyncio.get_running_loop().time() > deadline:
+            return found
+        await asyncio.sleep(0.2)
+
+
+async def test_links_are_found_by_case_and_state(dev_env, db_pool, settings, mailbox, web):
+    web.live("/v1")
+    web.gone("/v2")
+    async with running_worker(dev_env, db_pool, settings) as h:
+        live = await h.start(web.url("/v1"))
+        case_id = (await h.status(live)).case_id
+        await h.until(live, LinkState.AWAITING_RESPONSE)
+        gone = await h.start(web.url("/v2"), make_policy())
+        await h.until(gone, LinkState.REMOVED)
+
+        awaiting = await _listed(
+            dev_env.client, f"TadaCaseId = '{case_id}' AND TadaState = 'AWAITING_RESPONSE'", 1
+        )
+        assert [wf.id for wf in awaiting] == [live.id]
+        removed = await _listed(dev_env.client, f"TadaState = 'REMOVED' AND WorkflowId = '{gone.id}'", 1)
+        assert len(removed) == 1
+
+        description = await live.describe()
+        attributes = description.typed_search_attributes
+        assert attributes.get(search.CATEGORY) == "pornographic_site"
+        assert attributes.get(search.PLATFORM) == "platform.test"
+        assert attributes.get(search.NEXT_ACTION_AT) is not None
+        for pair in attributes:
+            assert "127.0.0.1" not in str(pair.value)
+        assert "127.0.0.1" not in live.id and "/v1" not in live.id
+        await live.signal(LinkWorkflow.withdraw, None)
