@@ -21,6 +21,7 @@ from activities.liveness import LivenessActivities
 from activities.mailer import Mailer, SmtpConfig
 from activities.notices import NoticeActivities, NotifierIdentity
 from activities.store import StoreActivities
+from domain.registry import load_registry
 from services.database import apply_schema, create_pool
 from services.logging import configure_logging
 from services.temporal import connect, ensure_search_attributes
@@ -73,6 +74,8 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient, se
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set, then shut down cleanly."""
+    registry = load_registry(settings.platforms)  # a broken registry stops us here, named
+    log.info("registry_loaded", platforms=len(registry.platforms))
     await apply_schema(settings.database_url)
     client = await connect(settings)
     added = await ensure_search_attributes(client, settings.temporal_namespace)
