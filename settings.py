@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     #: Where the local stack keeps its state (PostgreSQL data, Temporal SQLite, outbox).
     state_dir: Path = PROJECT_ROOT / ".tada"
 
+    #: At most this many notices an hour to one recipient address (0: no limit).
+    recipient_hourly_limit: int = Field(default=20, ge=0)
+
     liveness_timeout_seconds: float = 15.0
     liveness_max_bytes: int = 65536
     log_format: str = "auto"  # auto | json | console

@@ -19,7 +19,9 @@ from temporalio.worker import Worker
 
 from activities.liveness import LivenessActivities
 from activities.mailer import Mailer, SmtpConfig
+from activities.notice_handover import NoticeHandOverActivities
 from activities.notices import NoticeActivities, NotifierIdentity
+from activities.rate_limit import RecipientRateLimit
 from activities.store import StoreActivities
 from domain.registry import load_registry
 from services.database import apply_schema, create_pool
@@ -27,11 +29,12 @@ from services.logging import configure_logging
 from services.temporal import connect, ensure_search_attributes
 from settings import Settings, get_settings
 from workflows.link import LinkWorkflow
+from workflows.notice_batch import NoticeBatchWorkflow
 
 log = structlog.get_logger(__name__)
 
 
-def build_activities(pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings) -> list:
+def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings) -> list:
     mailer = Mailer(
         SmtpConfig(
             host=settings.smtp_host,
@@ -49,9 +52,12 @@ def build_activities(pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Sett
     liveness = LivenessActivities(
         pool, http, allow_private=settings.allow_private_targets, max_bytes=settings.liveness_max_bytes
     )
-    notices = NoticeActivities(pool, mailer, http, identity)
+    notices = NoticeActivities(
+        pool, mailer, http, identity, RecipientRateLimit(pool, per_hour=settings.recipient_hourly_limit)
+    )
+    hand_over = NoticeHandOverActivities(client, settings.task_queue)
     store = StoreActivities(pool)
-    return [liveness.check, notices.send, store.record_event]
+    return [liveness.check, hand_over.hand_over, notices.send_batch, store.record_event]
 
 
 def new_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -66,8 +72,8 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient, se
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[LinkWorkflow],
-        activities=build_activities(pool, http, settings),
+        workflows=[LinkWorkflow, NoticeBatchWorkflow],
+        activities=build_activities(client, pool, http, settings),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 

@@ -19,7 +19,8 @@ from temporalio import activity
 
 from activities.forms import fill_fields, submit_form
 from activities.mailer import Mailer
-from domain.models import NoticeReceipt, NoticeRequest
+from activities.rate_limit import RecipientRateLimit
+from domain.models import NoticeBatch, NoticeReceipt, NoticeRequest
 from domain.notices import NoticeContext, render_notice
 from domain.states import Channel
 
@@ -47,59 +48,78 @@ def message_id_for(notice_key: str, sender_email: str) -> str:
 
 class NoticeActivities:
     def __init__(
-        self, pool: asyncpg.Pool, mailer: Mailer, http: httpx.AsyncClient, identity: NotifierIdentity
+        self,
+        pool: asyncpg.Pool,
+        mailer: Mailer,
+        http: httpx.AsyncClient,
+        identity: NotifierIdentity,
+        rate_limit: RecipientRateLimit | None = None,
     ) -> None:
         self._pool = pool
+        self._rate_limit = rate_limit or RecipientRateLimit(pool)
         self._mailer = mailer
         self._http = http
         self._identity = identity
 
-    @activity.defn(name="send_notice")
-    async def send(self, request: NoticeRequest) -> NoticeReceipt:
-        message_id = message_id_for(request.notice_key, self._identity.email)
-        status = await self._claim(request, message_id)
+    @activity.defn(name="send_notice_batch")
+    async def send_batch(self, batch: NoticeBatch) -> NoticeReceipt:
+        """Send one notice listing every link of the batch (same case, recipient and kind)."""
+        first = batch.items[0]
+        keys = sorted(n.notice_key for n in batch.items)
+        message_id = message_id_for("+".join(keys), self._identity.email)
         receipt = NoticeReceipt(
-            notice_key=request.notice_key,
+            notice_key=first.notice_key,
             sent_now=False,
-            channel=request.channel,
-            recipient=request.recipient,
+            channel=first.channel,
+            recipient=first.recipient,
             message_id=message_id,
         )
-        if status == "sent":
-            log.info("notice_already_sent", link_id=request.link_id, kind=request.kind)
+        async with self._pool.acquire() as conn, conn.transaction():
+            statuses = [await self._claim(conn, n, message_id) for n in batch.items]
+        if "sent" in statuses:  # a batch is marked sent as a whole: this is a retry
+            log.info("notice_already_sent", link_id=first.link_id, kind=first.kind, batch_size=len(keys))
             return receipt
-        link = await self._pool.fetchrow(
-            "SELECT l.url, l.host, c.reference FROM links l JOIN cases c USING (case_id) WHERE l.link_id = $1",
-            request.link_id,
+        links = await self._pool.fetch(
+            "SELECT l.link_id, l.url, l.host, l.state, c.reference FROM links l JOIN cases c USING (case_id) "
+            "WHERE l.link_id = ANY($1::text[]) ORDER BY l.added_at, l.link_id",
+            [n.link_id for n in batch.items],
         )
-        context = NoticeContext(
-            kind=request.kind,
-            platform=request.platform,
-            urls=[link["url"]],
-            case_reference=link["reference"] or request.case_id,
-            notifier_name=self._identity.notifier_name,
-            notifier_email=self._identity.email,
-            language=request.language,
-            follow_up_number=request.follow_up_number,
-            previous_removal_at=request.previous_removal_at,
-        )
-        if request.channel == Channel.EMAIL:
-            await self._send_email(request, context, message_id)
-        elif request.channel == Channel.FORM:
-            await self._submit_form(request, context)
-        else:
-            raise ValueError(f"channel {request.channel} is not sent by an activity")
+        listed = [row for row in links if row["state"] != "WITHDRAWN"]  # withdrawn meanwhile: left out
+        if listed:
+            await self._rate_limit.wait_turn(first.recipient or first.form_url or "")
+            context = NoticeContext(
+                kind=first.kind,
+                platform=first.platform,
+                urls=[row["url"] for row in listed],
+                case_reference=listed[0]["reference"] or first.case_id,
+                notifier_name=self._identity.notifier_name,
+                notifier_email=self._identity.email,
+                language=first.language,
+                follow_up_number=first.follow_up_number,
+                previous_removal_at=first.previous_removal_at,
+            )
+            if first.channel == Channel.EMAIL:
+                await self._send_email(first, context, message_id)
+            elif first.channel == Channel.FORM:
+                await self._submit_form(first, context)
+            else:
+                raise ValueError(f"channel {first.channel} is not sent by an activity")
         await self._pool.execute(
-            "UPDATE notices SET status = 'sent', sent_at = now() WHERE notice_key = $1", request.notice_key
+            "UPDATE notices SET status = 'sent', sent_at = now() WHERE notice_key = ANY($1::text[])", keys
         )
         log.info(
-            "notice_sent", link_id=request.link_id, kind=request.kind, channel=request.channel, host=link["host"]
+            "notice_sent",
+            link_ids=[row["link_id"] for row in listed],
+            kind=first.kind,
+            channel=first.channel,
+            host=links[0]["host"] if links else None,
         )
-        return receipt.model_copy(update={"sent_now": True})
+        return receipt.model_copy(update={"sent_now": bool(listed)})
 
-    async def _claim(self, request: NoticeRequest, message_id: str) -> str:
+    @staticmethod
+    async def _claim(conn: asyncpg.Connection, request: NoticeRequest, message_id: str) -> str:
         """Record the notice before sending it; returns its status ('pending' or 'sent')."""
-        return await self._pool.fetchval(
+        return await conn.fetchval(
             """
             INSERT INTO notices (notice_key, link_id, case_id, cycle, kind, channel, recipient, message_id, attempts)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)

@@ -150,6 +150,7 @@ class NoticeRequest(BaseModel):
     language: str = "en"
     follow_up_number: int = 0
     previous_removal_at: datetime | None = None
+    batch_window: timedelta = timedelta(seconds=60)
 
 
 class NoticeReceipt(BaseModel):
@@ -158,6 +159,30 @@ class NoticeReceipt(BaseModel):
     channel: Channel
     recipient: str | None = None
     message_id: str | None = None
+
+
+class NoticeBatchKey(BaseModel):
+    """Notices of one case for one recipient (an address, or a form) go out together."""
+
+    case_id: str
+    channel: Channel
+    recipient: str  # email address, or the form's address
+    window: timedelta = timedelta(seconds=60)
+
+
+class NoticeBatch(BaseModel):
+    """One email (or form submission) listing every link in ``items``; all of one kind."""
+
+    items: list[NoticeRequest]
+
+
+class NoticeSent(BaseModel):
+    """Sent back to each link workflow once its notice went out."""
+
+    notice_key: str
+    message_id: str | None = None
+    recipient: str | None = None
+    batch_size: int = 1
 
 
 class LinkEvent(BaseModel):

@@ -123,6 +123,7 @@ def settings(postgres_url, smtp_server, tmp_path) -> Settings:
         notifier_name="Take-Down Assistance (test)",
         state_dir=tmp_path / ".tada",
         liveness_timeout_seconds=5,
+        recipient_hourly_limit=0,  # tests send many notices to one address; the limit has its own test
     )
 
 

@@ -13,9 +13,6 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.liveness import LivenessActivities
-    from activities.notices import NoticeActivities
-    from activities.store import StoreActivities
     from domain import search
     from domain.models import (
         CaseworkerAction,
@@ -27,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         LivenessRequest,
         LivenessResult,
         NoticeRequest,
+        NoticeSent,
         PlatformResponse,
     )
     from domain.states import (
@@ -38,7 +36,14 @@ with workflow.unsafe.imports_passed_through():
         Verdict,
         check_move,
     )
-    from workflows.options import LIVENESS, NOTICE, STORE
+    from workflows.options import (
+        CHECK_LIVENESS,
+        HAND_OVER_NOTICE,
+        LIVENESS,
+        NOTICE,
+        RECORD_EVENT,
+        STORE,
+    )
 
 S = LinkState
 
@@ -58,6 +63,7 @@ class LinkWorkflow:
         self._link = link
         self._c: LinkCarry = link.carry.model_copy(deep=True) if link.carry else LinkCarry()
         self._inbox: list[CaseworkerAction] = self._c.inbox
+        self._sent: dict[str, NoticeSent] = {}
 
     # --- caseworker signals: each one is queued and handled by the main loop --------
 
@@ -92,6 +98,11 @@ class LinkWorkflow:
     @workflow.signal
     def confirm_filed(self) -> None:
         self._inbox.append(CaseworkerAction(action="filed"))
+
+    @workflow.signal
+    def notice_sent(self, sent: NoticeSent) -> None:
+        """From the notice batch: this link's notice went out."""
+        self._sent[sent.notice_key] = sent
 
     @workflow.query
     def status(self) -> LinkStatus:
@@ -365,9 +376,10 @@ class LinkWorkflow:
 
     async def _check_liveness(self, next_action: str) -> LivenessResult:
         self._raise_if_withdrawn()
-        result: LivenessResult = await workflow.execute_activity_method(
-            LivenessActivities.check,
+        result: LivenessResult = await workflow.execute_activity(
+            CHECK_LIVENESS,
             LivenessRequest(link_id=self._link.link_id, removed_markers=self._link.policy.removed_markers),
+            result_type=LivenessResult,
             **LIVENESS,
         )
         detail = {"verdict": result.verdict.value, "reason": result.reason}
@@ -413,12 +425,20 @@ class LinkWorkflow:
             language=policy.language or self._link.language,
             follow_up_number=c.follow_ups_sent + 1 if kind == NoticeKind.FOLLOW_UP else 0,
             previous_removal_at=c.previous_removal_at,
+            batch_window=policy.timings.batch_window,
         )
-        receipt = await workflow.execute_activity_method(NoticeActivities.send, request, **NOTICE)
+        await workflow.execute_activity(HAND_OVER_NOTICE, request, **NOTICE)
+        await workflow.wait_condition(
+            lambda: notice_key in self._sent or any(a.action == "withdraw" for a in self._inbox)
+        )
+        self._raise_if_withdrawn()
+        sent = self._sent.pop(notice_key)
         c.notices_sent += 1
         detail = {"kind": kind.value, "channel": channel.value, "notice_key": notice_key}
-        if receipt.recipient:
-            detail["recipient"] = receipt.recipient
+        if sent.recipient:
+            detail["recipient"] = sent.recipient
+        if sent.batch_size > 1:
+            detail["batch_size"] = str(sent.batch_size)
         await self._record("notice", detail)
         return True
 
@@ -438,7 +458,7 @@ class LinkWorkflow:
             next_action=self._c.next_action,
             next_action_at=c.next_action_at,
         )
-        await workflow.execute_activity_method(StoreActivities.record_event, event, **STORE)
+        await workflow.execute_activity(RECORD_EVENT, event, **STORE)
 
     async def _move(self, target: LinkState, reason: str) -> None:
         current = self._c.state

@@ -18,3 +18,10 @@ _PATIENT = RetryPolicy(
 LIVENESS = {"start_to_close_timeout": timedelta(seconds=60), "retry_policy": _PATIENT}
 NOTICE = {"start_to_close_timeout": timedelta(minutes=2), "retry_policy": _PATIENT}
 STORE = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": _PATIENT}
+
+# Activity names (the activities themselves live in activities/, with their I/O libraries).
+CHECK_LIVENESS = "check_liveness"
+HAND_OVER_NOTICE = "hand_over_notice"
+SEND_NOTICE_BATCH = "send_notice_batch"
+RECORD_EVENT = "record_event"
+FIND_ABUSE_CONTACTS = "find_abuse_contacts"

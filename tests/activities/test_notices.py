@@ -7,7 +7,7 @@ import pytest
 
 from activities.mailer import Mailer, SmtpConfig
 from activities.notices import NoticeActivities, NotifierIdentity
-from domain.models import NoticeRequest
+from domain.models import NoticeBatch, NoticeRequest
 from domain.states import Channel, NoticeKind
 from domain.urls import normalise_url
 from services.intake import open_case, start_link_row
@@ -46,8 +46,8 @@ def _request(case_id: str, link_id: str, **changes) -> NoticeRequest:
 
 async def test_a_retried_notice_is_sent_once(notices, db_pool, mailbox):
     case_id, link_id = await _link(db_pool)
-    first = await notices.send(_request(case_id, link_id))
-    second = await notices.send(_request(case_id, link_id))
+    first = await notices.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))
+    second = await notices.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))
     assert first.sent_now and not second.sent_now
     assert first.message_id == second.message_id
     assert len(mailbox.messages) == 1
@@ -57,7 +57,7 @@ async def test_a_retried_notice_is_sent_once(notices, db_pool, mailbox):
 
 async def test_the_email_names_the_content_and_the_organisation_only(notices, db_pool, mailbox):
     case_id, link_id = await _link(db_pool)
-    await notices.send(_request(case_id, link_id))
+    await notices.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))
     message = mailbox.messages[0]
     body = message.get_content()
     assert message["From"] == "Org <notices@org.test>"
@@ -74,9 +74,35 @@ async def test_a_failed_send_is_retried_until_it_goes_out(db_pool, mailbox, smtp
     async with httpx.AsyncClient() as http:
         down = NoticeActivities(db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=9, timeout=2)), http, identity)
         with pytest.raises(Exception):
-            await down.send(_request(case_id, link_id))
+            await down.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))
         status = await db_pool.fetchval("SELECT status FROM notices WHERE link_id = $1", link_id)
         assert status == "pending"  # recorded before sending, not marked sent
         up = NoticeActivities(db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=smtp_server[1])), http, identity)
-        assert (await up.send(_request(case_id, link_id))).sent_now
+        assert (await up.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))).sent_now
     assert len(mailbox.messages) == 1
+
+
+async def test_a_recipient_over_its_hourly_limit_waits_for_a_free_slot(db_pool, mailbox, smtp_server):
+    from temporalio.exceptions import ApplicationError
+
+    from activities.rate_limit import RecipientRateLimit
+
+    identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org")
+    limited = "limited@site.test"
+    async with httpx.AsyncClient() as http:
+        notices = NoticeActivities(
+            db_pool,
+            Mailer(SmtpConfig(host="127.0.0.1", port=smtp_server[1])),
+            http,
+            identity,
+            RecipientRateLimit(db_pool, per_hour=2),
+        )
+        for _ in range(2):
+            case_id, link_id = await _link(db_pool)
+            await notices.send_batch(NoticeBatch(items=[_request(case_id, link_id, recipient=limited)]))
+        case_id, link_id = await _link(db_pool)
+        with pytest.raises(ApplicationError) as refused:
+            await notices.send_batch(NoticeBatch(items=[_request(case_id, link_id, recipient=limited)]))
+    assert refused.value.type == "RecipientRateLimited"
+    assert refused.value.next_retry_delay.total_seconds() > 3000  # about an hour from the first
+    assert len(mailbox.for_recipient(limited)) == 2

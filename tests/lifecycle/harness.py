@@ -40,6 +40,7 @@ def make_policy(**changes) -> PlatformPolicy:
             escalations=2,
             recheck_schedule=[timedelta(days=1), timedelta(days=7)],
             unresolved_recheck=timedelta(days=30),
+            batch_window=timedelta(0),
         ),
     )
     return policy.model_copy(update=changes)
@@ -52,8 +53,11 @@ class Harness:
     settings: Settings
     started: list[str] = field(default_factory=list)
 
-    async def start(self, url: str, policy: PlatformPolicy | None = None) -> WorkflowHandle:
-        case_id = await open_case(self.pool, age=30, minimum_age=16, signpost="", reference="REF-1")
+    async def open_case(self) -> str:
+        return await open_case(self.pool, age=30, minimum_age=16, signpost="", reference="REF-1")
+
+    async def start(self, url: str, policy: PlatformPolicy | None = None, *, case_id: str | None = None) -> WorkflowHandle:
+        case_id = case_id or await self.open_case()
         link_id, started = await start_link(
             self.pool,
             self.env.client,

@@ -1,0 +1,76 @@
+"""A host's addresses (A and AAAA) from DNS, through the system's resolver or the
+one named by TADA_DNS_SERVER ("host" or "host:port", "[v6]:port" for IPv6)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+
+import dns.asyncresolver
+import dns.exception
+import dns.name
+import dns.nameserver
+import dns.rdatatype
+import dns.resolver
+
+
+class DnsUnavailable(Exception):
+    """No answer from the resolver in time, or it failed (SERVFAIL, refused): worth retrying later."""
+
+
+def parse_dns_server(value: str) -> tuple[str, int]:
+    """``"10.0.0.53"`` -> (``"10.0.0.53"``, 53); ``"127.0.0.1:5353"``; ``"[::1]:5353"``; ``"::1"``."""
+    value = value.strip()
+    if value.startswith("["):
+        address, _, rest = value[1:].partition("]")
+        port = int(rest.removeprefix(":")) if rest else 53
+    elif value.count(":") == 1:
+        address, port_text = value.split(":")
+        port = int(port_text)
+    else:
+        address, port = value, 53
+    ipaddress.ip_address(address)  # a resolver is named by address: ValueError otherwise
+    if not 0 < port < 65536:
+        raise ValueError(f"port {port} out of range")
+    return address, port
+
+
+class DnsLookup:
+    def __init__(self, *, server: str | None = None, timeout_seconds: float = 5.0) -> None:
+        if server:
+            address, port = parse_dns_server(server)
+            self._resolver = dns.asyncresolver.Resolver(configure=False)
+            self._resolver.nameservers = [dns.nameserver.Do53Nameserver(address, port)]
+        else:
+            self._resolver = dns.asyncresolver.Resolver()
+        self._resolver.lifetime = timeout_seconds
+        self._resolver.timeout = min(timeout_seconds, 2.0)  # per try; retried within the lifetime
+
+    async def addresses(self, host: str) -> list[str]:
+        """IPv4 then IPv6 addresses of ``host``, each once; empty if the name does not exist.
+
+        Raises DnsUnavailable on a timeout or a failing resolver, so the caller can retry.
+        """
+        try:
+            name = dns.name.from_text(host.strip().rstrip(".") + ".")
+        except (dns.exception.DNSException, UnicodeError):
+            return []  # not a valid DNS name: nothing to resolve
+        answers = await asyncio.gather(self._query(name, dns.rdatatype.A), self._query(name, dns.rdatatype.AAAA))
+        found: list[str] = []
+        for address in (a for answer in answers for a in answer):
+            if address not in found:
+                found.append(address)
+        return found
+
+    async def _query(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> list[str]:
+        try:
+            answer = await self._resolver.resolve(name, rdtype, raise_on_no_answer=False, search=False)
+        except (dns.resolver.NXDOMAIN, dns.resolver.YXDOMAIN):
+            return []
+        except dns.resolver.LifetimeTimeout as error:
+            raise DnsUnavailable(f"no DNS answer in time for {name} {rdtype.name}") from error
+        except dns.resolver.NoNameservers as error:
+            raise DnsUnavailable(f"DNS resolver failed for {name} {rdtype.name}") from error
+        if answer.rrset is None:
+            return []
+        return [rdata.address for rdata in answer.rrset if hasattr(rdata, "address")]
