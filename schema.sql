@@ -62,6 +62,9 @@ CREATE TABLE IF NOT EXISTS notices (
 );
 CREATE INDEX IF NOT EXISTS notices_link_idx ON notices (link_id);
 
+-- Added after the first release: kept as ALTERs so existing databases catch up.
+ALTER TABLE cases ADD COLUMN IF NOT EXISTS jurisdiction text;   -- e.g. HK: notices cite local law
+
 -- The timeline is append-only: refuse updates and deletes.
 CREATE OR REPLACE FUNCTION tada_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -37,14 +37,25 @@ def parse_dns_server(value: str) -> tuple[str, int]:
 
 class DnsLookup:
     def __init__(self, *, server: str | None = None, timeout_seconds: float = 5.0) -> None:
-        if server:
-            address, port = parse_dns_server(server)
-            self._resolver = dns.asyncresolver.Resolver(configure=False)
-            self._resolver.nameservers = [dns.nameserver.Do53Nameserver(address, port)]
-        else:
-            self._resolver = dns.asyncresolver.Resolver()
-        self._resolver.lifetime = timeout_seconds
-        self._resolver.timeout = min(timeout_seconds, 2.0)  # per try; retried within the lifetime
+        self._server = parse_dns_server(server) if server else None  # a bad value fails at start
+        self._timeout = timeout_seconds
+        self._resolver: dns.asyncresolver.Resolver | None = None
+
+    def _get_resolver(self) -> dns.asyncresolver.Resolver:
+        """Made on first use, so a host without /etc/resolv.conf fails lookups (retried), not the worker."""
+        if self._resolver is None:
+            if self._server:
+                resolver = dns.asyncresolver.Resolver(configure=False)
+                resolver.nameservers = [dns.nameserver.Do53Nameserver(*self._server)]
+            else:
+                try:
+                    resolver = dns.asyncresolver.Resolver()
+                except dns.resolver.NoResolverConfiguration as error:
+                    raise DnsUnavailable("no system DNS resolver configured; set TADA_DNS_SERVER") from error
+            resolver.lifetime = self._timeout
+            resolver.timeout = min(self._timeout, 2.0)  # per try; tried again within the lifetime
+            self._resolver = resolver
+        return self._resolver
 
     async def addresses(self, host: str) -> list[str]:
         """IPv4 then IPv6 addresses of ``host``, each once; empty if the name does not exist.
@@ -64,7 +75,7 @@ class DnsLookup:
 
     async def _query(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> list[str]:
         try:
-            answer = await self._resolver.resolve(name, rdtype, raise_on_no_answer=False, search=False)
+            answer = await self._get_resolver().resolve(name, rdtype, raise_on_no_answer=False, search=False)
         except (dns.resolver.NXDOMAIN, dns.resolver.YXDOMAIN):
             return []
         except dns.resolver.LifetimeTimeout as error:

@@ -21,6 +21,7 @@ from activities.forms import fill_fields, submit_form
 from activities.mailer import Mailer
 from activities.rate_limit import RecipientRateLimit
 from domain.models import NoticeBatch, NoticeReceipt, NoticeRequest
+from domain.mail_thread import thread_headers
 from domain.notices import NoticeContext, render_notice
 from domain.states import Channel
 
@@ -80,13 +81,16 @@ class NoticeActivities:
             log.info("notice_already_sent", link_id=first.link_id, kind=first.kind, batch_size=len(keys))
             return receipt
         links = await self._pool.fetch(
-            "SELECT l.link_id, l.url, l.host, l.state, c.reference FROM links l JOIN cases c USING (case_id) "
+            "SELECT l.link_id, l.url, l.host, l.state, c.reference, c.jurisdiction "
+            "FROM links l JOIN cases c USING (case_id) "
             "WHERE l.link_id = ANY($1::text[]) ORDER BY l.added_at, l.link_id",
             [n.link_id for n in batch.items],
         )
         listed = [row for row in links if row["state"] != "WITHDRAWN"]  # withdrawn meanwhile: left out
         if listed:
-            await self._rate_limit.wait_turn(first.recipient or first.form_url or "")
+            recipient = first.recipient or first.form_url or ""
+            await self._rate_limit.wait_turn(recipient)
+            earlier = await self._earlier_notices(first.case_id, recipient)
             context = NoticeContext(
                 kind=first.kind,
                 platform=first.platform,
@@ -97,9 +101,20 @@ class NoticeActivities:
                 language=first.language,
                 follow_up_number=first.follow_up_number,
                 previous_removal_at=first.previous_removal_at,
+                jurisdiction=listed[0]["jurisdiction"],
+                first_notice_at=earlier[0]["sent_at"] if earlier else None,
             )
             if first.channel == Channel.EMAIL:
-                await self._send_email(first, context, message_id)
+                thread = thread_headers(
+                    earlier[0]["message_id"] if earlier else None, [row["message_id"] for row in earlier]
+                )
+                await self._send_email(
+                    first,
+                    context,
+                    message_id,
+                    in_reply_to=thread.get("In-Reply-To"),
+                    references=thread.get("References"),
+                )
             elif first.channel == Channel.FORM:
                 await self._submit_form(first, context)
             else:
@@ -115,6 +130,18 @@ class NoticeActivities:
             host=links[0]["host"] if links else None,
         )
         return receipt.model_copy(update={"sent_now": bool(listed)})
+
+    async def _earlier_notices(self, case_id: str, recipient: str) -> list:
+        """This case's notices already sent to this recipient, oldest first: follow-ups thread onto them."""
+        return await self._pool.fetch(
+            """
+            SELECT message_id, min(sent_at) AS sent_at FROM notices
+             WHERE case_id = $1 AND recipient = $2 AND status = 'sent'
+             GROUP BY message_id ORDER BY min(sent_at)
+            """,
+            case_id,
+            recipient,
+        )
 
     @staticmethod
     async def _claim(conn: asyncpg.Connection, request: NoticeRequest, message_id: str) -> str:
@@ -136,7 +163,16 @@ class NoticeActivities:
             message_id,
         )
 
-    async def _send_email(self, request: NoticeRequest, context: NoticeContext, message_id: str) -> None:
+    async def _send_email(
+        self,
+        request: NoticeRequest,
+        context: NoticeContext,
+        message_id: str,
+        in_reply_to: str | None = None,
+        references: str | None = None,
+    ) -> None:
+        """Plain text with an HTML alternative; follow-ups thread onto the first notice
+        through ``in_reply_to``/``references`` (see ``domain.notices.thread_headers``)."""
         if not request.recipient:
             raise ValueError("an email notice needs a recipient")
         rendered = render_notice(context)
@@ -146,8 +182,13 @@ class NoticeActivities:
         message["Subject"] = rendered.subject
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = message_id
+        if in_reply_to:
+            message["In-Reply-To"] = in_reply_to
+        if references:
+            message["References"] = references
         message["X-Tada-Notice-Kind"] = request.kind.value
         message.set_content(rendered.text)
+        message.add_alternative(rendered.html, subtype="html")
         await self._mailer.send(message)
 
     async def _submit_form(self, request: NoticeRequest, context: NoticeContext) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import tomllib
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -56,7 +56,7 @@ def cdn_for(address: str) -> CdnProvider | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _networks(provider_id: str) -> tuple[IPNetwork, ...]:
     provider = next(p for p in providers() if p.id == provider_id)
     return tuple(ipaddress.ip_network(r) for r in provider.ranges)

@@ -52,7 +52,14 @@ def new_case_id() -> str:
 
 
 async def open_case(
-    pool: asyncpg.Pool, *, age: int, minimum_age: int, signpost: str, language: str = "en", reference: str | None = None
+    pool: asyncpg.Pool,
+    *,
+    age: int,
+    minimum_age: int,
+    signpost: str,
+    language: str = "en",
+    reference: str | None = None,
+    jurisdiction: str | None = None,
 ) -> str:
     """Open a case; under the minimum age nothing is stored and CaseRefused carries the signpost."""
     if age < minimum_age:
@@ -60,11 +67,12 @@ async def open_case(
     while True:
         case_id = new_case_id()
         inserted = await pool.fetchval(
-            "INSERT INTO cases (case_id, language, reference) VALUES ($1, $2, $3) "
+            "INSERT INTO cases (case_id, language, reference, jurisdiction) VALUES ($1, $2, $3, $4) "
             "ON CONFLICT (case_id) DO NOTHING RETURNING case_id",
             case_id,
             language,
             reference,
+            jurisdiction.upper() if jurisdiction else None,
         )
         if inserted:
             return case_id

@@ -59,7 +59,7 @@ async def test_the_email_names_the_content_and_the_organisation_only(notices, db
     case_id, link_id = await _link(db_pool)
     await notices.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))
     message = mailbox.messages[0]
-    body = message.get_content()
+    body = message.get_body(("plain",)).get_content()
     assert message["From"] == "Org <notices@org.test>"
     assert message["To"] == "abuse@site.test"
     assert message["Message-ID"].endswith("@org.test>")
@@ -106,3 +106,30 @@ async def test_a_recipient_over_its_hourly_limit_waits_for_a_free_slot(db_pool, 
     assert refused.value.type == "RecipientRateLimited"
     assert refused.value.next_retry_delay.total_seconds() > 3000  # about an hour from the first
     assert len(mailbox.for_recipient(limited)) == 2
+
+
+async def test_the_email_has_an_html_alternative_and_threads_onto_the_first_notice(notices, mailbox):
+    from domain.notices import NoticeContext, thread_headers
+
+    url = "https://site.test/watch?v=1&list=<x>"
+    context = NoticeContext(
+        kind=NoticeKind.FOLLOW_UP,
+        platform="site.test",
+        urls=[url],
+        case_reference="CASE-REF",
+        notifier_name="Org",
+        notifier_email="notices@org.test",
+        language="zh-Hant",
+        follow_up_number=1,
+    )
+    headers = thread_headers("<first@org.test>", [])
+    request = _request("case", "link", kind=NoticeKind.FOLLOW_UP)
+    await notices._send_email(
+        request, context, "<second@org.test>", in_reply_to=headers["In-Reply-To"], references=headers["References"]
+    )
+    (message,) = mailbox.messages
+    assert message.get_content_type() == "multipart/alternative"
+    assert (message["In-Reply-To"], message["References"]) == ("<first@org.test>", "<first@org.test>")
+    assert url in message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "https://site.test/watch?v=1&amp;list=&lt;x&gt;" in html and "第1次跟進通知" in html

@@ -55,7 +55,7 @@ async def test_thirty_links_one_email_then_a_follow_up_for_the_live_ones(
         for handle in handles:
             await h.until(handle, LinkState.AWAITING_RESPONSE)
         (first,) = mailbox.messages
-        body = first.get_content()
+        body = first.get_body(("plain",)).get_content()
         assert all(web.url(path) in body for path in paths)
         assert f"({LINKS} addresses)" in body
 
@@ -66,7 +66,9 @@ async def test_thirty_links_one_email_then_a_follow_up_for_the_live_ones(
         await _eventually(lambda: _count(mailbox, 2))
         follow_up = mailbox.messages[1]
         assert follow_up["X-Tada-Notice-Kind"] == "follow_up"
-        text = follow_up.get_content()
+        assert follow_up["In-Reply-To"] == first["Message-ID"]  # threads onto the first notice
+        assert first["Message-ID"] in follow_up["References"]
+        text = follow_up.get_body(("plain",)).get_content()
         assert all(web.url(path) in text for path in still_live)
         assert not any(web.url(path) + "\n" in text for path in removed)
         assert f"({len(still_live)} addresses)" in text

@@ -50,7 +50,7 @@ async def test_removed_after_the_first_notice(time_env, db_pool, settings, mailb
         await h.until(handle, S.AWAITING_RESPONSE)
         assert sent(mailbox) == [("initial", PLATFORM_EMAIL)]
         message = mailbox.messages[0]
-        assert web.url("/a") in message.get_content()
+        assert web.url("/a") in message.get_body(("plain",)).get_content()
         assert "REF-1" in message["Subject"]
         web.gone("/a")
         await h.advance(2 * DAY + timedelta(hours=1))
@@ -162,7 +162,7 @@ async def test_removed_then_reposted_starts_a_second_cycle(time_env, db_pool, se
         status = await h.until(handle, S.AWAITING_RESPONSE)
         assert status.cycle == 2
         assert sent(mailbox) == [("initial", PLATFORM_EMAIL), ("repost", PLATFORM_EMAIL)]
-        assert "posted again" in mailbox.messages[1].get_content()
+        assert "posted again" in mailbox.messages[1].get_body(("plain",)).get_content()
         web.gone("/e")
         await h.advance(2 * DAY + timedelta(minutes=5))
         status = await h.until(handle, S.REMOVED)
