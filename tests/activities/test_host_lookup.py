@@ -10,6 +10,7 @@ import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 
+from activities.dns_lookup import parse_dns_server
 from activities.host_lookup import HostLookupActivities, HostLookupConfig
 from activities.rdap_bootstrap import load_bootstrap
 from domain.abuse_contacts import AbuseContact, ContactSource, HostLookupRequest
@@ -238,3 +239,22 @@ async def test_bootstrap_from_a_file_saved_by_whoisit(make_lookup, rdap, tmp_pat
     saved.write_text(bootstrap.save_bootstrap_data())
     result = await find(make_lookup, "tada-ripe.co.uk", rdap_bootstrap=str(saved))
     assert [c.email for c in result.contacts] == ["abuse@hostde.example", "abuse@uknames.example"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("10.0.0.53", ("10.0.0.53", 53)),
+        ("127.0.0.1:5353", ("127.0.0.1", 5353)),
+        ("[::1]:5353", ("::1", 5353)),
+        ("::1", ("::1", 53)),
+    ],
+)
+async def test_dns_server_setting(value, expected):
+    assert parse_dns_server(value) == expected
+
+
+@pytest.mark.parametrize("value", ["dns.example", "dns.example:53", "127.0.0.1:0", "127.0.0.1:x"])
+async def test_dns_server_setting_must_be_an_address_and_port(value):
+    with pytest.raises(ValueError):
+        parse_dns_server(value)

@@ -247,7 +247,8 @@ async def test_add_status_show_and_respond(stack, web, mailbox):
     case_id = await stack.open_case()
     web.live("/add/c")
     web.live("/add/d")
-    run = await stack.tada("links", "add", case_id, web.url("/add/c"), web.url("/add/d"), "javascript:void(0)", "--json")
+    urls = [web.url("/add/c"), web.url("/add/d"), "javascript:void(0)"]
+    run = await stack.tada("links", "add", case_id, *urls, "--json")
     assert run.code == 0, run.stderr
     assert (run.json["started"], run.json["duplicates"]) == (2, 0)
     assert [(r["line"], r["value"]) for r in run.json["rejected"]] == [(3, "javascript:void(0)")]
@@ -263,7 +264,8 @@ async def test_add_status_show_and_respond(stack, web, mailbox):
     assert set(rows) == {link_c, link_d}
     row = rows[link_c]
     assert row["url"] == web.url("/add/c")
-    assert (row["platform"], row["category"], row["state"], row["cycle"]) == ("Test Platform", "image_host", "AWAITING_RESPONSE", 1)
+    assert (row["platform"], row["category"]) == ("Test Platform", "image_host")
+    assert (row["state"], row["cycle"]) == ("AWAITING_RESPONSE", 1)
     assert row["notices_sent"] == 1
     assert row["next_action"] == "follow-up check" and row["next_action_at"] is not None
 
@@ -276,7 +278,8 @@ async def test_add_status_show_and_respond(stack, web, mailbox):
     transition = detail["events"][-1]
     assert (transition["from_state"], transition["to_state"]) == ("REPORTED", "AWAITING_RESPONSE")
     assert detail["events"][0]["detail"]["verdict"] == "live"
-    assert [(n["kind"], n["recipient"], n["status"]) for n in detail["notices"]] == [("initial", PLATFORM_EMAIL, "sent")]
+    notices = [(n["kind"], n["recipient"], n["status"]) for n in detail["notices"]]
+    assert notices == [("initial", PLATFORM_EMAIL, "sent")]
     assert detail["live"]["state"] == "AWAITING_RESPONSE" and detail["live"]["paused"] is False
     assert detail["live_unavailable"] is None
 
@@ -284,7 +287,8 @@ async def test_add_status_show_and_respond(stack, web, mailbox):
     assert respond.code == 0, respond.stderr
     await in_state(stack, "REMOVED", link_c)
     status = (await stack.tada("status", case_id, "--json")).json
-    assert {row["link_id"]: row["state"] for row in status["links"]} == {link_c: "REMOVED", link_d: "AWAITING_RESPONSE"}
+    states = {row["link_id"]: row["state"] for row in status["links"]}
+    assert states == {link_c: "REMOVED", link_d: "AWAITING_RESPONSE"}
     assert (status["counts"]["REMOVED"], status["counts"]["AWAITING_RESPONSE"]) == (1, 1)
     events = (await stack.tada("link", "show", link_c, "--json")).json["events"]
     response = next(e for e in events if e["kind"] == "response")
@@ -318,7 +322,9 @@ async def test_escalate_pause_withdraw_and_closed_link(stack, web, mailbox):
     assert unknown_show.code == 4 and unknown_show.stdout == ""
     assert unknown_status.code == 4 and "no case TD-NOSUCHCS" in unknown_status.stderr
 
-    escalate = await stack.tada("link", "escalate", link_id, "--to", "abuse@hosting.test", "--kind", "host", "--json")
+    escalate = await stack.tada(
+        "link", "escalate", link_id, "--to", "abuse@hosting.test", "--kind", "host", "--json"
+    )
     assert escalate.code == 0, escalate.stderr
     assert escalate.json == {"link_id": link_id, "signal": "escalate", "sent": True, "state": "AWAITING_RESPONSE"}
     await in_state(stack, "ESCALATED", link_id)
