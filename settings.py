@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     #: Where the local stack keeps its state (PostgreSQL data, Temporal SQLite, outbox).
     state_dir: Path = PROJECT_ROOT / ".tada"
 
+    #: Host escalation: where the IANA RDAP bootstrap comes from (None: IANA itself; or a
+    #: base URL serving dns.json/ipv4.json/ipv6.json, a directory of them, or a saved file).
+    rdap_bootstrap: str | None = None
+    rdap_allow_http: bool = False  # accept http:// RDAP servers (local mirrors, tests)
+    rdap_timeout_seconds: float = 15.0
+    #: A resolver ("10.0.0.53" or "127.0.0.1:5353") instead of the system's.
+    dns_server: str | None = None
+
     #: At most this many notices an hour to one recipient address (0: no limit).
     recipient_hourly_limit: int = Field(default=20, ge=0)
 

@@ -192,6 +192,10 @@ def case_open(
     reference: Annotated[
         str | None, typer.Option("--reference", help="Your own reference (never the victim's name).")
     ] = None,
+    jurisdiction: Annotated[
+        str | None,
+        typer.Option("--jurisdiction", help="Where the case belongs, e.g. HK: notices then cite local law."),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Open a case and print its id."""
@@ -208,9 +212,12 @@ def case_open(
             signpost=settings.underage_signpost,
             language=language.value,
             reference=reference,
+            jurisdiction=jurisdiction,
         )
         if out.as_json:
-            out.json({"case_id": case_id, "language": language.value, "reference": reference})
+            out.json(
+                {"case_id": case_id, "language": language.value, "reference": reference, "jurisdiction": jurisdiction}
+            )
         else:
             out.console.print(case_id)
 

@@ -17,6 +17,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.host_lookup import HostLookupActivities, HostLookupConfig
 from activities.liveness import LivenessActivities
 from activities.mailer import Mailer, SmtpConfig
 from activities.notice_handover import NoticeHandOverActivities
@@ -56,8 +57,15 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
         pool, mailer, http, identity, RecipientRateLimit(pool, per_hour=settings.recipient_hourly_limit)
     )
     hand_over = NoticeHandOverActivities(client, settings.task_queue)
+    host_lookup = HostLookupActivities(HostLookupConfig.from_settings(settings), http)
     store = StoreActivities(pool)
-    return [liveness.check, hand_over.hand_over, notices.send_batch, store.record_event]
+    return [
+        liveness.check,
+        hand_over.hand_over,
+        notices.send_batch,
+        host_lookup.find_abuse_contacts,
+        store.record_event,
+    ]
 
 
 def new_http_client(settings: Settings) -> httpx.AsyncClient:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from domain.abuse_contacts import AbuseContact
 from domain.states import (
     Category,
     Channel,
@@ -55,9 +56,11 @@ class PlatformPolicy(BaseModel):
 
 
 class EscalationContact(BaseModel):
-    email: str
+    email: str | None = None  # None: a web form only (a CDN's abuse process), filed by hand
     kind: Escalation  # host or admin
-    source: str = "caseworker"  # caseworker | registry
+    source: str = "caseworker"  # caseworker | registry | host | registrar | cdn
+    name: str | None = None
+    instructions: str | None = None
 
 
 class PlatformResponse(BaseModel):
@@ -92,6 +95,8 @@ class LinkCarry(BaseModel):
     paused_remaining: timedelta | None = None
     paused: bool = False
     escalation_contact: EscalationContact | None = None
+    contacts_looked_up: bool = False
+    found_contacts: list[AbuseContact] = Field(default_factory=list)
     previous_removal_at: datetime | None = None
     inbox: list[CaseworkerAction] = Field(default_factory=list)
 
@@ -99,6 +104,7 @@ class LinkCarry(BaseModel):
 class LinkInput(BaseModel):
     case_id: str
     link_id: str
+    host: str = ""  # the web host (never the URL): for DNS and RDAP at escalation
     language: str = "en"
     policy: PlatformPolicy
     carry: LinkCarry | None = None

@@ -53,6 +53,10 @@ _ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 _SAFE = "!$%&'()*+,/:;=?@[]~-._"
 
 
+#: Schemes that a bare "name:digits" must never be read as a host and port.
+NEVER_HOSTS = frozenset({"javascript", "data", "vbscript", "file", "mailto", "about", "blob"})
+
+
 class InvalidUrl(ValueError):
     """A value that is not a link tada can take down; ``reason`` says why, for people."""
 
@@ -117,6 +121,8 @@ def _with_scheme(text: str) -> str:
     if text.startswith("//"):
         return f"https:{text}"
     match = _SCHEME.match(text)
+    if match and match.group(1).lower() in NEVER_HOSTS:
+        return text  # "javascript:1" is a script, not host "javascript" on port 1
     if match:
         scheme, rest = match.groups()
         if rest.startswith("//") or not re.match(r"\d*(?:[/?#]|$)", rest):

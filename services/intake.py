@@ -141,7 +141,7 @@ async def start_link(
     link_id = await start_link_row(
         pool, case_id=case_id, url=url, platform=policy.name, category=policy.category.value, source=source
     )
-    link = LinkInput(case_id=case_id, link_id=link_id, language=language, policy=policy)
+    link = LinkInput(case_id=case_id, link_id=link_id, host=host_of(url), language=language, policy=policy)
     try:
         await client.start_workflow(LinkWorkflow.run, link, **start_options(link_id, case_id, policy, task_queue))
     except WorkflowAlreadyStartedError:

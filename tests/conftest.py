@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -34,11 +35,15 @@ def _binary(name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory) -> str:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port())
+def postgres_url() -> str:
+    # Not under pytest's temp root: the server runs as another user, and a concurrent
+    # pytest run tidying that root must not pull the data directory from under it.
+    data_dir = Path(tempfile.mkdtemp(prefix="tada-test-pg-"))
+    server = EmbeddedPostgres(data_dir / "data", free_port())
     server.start()
     yield server.url
     server.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

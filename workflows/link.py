@@ -11,9 +11,11 @@ import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain import search
+    from domain.abuse_contacts import HostLookupRequest, HostLookupResult
     from domain.models import (
         CaseworkerAction,
         EscalationContact,
@@ -38,7 +40,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.options import (
         CHECK_LIVENESS,
+        CONTACT_REMINDER,
+        FIND_ABUSE_CONTACTS,
         HAND_OVER_NOTICE,
+        HOST_LOOKUP,
         LIVENESS,
         NOTICE,
         RECORD_EVENT,
@@ -220,21 +225,65 @@ class LinkWorkflow:
             if c.escalations_sent >= timings.escalations:
                 break
             contact = self._escalation_contact()
+            if contact is None and policy.escalation == Escalation.HOST and not c.contacts_looked_up:
+                await self._look_up_host_contacts()
+                continue
             if contact is None:
-                self._schedule(f"needs {policy.escalation} contact (tada link escalate)", None)
-                await self._record("waiting", {"for": f"{policy.escalation} contact"})
-                action = await self._wait()
-                if action is not None and await self._on_action(action):
+                if await self._wait_for_contact():
                     return
                 continue
             kind = NoticeKind.ESCALATION_ADMIN if contact.kind == Escalation.ADMIN else NoticeKind.ESCALATION_HOST
             self._schedule("re-check after escalation", workflow.now() + timings.escalate_after)
-            if not await self._deliver(kind, Channel.EMAIL, contact.email):
+            if contact.email:
+                delivered = await self._deliver(kind, Channel.EMAIL, contact.email)
+            else:  # a CDN's abuse form: a caseworker files it
+                delivered = await self._deliver(kind, Channel.MANUAL, None, where=contact.instructions)
+            if not delivered:
                 return
             c.escalations_sent += 1
             c.checking_escalation = True
         self._schedule_unresolved_recheck()
         await self._move(S.UNRESOLVED, "every escalation used up")
+
+    async def _look_up_host_contacts(self) -> None:
+        """DNS and RDAP: the CDN or web host's abuse contacts, then the registrar's."""
+        c = self._c
+        try:
+            found: HostLookupResult = await workflow.execute_activity(
+                FIND_ABUSE_CONTACTS,
+                HostLookupRequest(host=self._link.host),
+                result_type=HostLookupResult,
+                **HOST_LOOKUP,
+            )
+            contacts = found.contacts
+        except ActivityError as failure:
+            workflow.logger.warning("link %s: host lookup failed: %s", self._link.link_id, failure.cause)
+            contacts = []
+            await self._record("contact_lookup_failed", {"host": self._link.host})
+        c.contacts_looked_up = True
+        c.found_contacts = contacts
+        for contact in contacts:
+            detail = {"kind": contact.kind, "source": contact.how.source}
+            for name in ("email", "name", "instructions"):
+                if getattr(contact, name):
+                    detail[name] = getattr(contact, name)
+            for name in ("address", "network", "rdap_server", "entity_handle"):
+                if getattr(contact.how, name):
+                    detail[name] = getattr(contact.how, name)
+            await self._record("contact_found", detail)
+
+    async def _wait_for_contact(self) -> bool:
+        """No escalation contact known: wait, visibly, for a caseworker to supply one; a
+        reminder is logged every day. True when a caseworker action changed the state."""
+        escalation = self._link.policy.escalation
+        self._schedule(f"needs {escalation} contact (tada link escalate)", workflow.now() + CONTACT_REMINDER)
+        await self._record("waiting", {"for": f"{escalation} contact"})
+        while True:
+            action = await self._wait()
+            if action is not None:
+                return await self._on_action(action)
+            workflow.logger.warning("link %s still needs an %s contact", self._link.link_id, escalation)
+            self._schedule(self._c.next_action, workflow.now() + CONTACT_REMINDER)
 
     async def _unresolved(self) -> None:
         while True:
@@ -389,7 +438,9 @@ class LinkWorkflow:
         await self._record("liveness", detail)
         return result
 
-    async def _deliver(self, kind: NoticeKind, channel: Channel, recipient: str | None) -> bool:
+    async def _deliver(
+        self, kind: NoticeKind, channel: Channel, recipient: str | None, *, where: str | None = None
+    ) -> bool:
         """Send one notice. A manual channel waits for the caseworker to confirm filing.
         False when a caseworker action changed the state meanwhile."""
         self._raise_if_withdrawn()
@@ -398,7 +449,7 @@ class LinkWorkflow:
         notice_key = f"{self._link.link_id}:{c.cycle}:{c.seq}:{kind.value}"
         if channel == Channel.MANUAL:
             planned = (self._c.next_action, c.next_action_at)
-            where = policy.manual_instructions or f"{policy.name}'s reporting page"
+            where = where or policy.manual_instructions or f"{policy.name}'s reporting page"
             self._schedule(f"file {kind.value} notice by hand: {where} (then tada link filed)", None)
             await self._record("waiting", {"for": "manual filing", "kind": kind.value})
             while True:
@@ -510,11 +561,22 @@ class LinkWorkflow:
             self._schedule("none: watch ended", None)
 
     def _escalation_contact(self) -> EscalationContact | None:
-        policy = self._link.policy
-        if self._c.escalation_contact is not None:
-            return self._c.escalation_contact
+        """A caseworker's contact first, then the registry's, then what the host lookup
+        found: each further escalation goes to the next one found (host, then registrar)."""
+        c, policy = self._c, self._link.policy
+        if c.escalation_contact is not None:
+            return c.escalation_contact
         if policy.escalation_email:
             return EscalationContact(email=policy.escalation_email, kind=policy.escalation, source="registry")
+        if c.found_contacts:
+            found = c.found_contacts[min(c.escalations_sent, len(c.found_contacts) - 1)]
+            return EscalationContact(
+                email=found.email,
+                kind=Escalation.HOST,
+                source=found.kind,
+                name=found.name,
+                instructions=found.instructions,
+            )
         return None
 
     def _upsert_search_attributes(self) -> None:

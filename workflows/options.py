@@ -19,6 +19,21 @@ LIVENESS = {"start_to_close_timeout": timedelta(seconds=60), "retry_policy": _PA
 NOTICE = {"start_to_close_timeout": timedelta(minutes=2), "retry_policy": _PATIENT}
 STORE = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": _PATIENT}
 
+#: DNS and RDAP: registries rate-limit, so back off further; after a few hours of
+#: failures a caseworker is asked for the contact instead.
+HOST_LOOKUP = {
+    "start_to_close_timeout": timedelta(minutes=5),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=30),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(hours=1),
+        maximum_attempts=8,
+    ),
+}
+
+#: How often a link that waits for an escalation contact logs a reminder.
+CONTACT_REMINDER = timedelta(days=1)
+
 # Activity names (the activities themselves live in activities/, with their I/O libraries).
 CHECK_LIVENESS = "check_liveness"
 HAND_OVER_NOTICE = "hand_over_notice"

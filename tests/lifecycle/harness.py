@@ -82,15 +82,21 @@ class Harness:
     async def status(self, handle: WorkflowHandle) -> LinkStatus:
         return await handle.query(LinkWorkflow.status)
 
-    async def until(self, handle: WorkflowHandle, state: LinkState, *, timeout: float = 15) -> LinkStatus:
+    async def until(self, handle: WorkflowHandle, state: LinkState, *, timeout: float = 30) -> LinkStatus:
         """Poll (in real time) until the link reaches ``state`` and waits for its next action."""
+        return await self.wait(
+            handle, lambda s: s.state == state and not s.next_action.startswith(("send", "start")), timeout
+        )
+
+    async def wait(self, handle: WorkflowHandle, predicate, timeout: float = 30) -> LinkStatus:
+        """Poll (in real time) until the link's status satisfies ``predicate``."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             status = await self.status(handle)
-            if status.state == state and not status.next_action.startswith(("send", "start")):
+            if predicate(status):
                 return status
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"link stuck in {status.state} ({status.next_action}), wanted {state}")
+                raise AssertionError(f"condition not reached; the link is {status}")
             await asyncio.sleep(0.05)
 
     async def result(self, handle: WorkflowHandle) -> LinkStatus:

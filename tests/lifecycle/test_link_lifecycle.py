@@ -96,7 +96,7 @@ async def test_rejected_is_escalated_to_the_host_then_removed(time_env, db_pool,
         handle = await h.start(web.url("/c"))
         await h.until(handle, S.AWAITING_RESPONSE)
         await handle.signal(LinkWorkflow.respond, PlatformResponse(outcome=ResponseOutcome.REJECTED, note="no"))
-        await h.until(handle, S.ESCALATED)
+        await h.wait(handle, lambda s: s.state == S.ESCALATED and s.escalations_sent == 1)
         assert sent(mailbox) == [("initial", PLATFORM_EMAIL), ("escalation_host", HOST_EMAIL)]
         web.gone("/c", status=410)
         await h.advance(7 * DAY + timedelta(minutes=5))
@@ -280,16 +280,9 @@ async def test_form_channel_posts_the_platforms_form(time_env, db_pool, settings
         assert mailbox.messages == []
 
 
-async def _until(h, handle, predicate, timeout: float = 15):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        status = await h.status(handle)
-        if predicate(status):
-            return status
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not reached; link is {status}")
-        await asyncio.sleep(0.05)
+async def _until(h, handle, predicate):
+    return await h.wait(handle, predicate)
 
 
 async def _until_notices(h, handle, count: int):
-    return await _until(h, handle, lambda s: s.notices_sent >= count and not s.next_action.startswith("send"))
+    return await h.wait(handle, lambda s: s.notices_sent >= count and not s.next_action.startswith("send"))
