@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -320,6 +321,7 @@ def test_the_shipped_platforms_toml_loads():
     registry = load_registry(ROOT / "platforms.toml")
     names = {p.name for p in registry.platforms}
     assert {"Telegram", "Instagram", "Facebook", "LIHKG", "Google Search", "X", "Reddit", "Imgur"} <= names
+    assert {"Bing", "Pornhub", "XVideos", "XNXX", "xHamster", "OnlyFans", "TikTok", "Discord"} <= names
     assert registry.defaults == Timings(
         follow_up_after=timedelta(days=3),
         follow_ups=2,
@@ -343,3 +345,57 @@ def test_the_shipped_manual_platforms_say_where_to_file():
     for platform in load_registry(ROOT / "platforms.toml").platforms:
         if platform.policy.channel is Channel.MANUAL:
             assert "https://" in platform.policy.manual_instructions
+            assert "`tada link filed`" in platform.policy.manual_instructions, platform.name
+
+
+@pytest.mark.parametrize(
+    ("url", "platform"),
+    [
+        ("https://cn.bing.com/images/search?q=x", "Bing"),
+        ("https://th.bing.com/th?id=x", "Bing"),
+        ("https://www.google.com.hk/search?q=x", "Google Search"),
+        ("https://drive.google.com/file/d/x", "google.com"),  # not Search: falls back
+        ("https://cdn.discordapp.com/attachments/1/2/x.jpg", "Discord"),
+        ("https://discord.gg/invite", "Discord"),
+        ("https://www.pornhub.com/view_video.php?viewkey=x", "Pornhub"),
+        ("https://www.xvideos.com/video123/x", "XVideos"),
+        ("https://xhamster.com/videos/x", "xHamster"),
+        ("https://lihkg.com/thread/1/page/1", "LIHKG"),
+        ("https://www.tiktok.com/@x/video/1", "TikTok"),
+    ],
+)
+def test_the_shipped_registry_routes_links(url, platform):
+    assert load_registry(ROOT / "platforms.toml").policy_for(url).name == platform
+
+
+def _shipped_entries() -> list[tuple[str, str]]:
+    """(comment block above it, entry text) for each [[platform]] in the shipped file."""
+    lines = (ROOT / "platforms.toml").read_text(encoding="utf-8").splitlines()
+    starts = [i for i, line in enumerate(lines) if line.strip() == "[[platform]]"]
+    tops = []
+    for start in starts:
+        top = start
+        while top > 0 and lines[top - 1].startswith("#"):
+            top -= 1
+        tops.append(top)
+    ends = tops[1:] + [len(lines)]
+    return [("\n".join(lines[top:start]), "\n".join(lines[start:end])) for top, start, end in zip(tops, starts, ends)]
+
+
+def _bare(address: str) -> str:
+    return re.sub(r"^https?://(www\.)?", "", address).rstrip("/.;:")
+
+
+def test_every_shipped_platform_cites_the_page_its_contacts_come_from():
+    """Each entry has a `# source:` comment with the date checked, and every contact or address
+    the entry sends a caseworker to appears in that comment."""
+    entries = _shipped_entries()
+    assert len(entries) == len(load_registry(ROOT / "platforms.toml").platforms)
+    for comment, entry in entries:
+        name = re.search(r'^name = "(.+)"', entry, re.M).group(1)
+        assert re.search(r"^# source: \S", comment, re.M), name
+        assert re.search(r"checked \d{4}-\d{2}-\d{2}", comment), name
+        contacts = re.findall(r'^(?:email|escalation_email|form_url) = "(.+)"', entry, re.M)
+        contacts += re.findall(r"https?://[^\s)\"',]+", entry)
+        for contact in contacts:
+            assert _bare(contact) in comment, f"{name}: {contact} is not in its source comment"
