@@ -62,8 +62,77 @@ CREATE TABLE IF NOT EXISTS notices (
 );
 CREATE INDEX IF NOT EXISTS notices_link_idx ON notices (link_id);
 
+-- PDQ perceptual hashes of a case's images (never the images): a monitor's find matches by them.
+CREATE TABLE IF NOT EXISTS case_hashes (
+    case_id      text NOT NULL REFERENCES cases (case_id),
+    pdq          text NOT NULL CHECK (pdq ~ '^[0-9a-f]{64}$'),
+    added_at     timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (case_id, pdq)
+);
+
+-- Append-only: every repost a monitor (or `tada repost`) reported, new link or not.
+CREATE TABLE IF NOT EXISTS reposts (
+    id           bigserial PRIMARY KEY,
+    case_id      text NOT NULL REFERENCES cases (case_id),
+    link_id      text NOT NULL REFERENCES links (link_id),
+    source       text NOT NULL,             -- the monitor's name
+    of_link      text REFERENCES links (link_id),
+    pdq_distance integer,                   -- Hamming distance to the nearest case hash, if a hash came
+    new          boolean NOT NULL,          -- a link tada did not know before
+    reported_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS reposts_link_idx ON reposts (link_id);
+
+CREATE OR REPLACE FUNCTION tada_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+END;
+$$;
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'reposts_append_only') THEN
+        CREATE TRIGGER reposts_append_only
+            BEFORE UPDATE OR DELETE ON reposts
+            FOR EACH ROW EXECUTE FUNCTION tada_append_only();
+    END IF;
+END;
+$$;
+
 -- Added after the first release: kept as ALTERs so existing databases catch up.
 ALTER TABLE cases ADD COLUMN IF NOT EXISTS jurisdiction text;   -- e.g. HK: notices cite local law
+ALTER TABLE cases ADD COLUMN IF NOT EXISTS purged_at timestamptz; -- `tada case purge`: personal data gone
+
+-- Victim data at rest (services/data_crypto.py): each case's own key, wrapped by the master
+-- data key (TADA_DATA_KEY). cases.reference and timeline notes are sealed with it; deleting
+-- the row (`tada case purge`) makes them unreadable for good.
+CREATE TABLE IF NOT EXISTS case_keys (
+    case_id      text PRIMARY KEY REFERENCES cases (case_id),
+    key_id       text NOT NULL,             -- which master key wrapped it
+    wrapped      bytea NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+-- Append-only: every access decision the CLI (and API) made under tokens, and every purge.
+CREATE TABLE IF NOT EXISTS audit_events (
+    id           bigserial PRIMARY KEY,
+    at           timestamptz NOT NULL DEFAULT now(),
+    actor_role   text,                      -- ops | caseworker | monitor | local; NULL: unknown token
+    action       text NOT NULL,             -- e.g. case.purge, link.respond (domain/access.py)
+    target       text,                      -- a case or link id, never a URL
+    allowed      boolean NOT NULL,
+    reason       text NOT NULL DEFAULT ''
+);
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'audit_events_append_only') THEN
+        CREATE TRIGGER audit_events_append_only
+            BEFORE UPDATE OR DELETE ON audit_events
+            FOR EACH ROW EXECUTE FUNCTION tada_append_only();
+    END IF;
+END;
+$$;
 
 -- The timeline is append-only: refuse updates and deletes.
 CREATE OR REPLACE FUNCTION tada_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$

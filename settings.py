@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -21,6 +21,7 @@ LOCAL_POSTGRES_PORT = 54329
 LOCAL_SMTP_PORT = 8025
 LOCAL_TEMPORAL_PORT = 7233
 LOCAL_TEMPORAL_UI_PORT = 8233
+LOCAL_API_PORT = 8234
 
 
 class Settings(BaseSettings):
@@ -43,6 +44,15 @@ class Settings(BaseSettings):
 
     platforms: Path = PROJECT_ROOT / "platforms.toml"
     allow_private_targets: bool = False
+    #: Every outgoing HTTP request (liveness, forms, RDAP): at most this long in all, this many bytes read.
+    egress_total_timeout_seconds: float = Field(default=30.0, gt=0)
+    egress_max_response_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+
+    #: Victim data at rest (references, notes): a base64 32-byte key, or "id:base64key,..." (the
+    #: first encrypts). Unset: <state_dir>/data_key if it exists (`make run` writes one).
+    data_key: SecretStr = SecretStr("")
+    #: The CLI's token (TADA_TOKEN), looked up in api_tokens for its role; no tokens at all: local mode.
+    cli_token: SecretStr = Field(default=SecretStr(""), validation_alias=AliasChoices("TADA_TOKEN", "TADA_CLI_TOKEN"))
 
     minimum_age: int = Field(default=16, ge=0)
     underage_signpost: str = (
@@ -65,9 +75,24 @@ class Settings(BaseSettings):
     #: At most this many notices an hour to one recipient address (0: no limit).
     recipient_hourly_limit: int = Field(default=20, ge=0)
 
+    #: A monitor's PDQ hash matches a case when within this Hamming distance of one of its hashes.
+    pdq_max_distance: int = Field(default=31, ge=0, le=256)
+    #: HTTP API (`tada api`, `make run`): "token1:role,token2:role", roles ops, caseworker, monitor.
+    api_tokens: SecretStr = SecretStr("")
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=LOCAL_API_PORT, ge=1, le=65535)
+
     liveness_timeout_seconds: float = 15.0
     liveness_max_bytes: int = 65536
     log_format: str = "auto"  # auto | json | console
+
+    #: Temporal payload encryption: "id1:base64key,id2:base64key" (32-byte keys; the first
+    #: encrypts, all decrypt). Unset: <state_dir>/payload_keys if it exists (services/keys.py).
+    payload_keys: SecretStr = SecretStr("")
+    #: `tada codec-server`: the token callers must present, its port, the Web UI's origin.
+    codec_token: SecretStr | None = None
+    codec_port: int = 8235
+    codec_cors_origin: str = f"http://127.0.0.1:{LOCAL_TEMPORAL_UI_PORT}"
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,8 @@
     tada status CASE
     tada link show LINK
     tada link respond|pause|resume|withdraw|escalate|recheck|reopen|filed LINK
+    tada repost CASE URL --source NAME [--of LINK] [--pdq HEX]
+    tada case add-hash CASE HEX          tada hash FILE...          tada api
 
 Every command takes ``--json`` (one JSON document on stdout, nothing else).
 Exit codes: 0 ok, 1 a service failed, 2 usage, 3 refused, 4 not found.
@@ -32,15 +34,22 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from domain import registry_values
-from domain.intake import ParsedImport, parse_link_file, parse_url_args
+from domain.intake import ImportTooLarge, ParsedImport, parse_link_file, parse_url_args
 from domain.models import EscalationContact, LinkStatus, PlatformResponse
 from domain.registry import RegistryError, load_registry
 from domain.states import Escalation, ResponseOutcome
+from domain.victim_data import InvalidField, check_jurisdiction, check_note, check_reference
 from services.caseworker import LinkClosed, signal_link, withdraw_case
+from services.cli_access import AccessRefused, authorise
+from services.data_crypto import DataKeyError
 from services.cli_output import Output, show_case_status, show_import, show_link
 from services.database import create_pool
 from services.intake import CaseNotFound, CaseRefused, ImportOutcome, add_links, case_language, open_case
+from services.codec_server import CodecServerRefused, build_server
+from services.keys import PayloadKeyError, new_key_line, parse_keys
 from services.logging import configure_logging
+from services.audit import record_audit
+from services.purge import delete_histories, purge_case_data
 from services.readmodel import LinkNotFound, case_link_ids, case_status, find_link, link_timeline
 from services.temporal import connect
 from settings import Settings, get_settings
@@ -48,6 +57,7 @@ from workflows.link import LinkWorkflow
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 CONNECT_TIMEOUT = 15.0
+MAX_IMPORT_BYTES = 50 * 2**20  # an import file is read whole: bigger ones are refused unread
 QUERY_TIMEOUT = timedelta(seconds=5)
 
 app = typer.Typer(
@@ -56,7 +66,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,  # locals would carry URLs and email addresses
 )
-case_app = typer.Typer(help="Open or withdraw a case.", no_args_is_help=True)
+case_app = typer.Typer(help="Open or withdraw a case; add PDQ hashes of its images.", no_args_is_help=True)
 links_app = typer.Typer(
     help="Add reported links to a case; one workflow starts per link.", no_args_is_help=True
 )
@@ -64,6 +74,8 @@ link_app = typer.Typer(help="One link: its timeline, and what a caseworker can d
 app.add_typer(case_app, name="case")
 app.add_typer(links_app, name="links")
 app.add_typer(link_app, name="link")
+keys_app = typer.Typer(help="Keys that encrypt Temporal payloads (TADA_PAYLOAD_KEYS).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 class Language(str, Enum):
@@ -96,6 +108,7 @@ class Session:
         self.settings = settings
         self._pool: asyncpg.Pool | None = None
         self._client: Client | None = None
+        self.actor_role: str | None = None  # the token's role, or "local" (services/cli_access.py)
 
     async def pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -151,6 +164,7 @@ def run(out: Output, command: Callable[[Session], Awaitable[None]]) -> None:
     async def main() -> None:
         session = Session(settings)
         try:
+            session.actor_role = (await authorise(settings, session.pool)).actor_role  # audited; see cli_access
             await command(session)
         finally:
             await session.close()
@@ -164,8 +178,10 @@ def run(out: Output, command: Callable[[Session], Awaitable[None]]) -> None:
         code, message = EXIT_NOT_FOUND, f"no case {error}"
     except LinkNotFound as error:
         code, message = EXIT_NOT_FOUND, f"no link {error}"
-    except (CaseRefused, LinkClosed) as error:
+    except (CaseRefused, LinkClosed, AccessRefused) as error:
         code, message = EXIT_REFUSED, str(error)
+    except (PayloadKeyError, CodecServerRefused, DataKeyError, InvalidField) as error:
+        code, message = EXIT_USAGE, str(error)
     except RegistryError as error:
         code, message = EXIT_USAGE, f"platform registry (TADA_PLATFORMS): {error}"
     except asyncpg.UndefinedTableError:
@@ -180,6 +196,18 @@ def run(out: Output, command: Callable[[Session], Awaitable[None]]) -> None:
         raise typer.Exit(code)
 
 
+def _checked(check: Callable[[str | None], str | None]) -> Callable[[str | None], str | None]:
+    """A typer callback: free text checked by domain/victim_data.py, or a usage error (exit 2)."""
+
+    def callback(value: str | None) -> str | None:
+        try:
+            return check(value)
+        except InvalidField as error:
+            raise typer.BadParameter(str(error)) from None
+
+    return callback
+
+
 # --- case -----------------------------------------------------------------------------------
 
 
@@ -190,11 +218,20 @@ def case_open(
     ],
     language: Annotated[Language, typer.Option("--language", help="Language of the notices.")] = Language.EN,
     reference: Annotated[
-        str | None, typer.Option("--reference", help="Your own reference (never the victim's name).")
+        str | None,
+        typer.Option(
+            "--reference",
+            help="Your own reference (never the victim's name); one line.",
+            callback=_checked(check_reference),
+        ),
     ] = None,
     jurisdiction: Annotated[
         str | None,
-        typer.Option("--jurisdiction", help="Where the case belongs, e.g. HK: notices then cite local law."),
+        typer.Option(
+            "--jurisdiction",
+            help="Where the case belongs, e.g. HK: notices then cite local law.",
+            callback=_checked(check_jurisdiction),
+        ),
     ] = None,
     as_json: Json = False,
 ) -> None:
@@ -228,7 +265,7 @@ def case_open(
 def case_withdraw(
     case_id: CaseArg,
     reason: Annotated[
-        str, typer.Option("--reason", help="Recorded in every link's timeline.")
+        str, typer.Option("--reason", help="Recorded in every link's timeline.", callback=_checked(check_note))
     ] = "case withdrawn",
     as_json: Json = False,
 ) -> None:
@@ -245,6 +282,41 @@ def case_withdraw(
             closed = f", {result.already_closed} already closed" if result.already_closed else ""
             stopped = f"{result.withdrawn} link(s) told to stop{closed}"
             out.say(f"Case {case_id} withdrawn: {stopped}. Nothing more will be sent.")
+
+    run(out, command)
+
+
+@case_app.command("purge")
+def case_purge(
+    case_id: CaseArg,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Erase a withdrawn or closed case's personal data for good: key, reference, notes, URLs, histories.
+
+    The anonymous counts the reports need (platform, category, states, event kinds and times) stay."""
+    out = Output(as_json)
+    if not yes:
+        if not out.interactive:
+            out.error("purging cannot be undone: add --yes")
+            raise typer.Exit(EXIT_USAGE)
+        typer.confirm(f"Erase the personal data of case {case_id} for good?", abort=True, err=True)
+
+    async def command(session: Session) -> None:
+        pool = await session.pool()
+        outcome = await purge_case_data(pool, case_id)  # not withdrawn or closed: refused, exit 3
+        outcome.histories_deleted = await delete_histories(await session.client(), await case_link_ids(pool, case_id))
+        await record_audit(
+            pool, actor_role=session.actor_role, action="case.purge", target=case_id, allowed=True,
+            reason=f"done: {outcome.links} link(s) erased, {outcome.histories_deleted} workflow run(s) deleted",
+        )  # fmt: skip
+        if out.as_json:
+            out.json(outcome)
+        else:
+            out.say(
+                f"Case {case_id} purged: its key, reference and notes are unreadable for good, "
+                f"{outcome.links} link address(es) erased, {outcome.histories_deleted} workflow run(s) deleted."
+            )
 
     run(out, command)
 
@@ -290,6 +362,9 @@ def links_import(
     """Import a file of reported links; bad rows are named by line, the good ones start."""
     out = Output(as_json)
     try:
+        if file.is_file() and file.stat().st_size > MAX_IMPORT_BYTES:
+            out.error(f"FILE {file}: larger than {MAX_IMPORT_BYTES // 2**20} MiB: split it into smaller files")
+            raise typer.Exit(EXIT_USAGE)
         data = file.read_bytes()
     except FileNotFoundError:
         out.error(f"FILE {file}: no such file")
@@ -300,7 +375,11 @@ def links_import(
     except OSError as error:
         out.error(f"FILE {file}: cannot be read: {error.strerror}")
         raise typer.Exit(EXIT_USAGE) from None
-    parsed = parse_link_file(data)
+    try:
+        parsed = parse_link_file(data)
+    except ImportTooLarge as error:
+        out.error(f"FILE {file}: {error}")
+        raise typer.Exit(EXIT_USAGE) from None
     run(out, lambda session: _start(out, session, case_id, parsed, "import", "line"))
 
 
@@ -395,7 +474,9 @@ def _email(value: str) -> str:
 def link_respond(
     link_id: LinkArg,
     outcome: Annotated[ResponseOutcome, typer.Option("--outcome", help="What the platform replied.")],
-    note: Annotated[str | None, typer.Option("--note", help="A short note for the timeline.")] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="A short note for the timeline.", callback=_checked(check_note))
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Record a platform's reply: removed, rejected, acknowledged or needs-info."""
@@ -418,7 +499,9 @@ def link_resume(link_id: LinkArg, as_json: Json = False) -> None:
 @link_app.command("withdraw")
 def link_withdraw(
     link_id: LinkArg,
-    reason: Annotated[str | None, typer.Option("--reason", help="Recorded in the timeline.")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Recorded in the timeline.", callback=_checked(check_note))
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Stop chasing this link; nothing more is sent."""
@@ -457,6 +540,160 @@ def link_reopen(link_id: LinkArg, as_json: Json = False) -> None:
 def link_filed(link_id: LinkArg, as_json: Json = False) -> None:
     """Confirm that you filed a manual report for this link."""
     _signal(link_id, as_json, "filed", LinkWorkflow.confirm_filed)
+
+
+# --- privacy: payload keys and the codec server --------------------------------------------
+
+
+@keys_app.command("new")
+def keys_new(
+    key_id: Annotated[str | None, typer.Option("--id", help="The key's id (default: k<date>-<random>).")] = None,
+) -> None:
+    """Print a fresh AES-256 key as `id:base64`: put it first in TADA_PAYLOAD_KEYS to rotate."""
+    line = new_key_line(key_id)
+    try:
+        parse_keys(line)  # an id that the configuration would refuse is refused now
+    except PayloadKeyError:
+        raise typer.BadParameter("letters, digits, '.', '_' or '-', at most 64", param_hint="--id") from None
+    typer.echo(line)
+
+
+@app.command("codec-server")
+def codec_server(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option("--port", help="Port (default TADA_CODEC_PORT, 8235).")] = None,
+) -> None:
+    """Serve the payload codec for the Temporal Web UI (POST …/encode, …/decode); TADA_CODEC_TOKEN required."""
+    out = Output(False)
+
+    async def command(session: Session) -> None:
+        server = build_server(session.settings, host, port)
+        endpoint = f"http://{host}:{server.config.port}"
+        out.err.print(f"codec server on {endpoint} for the Web UI at {session.settings.codec_cors_origin}")
+        out.err.print(f"Web UI codec endpoint: {endpoint}/<TADA_CODEC_TOKEN>; Ctrl-C stops it")
+        await server.serve()
+        if not server.started:
+            raise CliError(f"the codec server could not listen on {host}:{server.config.port}")
+
+    run(out, command)
+
+
+# --- reposts and perceptual hashes ------------------------------------------------------------
+
+
+@app.command("repost")
+def repost(
+    case_id: CaseArg,
+    url: Annotated[str, typer.Argument(metavar="URL", help="Where the case's content is up again.")],
+    source: Annotated[str, typer.Option("--source", metavar="NAME", help="The monitor that found it.")],
+    of_link: Annotated[
+        str | None, typer.Option("--of", metavar="LINK", help="The case's earlier link this copies.")
+    ] = None,
+    pdq: Annotated[
+        str | None, typer.Option("--pdq", metavar="HEX", help="PDQ hash of what was found: must match the case.")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Report a repost: a new URL starts a workflow; a known one is re-checked or starts a new cycle."""
+    from domain.reposts import InvalidRepost, RepostRefused
+    from services.reposts import report_repost
+
+    out = Output(as_json)
+
+    async def command(session: Session) -> None:
+        settings = session.settings
+        registry = load_registry(settings.platforms)
+        pool = await session.pool()
+        await case_language(pool, case_id)  # unknown or withdrawn case: exit before Temporal is contacted
+        try:
+            outcome = await report_repost(
+                pool, await session.client(), registry, case_id=case_id, url=url, source=source,
+                of_link=of_link, pdq=pdq, settings=settings,
+            )  # fmt: skip
+        except InvalidRepost as error:
+            option = {"url": "URL", "source": "--source", "of_link": "--of", "pdq": "--pdq"}[error.field]
+            raise CliError(f"{option}: {error.reason}", EXIT_USAGE) from None
+        except RepostRefused as error:
+            raise CliError(f"refused: {error.reason}", EXIT_REFUSED) from None
+        if out.as_json:
+            out.json(outcome)
+        else:
+            known = "new link, workflow started" if outcome.new else "already known: re-checked, no second workflow"
+            match = f"; PDQ distance {outcome.distance}" if outcome.distance is not None else ""
+            out.say(f"{outcome.link_id}  {known}{match}")
+
+    run(out, command)
+
+
+@case_app.command("add-hash")
+def case_add_hash(
+    case_id: CaseArg,
+    pdq: Annotated[str, typer.Argument(metavar="HEX", help="A PDQ hash (64 hex digits), e.g. from `tada hash`.")],
+    as_json: Json = False,
+) -> None:
+    """Add a PDQ hash of one of the victim's images: monitors' finds are matched against it."""
+    from domain.pdq import InvalidPdq, parse_pdq
+    from services.case_hashes import add_case_hash
+
+    out = Output(as_json)
+    try:
+        value = parse_pdq(pdq)
+    except InvalidPdq as error:
+        out.error(f"HEX: {error.reason}")
+        raise typer.Exit(EXIT_USAGE) from None
+
+    async def command(session: Session) -> None:
+        added = await add_case_hash(await session.pool(), case_id, value)
+        if out.as_json:
+            out.json({"case_id": case_id, "pdq": value, "added": added})
+        else:
+            out.say(f"{'Added' if added else 'Already there:'} {value} (case {case_id})")
+
+    run(out, command)
+
+
+@app.command("hash")
+def hash_files(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Image files (read here, never sent).")],
+    as_json: Json = False,
+) -> None:
+    """Compute PDQ hashes locally: prints only `HASH  quality` per file, nothing is stored or sent."""
+    from services.pdq_hashing import UnreadableImage, hash_image_path
+
+    out = Output(as_json)
+    results: list[dict] = []
+    for number, file in enumerate(files, start=1):
+        try:
+            found = hash_image_path(file)
+        except UnreadableImage as error:
+            out.error(f"FILE {number} ({file}): {error}")
+            results.append({"file": number, "error": str(error)})
+            continue
+        if found.quality < 50:
+            out.warn(f"FILE {number}: low quality {found.quality}: PDQ is unreliable for flat or featureless images")
+        results.append({"file": number, "pdq": found.pdq, "quality": found.quality})
+        if not out.as_json:
+            typer.echo(f"{found.pdq}  {found.quality}")
+    if out.as_json:
+        out.json(results)
+    if any("error" in result for result in results):
+        raise typer.Exit(EXIT_USAGE)
+
+
+@app.command("api")
+def api_serve() -> None:
+    """Serve the HTTP API for monitors and caseworker tools (TADA_API_HOST:TADA_API_PORT) until Ctrl-C."""
+    from api.server import main as serve_api
+
+    raise typer.Exit(serve_api())
+
+
+# --- reporting and rehearsal (reporting/, simulation/) -----------------------------------------
+from reporting.cli import add_report_command  # noqa: E402
+from simulation.cli import add_simulate_command  # noqa: E402
+
+add_report_command(app, run, lambda message: CliError(message, EXIT_USAGE))
+add_simulate_command(app, run, CliError)
 
 
 def main() -> None:

@@ -17,14 +17,18 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.egress import EgressPolicy
 from activities.host_lookup import HostLookupActivities, HostLookupConfig
 from activities.liveness import LivenessActivities
 from activities.mailer import Mailer, SmtpConfig
 from activities.notice_handover import NoticeHandOverActivities
 from activities.notices import NoticeActivities, NotifierIdentity
 from activities.rate_limit import RecipientRateLimit
+from activities.safe_transport import safe_client
 from activities.store import StoreActivities
 from domain.registry import load_registry
+from services.converter import warn_if_unencrypted
+from services.data_crypto import DataCrypto, DataKeyMissing
 from services.database import apply_schema, create_pool
 from services.logging import configure_logging
 from services.temporal import connect, ensure_search_attributes
@@ -53,12 +57,13 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
     liveness = LivenessActivities(
         pool, http, allow_private=settings.allow_private_targets, max_bytes=settings.liveness_max_bytes
     )
+    crypto = DataCrypto.from_settings(settings)  # victim data at rest (services/data_crypto.py)
     notices = NoticeActivities(
-        pool, mailer, http, identity, RecipientRateLimit(pool, per_hour=settings.recipient_hourly_limit)
+        pool, mailer, http, identity, RecipientRateLimit(pool, per_hour=settings.recipient_hourly_limit), crypto
     )
     hand_over = NoticeHandOverActivities(client, settings.task_queue)
     host_lookup = HostLookupActivities(HostLookupConfig.from_settings(settings), http)
-    store = StoreActivities(pool)
+    store = StoreActivities(pool, crypto)
     return [
         liveness.check,
         hand_over.hand_over,
@@ -69,10 +74,12 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
 
 
 def new_http_client(settings: Settings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.liveness_timeout_seconds),
-        follow_redirects=False,
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    """Liveness, forms and RDAP all go out through the safe-egress transport (activities/safe_transport.py)."""
+    return safe_client(
+        EgressPolicy(allow_private=settings.allow_private_targets),
+        timeout=settings.liveness_timeout_seconds,
+        total_timeout=settings.egress_total_timeout_seconds,
+        max_response_bytes=settings.egress_max_response_bytes,
     )
 
 
@@ -89,9 +96,12 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient, se
 async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set, then shut down cleanly."""
     registry = load_registry(settings.platforms)  # a broken registry stops us here, named
+    if not DataCrypto.from_settings(settings).configured:  # notes could not be stored: stop here
+        raise DataKeyMissing()
     log.info("registry_loaded", platforms=len(registry.platforms))
     await apply_schema(settings.database_url)
     client = await connect(settings)
+    warn_if_unencrypted(settings)
     added = await ensure_search_attributes(client, settings.temporal_namespace)
     if added:
         log.info("search_attributes_registered", names=added)

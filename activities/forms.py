@@ -24,7 +24,9 @@ async def submit_form(
     http: httpx.AsyncClient, form_url: str, fields: dict[str, str], *, allow_private: bool
 ) -> int:
     await check_target(form_url, allow_private=allow_private)
-    response = await http.post(form_url, data=fields, follow_redirects=False)
-    if response.status_code >= 400:
-        raise FormRejected(f"form answered {response.status_code}")
-    return response.status_code
+    # Only the status matters: the answer's body is never read (nor its redirect followed).
+    async with http.stream("POST", form_url, data=fields, follow_redirects=False) as response:
+        status = response.status_code
+    if status >= 400:
+        raise FormRejected(f"form answered {status}")
+    return status

@@ -10,7 +10,7 @@ import httpx
 import structlog
 from temporalio import activity
 
-from activities.egress import EgressRefused, HostNotFound, check_target
+from activities.egress import EgressPolicy, EgressRefused, HostNotFound
 from domain.liveness import classify
 from domain.models import LivenessRequest, LivenessResult
 from domain.states import Verdict
@@ -29,10 +29,12 @@ class LivenessActivities:
         *,
         allow_private: bool = False,
         max_bytes: int = 65536,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self._pool = pool
         self._http = http
-        self._allow_private = allow_private
+        #: Checked before every hop; the http client's transport checks again at connect time.
+        self._egress = egress or EgressPolicy(allow_private=allow_private)
         self._max_bytes = max_bytes
 
     @activity.defn(name="check_liveness")
@@ -54,7 +56,7 @@ class LivenessActivities:
         current = url
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                await check_target(current, allow_private=self._allow_private)
+                await self._egress.check(current)
                 async with self._http.stream("GET", current, headers={"User-Agent": USER_AGENT}) as response:
                     if response.is_redirect and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])

@@ -20,6 +20,7 @@ from temporalio import activity
 from activities.forms import fill_fields, submit_form
 from activities.mailer import Mailer
 from activities.rate_limit import RecipientRateLimit
+from services.data_crypto import DataCrypto, configured_crypto
 from domain.models import NoticeBatch, NoticeReceipt, NoticeRequest
 from domain.mail_thread import thread_headers
 from domain.notices import NoticeContext, render_notice
@@ -55,7 +56,9 @@ class NoticeActivities:
         http: httpx.AsyncClient,
         identity: NotifierIdentity,
         rate_limit: RecipientRateLimit | None = None,
+        crypto: DataCrypto | None = None,
     ) -> None:
+        self._crypto = crypto or configured_crypto()  # the case reference is sealed at rest
         self._pool = pool
         self._rate_limit = rate_limit or RecipientRateLimit(pool)
         self._mailer = mailer
@@ -95,7 +98,8 @@ class NoticeActivities:
                 kind=first.kind,
                 platform=first.platform,
                 urls=[row["url"] for row in listed],
-                case_reference=listed[0]["reference"] or first.case_id,
+                case_reference=await self._crypto.open(self._pool, first.case_id, "reference", listed[0]["reference"])
+                or first.case_id,
                 notifier_name=self._identity.notifier_name,
                 notifier_email=self._identity.email,
                 language=first.language,

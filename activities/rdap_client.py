@@ -13,6 +13,7 @@ never an empty answer.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -24,11 +25,14 @@ from whoisit.errors import WhoisItError
 from whoisit.query import QueryBuilder
 
 from activities.rdap_bootstrap import BootstrapUnavailable, load_bootstrap
+from activities.safe_transport import read_limited
 
 log = structlog.get_logger(__name__)
 
 ACCEPT = "application/rdap+json, application/json;q=0.9"
 USER_AGENT = "tada-rdap/0.1 (take-down assistance; looks up abuse contacts)"
+#: An RDAP answer larger than this is not read (real ones are a few KiB).
+MAX_RDAP_BYTES = 1024 * 1024
 
 
 class RdapUnavailable(Exception):
@@ -95,12 +99,14 @@ class RdapClient:
         server = _server_of(url, kind)
         for attempt in range(1, self._max_attempts + 1):
             try:
-                response = await self._http.get(
+                async with self._http.stream(
+                    "GET",
                     url,
                     headers={"Accept": ACCEPT, "User-Agent": USER_AGENT},
                     timeout=self._timeout,
                     follow_redirects=True,
-                )
+                ) as response:
+                    body = await read_limited(response, MAX_RDAP_BYTES) if response.status_code == 200 else b""
             except httpx.HTTPError as error:
                 raise RdapUnavailable(f"RDAP server {server} not reachable: {type(error).__name__}") from error
             server = _server_of(str(response.url), kind)
@@ -119,7 +125,7 @@ class RdapClient:
                 log.warning("rdap_refused", rdap_server=server, http_status=response.status_code)
                 return None
             try:
-                data = response.json()
+                data = json.loads(body)
             except ValueError as error:
                 raise RdapUnavailable(f"RDAP server {server} sent something other than JSON") from error
             return RdapAnswer(server, data) if isinstance(data, dict) else None

@@ -7,19 +7,27 @@ import structlog
 from temporalio import activity
 
 from domain.models import LinkEvent
+from domain.victim_data import sealed_detail_fields, storable
+from services.data_crypto import DataCrypto, configured_crypto
 
 log = structlog.get_logger(__name__)
 
 
 class StoreActivities:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, crypto: DataCrypto | None = None) -> None:
         self._pool = pool
+        self._crypto = crypto or configured_crypto()
 
     @activity.defn(name="record_event")
     async def record_event(self, event: LinkEvent) -> None:
         """Append one event and bring the link's read model up to date. A retry of an
-        event already recorded (same event_key) changes nothing."""
+        event already recorded (same event_key) changes nothing. Notes (victim data) are
+        sealed with the case's key before they are stored."""
         async with self._pool.acquire() as conn, conn.transaction():
+            detail = {storable(name): storable(value) for name, value in event.detail.items()}
+            to_state = event.to_state.value if event.to_state else None
+            for name in sealed_detail_fields(detail, kind=event.kind, to_state=to_state):
+                detail[name] = await self._crypto.seal(conn, event.case_id, f"{event.link_id}/{name}", detail[name])
             event_id = await conn.fetchval(
                 """
                 INSERT INTO link_events (event_key, link_id, case_id, cycle, kind,
@@ -34,8 +42,8 @@ class StoreActivities:
                 event.cycle,
                 event.kind,
                 event.from_state.value if event.from_state else None,
-                event.to_state.value if event.to_state else None,
-                event.detail,
+                to_state,
+                detail,
                 event.occurred_at,
             )
             if event_id is None:

@@ -18,6 +18,8 @@ class StackInfo:
     platforms: Path
     web_ui: str | None = None
     notes: list[str] = field(default_factory=list)
+    api: str | None = None  # the HTTP API's address
+    api_tokens: str | None = None  # which bearer tokens work
 
 
 def redact_url(url: str) -> str:
@@ -46,6 +48,9 @@ def print_banner(console: Console, info: StackInfo) -> None:
     if info.web_ui:
         table.add_row("Web UI", info.web_ui)
     table.add_row("SMTP", info.smtp)
+    if info.api:
+        table.add_row("HTTP API", info.api)
+        table.add_row("API tokens", info.api_tokens or "-")
     platforms = show_path(info.platforms)
     table.add_row("Platforms", platforms if Path(info.platforms).exists() else f"{platforms} [yellow](missing)[/]")
 

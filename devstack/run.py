@@ -26,6 +26,8 @@ from devstack.ports import PortInUseError
 from devstack.postgres import EmbeddedPostgres
 from devstack.temporal_server import DevTemporalServer
 from services.database import apply_schema
+from services.data_crypto import ensure_local_data_key
+from services.keys import ensure_local_keys
 from services.logging import configure_logging
 from services.temporal import connect, ensure_search_attributes
 from settings import (
@@ -42,6 +44,7 @@ _REPLACED_BY = {
     "Temporal dev server": "set TADA_TEMPORAL_ADDRESS to use a Temporal server you run yourself",
     "Temporal Web UI": "set TADA_TEMPORAL_ADDRESS to use a Temporal server you run yourself",
     "SMTP outbox": "set TADA_SMTP_PORT to run the outbox on another port, or TADA_SMTP_HOST to use a real SMTP relay",
+    "HTTP API": "set TADA_API_PORT to run the HTTP API on another port",
 }
 
 
@@ -84,6 +87,14 @@ async def run_stack(settings: Settings, console: Console) -> int:
             state_dir.mkdir(parents=True, exist_ok=True)
             services.enter_context(StackLock(state_dir))
             notes: list[str] = []
+            if not settings.payload_keys.get_secret_value().strip():  # the worker and the CLI read it
+                keys = ensure_local_keys(state_dir)
+                notes.append(f"Temporal payloads encrypted with the key in {show_path(keys)} (TADA_PAYLOAD_KEYS)")
+
+            if not settings.data_key.get_secret_value().strip():  # victim data at rest: the worker and CLI read it
+                data_key, created = ensure_local_data_key(state_dir)
+                if created:
+                    notes.append(f"victim data encrypted with the new key in {show_path(data_key)}: back it up")
 
             # PostgreSQL
             if "database_url" not in explicit:
@@ -154,6 +165,13 @@ async def run_stack(settings: Settings, console: Console) -> int:
                 smtp = f"{settings.smtp_host}:{settings.smtp_port}  [yellow](real relay: notices are sent)[/]"
             check_stop()
 
+            # HTTP API (monitors, caseworker tools): uvicorn as a task next to the worker
+            from devstack.api import start_local_api
+
+            local_api = await start_local_api(settings)
+            started("HTTP API", local_api.stop)
+            check_stop()
+
             print_banner(
                 console,
                 StackInfo(
@@ -163,6 +181,8 @@ async def run_stack(settings: Settings, console: Console) -> int:
                     platforms=settings.platforms,
                     web_ui=web_ui,
                     notes=notes,
+                    api=local_api.banner,
+                    api_tokens=local_api.tokens,
                 ),
             )
 

@@ -15,9 +15,12 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
-from domain.urls import InvalidUrl, normalise_url
+from domain.urls import MAX_URL_LENGTH, InvalidUrl, normalise_url
 
 MAX_SHOWN = 200
+#: One import file holds at most this many lines (a whole case is hundreds): a bigger file is
+#: refused as a whole, before anything starts, so parsing stays bounded in time and memory.
+MAX_IMPORT_LINES = 20_000
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -37,6 +40,10 @@ class ParsedImport(BaseModel):
     rejected: list[Rejection] = Field(default_factory=list)
 
 
+class ImportTooLarge(ValueError):
+    """The file is refused as a whole; the message says how to split it."""
+
+
 class _Entry(NamedTuple):
     line: int
     value: str
@@ -44,7 +51,13 @@ class _Entry(NamedTuple):
 
 
 def parse_link_file(data: bytes) -> ParsedImport:
-    """The URLs of an import file, by physical line number (1-based)."""
+    """The URLs of an import file, by physical line number (1-based). ImportTooLarge for a file
+    of more than MAX_IMPORT_LINES lines."""
+    count = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    if count > MAX_IMPORT_LINES:
+        raise ImportTooLarge(
+            f"the file has {count} lines; one import takes at most {MAX_IMPORT_LINES}: split it into smaller files"
+        )
     # Undecodable bytes become lone surrogates, so one bad line cannot spoil the others.
     text = data.removeprefix(_BOM).decode("utf-8", "surrogateescape")
     lines = io.StringIO(text, newline="").readlines()
@@ -72,7 +85,9 @@ def _text_entries(lines: list[str]) -> Iterator[_Entry]:
 
 
 def _csv_entries(lines: list[str], column: int) -> Iterator[_Entry]:
-    """One entry per CSV record after the header, numbered by the record's first line."""
+    """One entry per CSV record after the header, numbered by the record's first line.
+    A quoted cell may span lines (a note over two lines), but a quote left open must not
+    swallow the rows after it: then each of those lines is read on its own."""
     reader = csv.reader(lines)
     header_seen = False
     while True:
@@ -82,16 +97,54 @@ def _csv_entries(lines: list[str], column: int) -> Iterator[_Entry]:
         except StopIteration:
             return
         except csv.Error as error:
-            yield _Entry(start, lines[start - 1], f"not a readable CSV row ({error})")
+            spans = reader.line_num > start
+            yield _Entry(start, lines[start - 1], f"not a readable CSV row ({'a quote left open?' if spans else error})")
+            for number in range(start + 1, reader.line_num + 1):  # lines the broken record took along
+                yield _line_entry(lines[number - 1], number, column)
             continue
-        if not any(cell.strip() for cell in cells):
-            yield _Entry(start, "")
-        elif not header_seen:
+        end = reader.line_num
+        if header_seen and end > start and _quote_left_open(lines[start:end], cells, column):
+            yield _Entry(start, lines[start - 1], "a quoted cell runs over the next lines (a quote left open?)")
+            for number in range(start + 1, end + 1):
+                yield _line_entry(lines[number - 1], number, column)
+            continue
+        if not header_seen and any(cell.strip() for cell in cells):
             header_seen = True
-        elif column >= len(cells) or not cells[column].strip():
-            yield _Entry(start, ",".join(cells), "no URL in the url column")
-        else:
-            yield _Entry(start, cells[column])
+            continue
+        yield _cells_entry(start, cells, column)
+
+
+def _cells_entry(number: int, cells: list[str], column: int) -> _Entry:
+    if not any(cell.strip() for cell in cells):
+        return _Entry(number, "")
+    if column >= len(cells) or not cells[column].strip():
+        return _Entry(number, ",".join(cells), "no URL in the url column")
+    return _Entry(number, cells[column])
+
+
+def _line_entry(line: str, number: int, column: int) -> _Entry:
+    """One physical line read as a CSV record of its own."""
+    try:
+        cells = next(csv.reader([line]), [])
+    except csv.Error as error:
+        return _Entry(number, line, f"not a readable CSV row ({error})")
+    return _cells_entry(number, cells, column)
+
+
+def _quote_left_open(continuation: list[str], cells: list[str], column: int) -> bool:
+    """A record over several lines is a quote left open when its URL cell spans lines, or when
+    one of the lines it swallowed holds a link of its own in the url column."""
+    if column < len(cells) and ("\n" in cells[column] or "\r" in cells[column]):
+        return True
+    for line in continuation:
+        entry = _line_entry(line, 0, column)
+        if entry.problem is None and entry.value.strip():
+            try:
+                normalise_url(entry.value)
+            except InvalidUrl:
+                continue
+            return True
+    return False
 
 
 def _collect(entries: Iterable[_Entry], unit: str, report_trailing_blanks: bool = False) -> ParsedImport:
@@ -121,6 +174,8 @@ def _read(entry: _Entry) -> tuple[str | None, str]:
     """(normalised URL, "") or (None, why not)."""
     if entry.problem:
         return None, entry.problem
+    if len(entry.value) > MAX_URL_LENGTH and len(entry.value.strip()) > MAX_URL_LENGTH:
+        return None, f"longer than {MAX_URL_LENGTH} characters"
     if any("\udc80" <= ch <= "\udcff" for ch in entry.value):
         return None, "not valid UTF-8 text"
     try:
@@ -131,5 +186,6 @@ def _read(entry: _Entry) -> tuple[str | None, str]:
 
 def _shown(raw: str) -> str:
     """Raw text made safe to print: control characters and undecodable bytes become U+FFFD."""
-    safe = "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in raw.strip())
-    return safe if len(safe) <= MAX_SHOWN else safe[: MAX_SHOWN - 1] + "…"
+    text = raw.strip()
+    safe = "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in text[:MAX_SHOWN])
+    return safe if len(text) <= MAX_SHOWN else safe[: MAX_SHOWN - 1] + "…"

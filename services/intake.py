@@ -27,6 +27,8 @@ from domain.models import LinkInput, PlatformPolicy
 from domain.registry import Registry
 from domain.states import LinkState
 from domain.urls import host_of, link_id_for
+from domain.victim_data import check_jurisdiction, check_reference
+from services.data_crypto import DataCrypto, configured_crypto
 from workflows.link import LinkWorkflow
 
 CASE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -60,20 +62,29 @@ async def open_case(
     language: str = "en",
     reference: str | None = None,
     jurisdiction: str | None = None,
+    crypto: DataCrypto | None = None,
 ) -> str:
-    """Open a case; under the minimum age nothing is stored and CaseRefused carries the signpost."""
+    """Open a case; under the minimum age nothing is stored and CaseRefused carries the signpost.
+    The reference is sealed with the case's own key (services/data_crypto); a reference or
+    jurisdiction that cannot be stored is InvalidField, before anything is."""
     if age < minimum_age:
         raise CaseRefused(signpost.format(minimum_age=minimum_age))
+    reference = check_reference(reference)
+    jurisdiction = check_jurisdiction(jurisdiction)
+    crypto = crypto or configured_crypto()
     while True:
         case_id = new_case_id()
-        inserted = await pool.fetchval(
-            "INSERT INTO cases (case_id, language, reference, jurisdiction) VALUES ($1, $2, $3, $4) "
-            "ON CONFLICT (case_id) DO NOTHING RETURNING case_id",
-            case_id,
-            language,
-            reference,
-            jurisdiction.upper() if jurisdiction else None,
-        )
+        async with pool.acquire() as conn, conn.transaction():
+            inserted = await conn.fetchval(
+                "INSERT INTO cases (case_id, language, jurisdiction) VALUES ($1, $2, $3) "
+                "ON CONFLICT (case_id) DO NOTHING RETURNING case_id",
+                case_id,
+                language,
+                jurisdiction,
+            )
+            if inserted and reference is not None:
+                sealed = await crypto.seal(conn, case_id, "reference", reference)
+                await conn.execute("UPDATE cases SET reference = $2 WHERE case_id = $1", case_id, sealed)
         if inserted:
             return case_id
 

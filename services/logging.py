@@ -37,3 +37,4 @@ def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> No
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines would carry URLs
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd (the outbox): every address

@@ -15,7 +15,9 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from domain.states import LinkState
+from services.data_crypto import DataCrypto, configured_crypto
 from services.intake import CaseNotFound
+from services.sealing import is_sealed
 
 
 class LinkNotFound(LookupError):
@@ -98,20 +100,23 @@ SELECT l.link_id, l.case_id, l.url, l.host, l.platform, l.category, l.source, l.
 """
 
 
-async def case_status(pool: asyncpg.Pool, case_id: str) -> CaseStatus:
-    """Every link of a case with its state, next action and notices sent, plus counts by state."""
+async def case_status(pool: asyncpg.Pool, case_id: str, crypto: DataCrypto | None = None) -> CaseStatus:
+    """Every link of a case with its state, next action and notices sent, plus counts by state.
+    The reference is opened with the case's key (None once the case is purged)."""
     case = await pool.fetchrow(
         "SELECT case_id, status, language, reference, opened_at, withdrawn_at FROM cases WHERE case_id = $1",
         case_id,
     )
     if case is None:
         raise CaseNotFound(case_id)
+    case = dict(case)
+    case["reference"] = await (crypto or configured_crypto()).open(pool, case_id, "reference", case["reference"])
     rows = await pool.fetch(_LINKS + " WHERE l.case_id = $1 ORDER BY l.added_at, l.link_id", case_id)
     links = [LinkRow(**dict(row)) for row in rows]
     counts = {state.value: 0 for state in LinkState}
     for link in links:
         counts[link.state] = counts.get(link.state, 0) + 1
-    return CaseStatus(case=CaseSummary(**dict(case)), links=links, counts=counts, total=len(links))
+    return CaseStatus(case=CaseSummary(**case), links=links, counts=counts, total=len(links))
 
 
 async def find_link(pool: asyncpg.Pool, link_id: str) -> LinkRow:
@@ -121,8 +126,9 @@ async def find_link(pool: asyncpg.Pool, link_id: str) -> LinkRow:
     return LinkRow(**dict(row))
 
 
-async def link_timeline(pool: asyncpg.Pool, link_id: str) -> LinkDetail:
-    """A link with every event of its timeline, oldest first, and every notice."""
+async def link_timeline(pool: asyncpg.Pool, link_id: str, crypto: DataCrypto | None = None) -> LinkDetail:
+    """A link with every event of its timeline, oldest first, and every notice. Sealed notes
+    are opened with the case's key ("[purged]" once the case is purged)."""
     link = await find_link(pool, link_id)
     events = await pool.fetch(
         """
@@ -138,9 +144,15 @@ async def link_timeline(pool: asyncpg.Pool, link_id: str) -> LinkDetail:
         """,
         link_id,
     )
+    crypto = crypto or configured_crypto()
+    rows = [_event(row) for row in events]
+    for row in rows:
+        for name, value in row["detail"].items():
+            if is_sealed(value):
+                row["detail"][name] = await crypto.open(pool, link.case_id, f"{link_id}/{name}", value)
     return LinkDetail(
         link=link,
-        events=[LinkEventRow(**_event(row)) for row in events],
+        events=[LinkEventRow(**row) for row in rows],
         notices=[NoticeRow(**dict(row)) for row in notices],
     )
 

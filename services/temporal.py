@@ -8,9 +8,9 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain.search import SEARCH_ATTRIBUTES
+from services.converter import data_converter
 from settings import Settings
 
 _INDEXED = {
@@ -23,7 +23,7 @@ async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),  # encrypted when keys are configured
     )
 
 

@@ -4,6 +4,8 @@ Nothing here needs the internet."""
 
 from __future__ import annotations
 
+import base64
+import os
 import shutil
 import sys
 import tempfile
@@ -27,6 +29,10 @@ from tests.support.smtp import start_smtp_server
 from tests.support.web import start_web_server
 
 BIN = Path(sys.executable).parent
+
+# Victim data at rest (services/data_crypto.py): one data key for every Settings() of the
+# suite; a test that runs `tada` in a subprocess with a filtered environment passes it on.
+os.environ.setdefault("TADA_DATA_KEY", base64.b64encode(os.urandom(32)).decode("ascii"))
 
 
 def _binary(name: str) -> str:

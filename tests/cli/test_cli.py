@@ -152,6 +152,8 @@ async def stack(dev_env, db_pool, postgres_url, smtp_server, tmp_path_factory):
         TADA_ALLOW_PRIVATE_TARGETS="true",
         TADA_PLATFORMS=str(registry),
         TADA_LOG_FORMAT="json",
+        TADA_STATE_DIR=str(home / ".tada"),  # not a developer's .tada/payload_keys: this worker has no codec
+        TADA_DATA_KEY=settings.data_key.get_secret_value(),  # the worker's (tests/conftest.py)
         COLUMNS="220",
     )
     async with new_http_client(settings) as http:
@@ -164,7 +166,9 @@ async def test_case_open_and_underage_refusal(stack):
     assert run.code == 0, run.stderr
     case_id = run.stdout.strip()
     row = await stack.pool.fetchrow("SELECT language, reference, status FROM cases WHERE case_id = $1", case_id)
-    assert dict(row) == {"language": "zh-Hant", "reference": "REF-7", "status": "open"}
+    assert (row["language"], row["status"]) == ("zh-Hant", "open")
+    assert row["reference"].startswith("tada1:") and "REF-7" not in row["reference"]  # sealed at rest
+    assert (await stack.tada("status", case_id, "--json")).json["case"]["reference"] == "REF-7"
 
     before = await stack.pool.fetchval("SELECT count(*) FROM cases")
     refused, refused_json = await asyncio.gather(

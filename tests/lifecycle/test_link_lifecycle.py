@@ -13,6 +13,7 @@ import pytest
 
 from domain.models import EscalationContact, PlatformResponse
 from domain.states import Channel, Escalation, LinkState, ResponseOutcome
+from services.readmodel import link_timeline
 from tests.lifecycle.harness import HOST_EMAIL, PLATFORM_EMAIL, running_worker, make_policy
 from workflows.link import LinkWorkflow
 
@@ -110,7 +111,11 @@ async def test_rejected_is_escalated_to_the_host_then_removed(time_env, db_pool,
         response = await db_pool.fetchrow(
             "SELECT detail FROM link_events WHERE link_id = $1 AND kind = 'response'", handle.id
         )
-        assert response["detail"] == {"outcome": "rejected", "note": "no"}
+        assert response["detail"]["outcome"] == "rejected"
+        assert response["detail"]["note"].startswith("tada1:")  # sealed at rest with the case key
+        timeline = await link_timeline(db_pool, handle.id)
+        [opened] = [event.detail for event in timeline.events if event.kind == "response"]
+        assert opened == {"outcome": "rejected", "note": "no"}
 
 
 async def test_everything_exhausted_is_unresolved_then_removed_when_gone(

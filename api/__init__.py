@@ -1,0 +1,1 @@
+"""tada's HTTP API: monitors report reposts, caseworker tools read cases and links (FastAPI on uvicorn)."""

@@ -1,0 +1,86 @@
+"""``python -m bench [happy|import|scale|liveness|all] [options]``: run benchmarks, print tables.
+
+Each benchmark starts its own local world (Temporal dev server, PostgreSQL, SMTP
+sink, HTTP server on 127.0.0.1, in a temporary directory) and compares tada with
+bare Temporal on it. Exit code 0 when every target was met, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from pathlib import Path
+
+from bench.report import Report, save_json
+
+NAMES = ("happy", "import", "scale", "liveness")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p.add_argument("which", nargs="*", default=["all"], choices=[*NAMES, "all"], help="benchmarks to run (default all)")
+    p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    p.add_argument("--keep", action="store_true", help="keep each run's temporary directory (logs, databases)")
+    g = p.add_argument_group("1. happy path")
+    g.add_argument("--happy-links", type=int, default=200, help="links (default 200)")
+    g.add_argument("--per-case", type=int, default=1, help="links per case (default 1: one notice per link)")
+    g.add_argument("--follow-up", type=float, default=3.0, help="follow_up_after, seconds (default 3)")
+    g.add_argument("--recheck", type=float, default=1.0, help="the one repost re-check, seconds (default 1)")
+    g = p.add_argument_group("2. bulk import")
+    g.add_argument("--import-links", type=int, default=10_000, help="links (default 10000)")
+    g.add_argument("--import-per-case", type=int, default=1_000, help="links per case, one import each (default 1000)")
+    g.add_argument("--with-worker", action="store_true", help="run a tada worker during the import")
+    g = p.add_argument_group("3. scale")
+    g.add_argument("--links", type=int, default=20_000, help="sleeping links (default 20000; 100000 for the full test)")
+    g.add_argument("--sleep", type=float, default=60.0, help="seconds of RSS sampling while they sleep (default 60)")
+    g.add_argument("--create-rate", type=float, default=150.0,
+                   help="expected creations/s, to place the wake-up instant after creation (default 150)")
+    g = p.add_argument_group("4. liveness")
+    g.add_argument("--checks", type=int, default=6_000, help="liveness checks per side (default 6000)")
+    g.add_argument("--hosts", type=int, default=50, help="distinct hosts, 127.0.0.1..N (default 50)")
+    g.add_argument("--per-host", type=int, default=4, help="per-host concurrency limit (default 4)")
+    g.add_argument("--latency-ms", type=float, default=20.0, help="server think time per request (default 20)")
+    return p
+
+
+async def _run(name: str, args: argparse.Namespace) -> Report:
+    if name == "happy":
+        from bench import happy
+
+        return await happy.run(args.happy_links, args.per_case, args.follow_up, args.recheck, keep=args.keep)
+    if name == "import":
+        from bench import bulk_import
+
+        return await bulk_import.run(args.import_links, args.import_per_case, args.with_worker, keep=args.keep)
+    if name == "scale":
+        from bench import scale
+
+        return await scale.run(args.links, args.sleep, args.create_rate, keep=args.keep)
+    from bench import liveness
+
+    return await liveness.run(args.checks, args.hosts, args.per_host, args.latency_ms / 1000, keep=args.keep)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    names = NAMES if "all" in args.which else tuple(dict.fromkeys(args.which))
+    logging.basicConfig(level=logging.WARNING)
+    reports: list[Report] = []
+    for name in names:
+        began = time.monotonic()
+        print(f"bench: running {name} ...", file=sys.stderr, flush=True)
+        report = asyncio.run(_run(name, args))
+        report.note(f"benchmark wall time {time.monotonic() - began:.0f}s")
+        print(report.render(), flush=True)
+        print(flush=True)
+        reports.append(report)
+        if args.json:
+            save_json(reports, args.json)
+    return 0 if all(r.ok for r in reports) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Benchmark 1, the happy path: links go REPORTED → notice → AWAITING_RESPONSE → REMOVED
+at the first follow-up check (the platform took the page down when the notice came), then
+one repost re-check, and the workflow completes. Real SMTP, HTTP and PostgreSQL on 127.0.0.1.
+
+Compared with a bare workflow doing the same number of no-op activities and timers of the
+same durations, in the same order: the plan is read from the history of one tada link (and
+its notice batch) run first, so the count is what tada really does, not what we think.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+import psutil
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from bench.report import Report, ratio_line
+from bench.stack import Stack, WorkerProcess
+from domain.batching import batch_workflow_id
+from domain.models import NoticeBatchKey, PlatformPolicy, Timings
+from domain.states import Category, Channel, Escalation, LinkState
+from domain.urls import normalise_url
+from services.data_crypto import DataCrypto
+from services.database import create_pool
+from services.intake import open_case, start_link
+from workflows.link import LinkWorkflow
+
+TARGET = 0.8
+START_CONCURRENCY = 32  # what services.intake uses
+PLATFORM_EMAIL = "reports@platform.bench.test"
+
+
+def policy(follow_up: float, recheck: float) -> PlatformPolicy:
+    return PlatformPolicy(
+        name="platform.bench",
+        category=Category.PORNOGRAPHIC_SITE,
+        channel=Channel.EMAIL,
+        email=PLATFORM_EMAIL,
+        escalation=Escalation.HOST,
+        escalation_email="abuse@host.bench.test",
+        timings=Timings(
+            follow_up_after=timedelta(seconds=follow_up),
+            follow_ups=2,
+            recheck_schedule=[timedelta(seconds=recheck)],
+            batch_window=timedelta(0),
+        ),
+    )
+
+
+async def _history_work(client: Client, workflow_id: str) -> tuple[list[tuple[str, str]], Counter]:
+    """The activities and timers of a workflow in order, and a count of its event types."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    steps: list[tuple[str, str]] = []
+    kinds: Counter = Counter()
+    for event in history.events:
+        kinds[EventType.Name(event.event_type)] += 1
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            steps.append(("a", event.activity_task_scheduled_event_attributes.activity_type.name))
+        elif event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+            seconds = event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds()
+            steps.append(("t", f"{seconds:.3f}"))
+    return steps, kinds
+
+
+async def _measure_plan(client: Client, link_id: str, case_id: str) -> tuple[list[str], dict[str, object]]:
+    link_steps, link_kinds = await _history_work(client, link_id)
+    batch_id = batch_workflow_id(
+        NoticeBatchKey(case_id=case_id, channel=Channel.EMAIL, recipient=PLATFORM_EMAIL, window=timedelta(0))
+    )
+    batch_steps, batch_kinds = await _history_work(client, batch_id)
+    plan: list[str] = []
+    for kind, what in link_steps:
+        if kind == "t":
+            plan.append(f"t:{what}")
+            continue
+        plan.append("a")
+        if what == "hand_over_notice":  # the batch's send follows the hand-over
+            plan += ["a" for kind2, _ in batch_steps if kind2 == "a"]
+    names = Counter(what for kind, what in link_steps + batch_steps if kind == "a")
+    timers = [float(what) for kind, what in link_steps if kind == "t"]
+    work = {
+        "activities": sum(names.values()),
+        "by_name": dict(names),
+        "timers": timers,
+        "workflow_tasks": link_kinds["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"] + batch_kinds["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"],
+        "events": sum(link_kinds.values()) + sum(batch_kinds.values()),
+        "workflows": 2,
+    }
+    return plan, work
+
+
+async def _bare_work(client: Client, workflow_id: str) -> dict[str, object]:
+    steps, kinds = await _history_work(client, workflow_id)
+    return {
+        "activities": sum(1 for kind, _ in steps if kind == "a"),
+        "timers": [float(what) for kind, what in steps if kind == "t"],
+        "workflow_tasks": kinds["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"],
+        "events": sum(kinds.values()),
+    }
+
+
+class _Cpu:
+    """CPU seconds used by named processes between start() and stop()."""
+
+    def __init__(self, **pids: int) -> None:
+        self._procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self._start: dict[str, float] = {}
+        self.used: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        now = {}
+        for name, proc in self._procs.items():
+            times = proc.cpu_times()
+            total = times.user + times.system + times.children_user + times.children_system
+            if name == "postgres":  # the postmaster's backends are its children, alive
+                for child in proc.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        child_times = child.cpu_times()
+                        total += child_times.user + child_times.system
+            now[name] = total
+        return now
+
+    def start(self) -> None:
+        self._start = self._now()
+
+    def stop(self) -> None:
+        end = self._now()
+        self.used = {name: end[name] - self._start[name] for name in end}
+
+    @property
+    def total(self) -> float:
+        return sum(self.used.values())
+
+    def per_link(self, links: int) -> str:
+        parts = ", ".join(f"{name} {seconds / links * 1000:.0f}" for name, seconds in self.used.items())
+        return f"{self.total / links * 1000:.0f} ms ({parts})"
+
+
+async def _run_tada(stack: Stack, client: Client, pool, links: int, per_case: int, pol: PlatformPolicy, tag: str):
+    """Open the cases (not timed), then start every link and wait for every workflow to complete."""
+    settings = stack.settings("tada-happy")
+    crypto = DataCrypto.from_settings(settings)
+    case_ids = [
+        await open_case(pool, age=30, minimum_age=16, signpost="", reference=f"BENCH-{tag}-{i}", crypto=crypto)
+        for i in range((links + per_case - 1) // per_case)
+    ]
+    urls = [normalise_url(stack.web.url(f"/v/{tag}-{i}-{uuid.uuid4().hex[:8]}")) for i in range(links)]
+    gate = asyncio.Semaphore(START_CONCURRENCY)
+    results: list[object] = []
+
+    async def one(i: int) -> None:
+        async with gate:
+            link_id, started = await start_link(
+                pool, client, case_id=case_ids[i // per_case], language="en", url=urls[i], policy=pol,
+                task_queue=settings.task_queue,
+            )
+        assert started
+        results.append(await client.get_workflow_handle_for(LinkWorkflow.run, link_id).result())
+
+    began = time.monotonic()
+    await asyncio.gather(*(one(i) for i in range(links)))
+    return time.monotonic() - began, results, case_ids
+
+
+async def _run_bare(client: Client, links: int, plan: list[str]):
+    gate = asyncio.Semaphore(START_CONCURRENCY)
+    run_id = uuid.uuid4().hex[:6]
+
+    async def one(i: int) -> int:
+        async with gate:
+            handle = await client.start_workflow(
+                "BarePlan", plan, id=f"bare-happy-{run_id}-{i}", task_queue="bare-happy"
+            )
+        return await handle.result()
+
+    began = time.monotonic()
+    done = await asyncio.gather(*(one(i) for i in range(links)))
+    return time.monotonic() - began, done, f"bare-happy-{run_id}-0"
+
+
+async def run(links: int = 200, per_case: int = 1, follow_up: float = 3.0, recheck: float = 1.0, keep: bool = False) -> Report:
+    report = Report(f"1. Happy path: {links} links, REPORTED → notice → AWAITING_RESPONSE → REMOVED → completed")
+    pol = policy(follow_up, recheck)
+    load_before = f"{os.getloadavg()[0]:.1f}"
+    async with Stack(keep=keep) as stack:
+        settings = stack.settings("tada-happy")
+        pool = await create_pool(settings.database_url)
+        tada_client = await stack.tada_client("tada-happy")
+        bare_client = await stack.bare_client()
+        server_pid = stack.temporal._process.pid  # noqa: SLF001
+
+        # Calibration: one link through tada, whose history says what the bare workflow must do.
+        async with WorkerProcess(stack, "tada", "tada-happy"):
+            _, [status], [case_id] = await asyncio.wait_for(
+                _run_tada(stack, tada_client, pool, 1, 1, pol, "cal"), 120
+            )
+            assert status.state == LinkState.REMOVED, status
+            link_id = await pool.fetchval("SELECT link_id FROM links WHERE case_id = $1", case_id)
+            plan, work = await _measure_plan(tada_client, link_id, case_id)
+
+        async with WorkerProcess(stack, "bare", "bare-happy") as worker:
+            cpu = _Cpu(worker=worker.pid, temporal=server_pid)
+            cpu.start()
+            bare_seconds, done, sample_id = await asyncio.wait_for(_run_bare(bare_client, links, plan), 1800)
+            cpu.stop()
+            bare_cpu = cpu
+            bare_work = await _bare_work(bare_client, sample_id)
+        assert all(d == work["activities"] for d in done)
+
+        mails_before = stack.smtp.handler.messages
+        async with WorkerProcess(stack, "tada", "tada-happy") as worker:
+            pg_pid = int((stack.postgres.data_dir / "postmaster.pid").read_text().split()[0])
+            cpu = _Cpu(worker=worker.pid, temporal=server_pid, postgres=pg_pid)
+            cpu.start()
+            tada_seconds, statuses, case_ids = await asyncio.wait_for(
+                _run_tada(stack, tada_client, pool, links, per_case, pol, "run"), 1800
+            )
+            cpu.stop()
+            tada_cpu = cpu
+        mails = stack.smtp.handler.messages - mails_before
+        removed = sum(1 for s in statuses if s.state == LinkState.REMOVED)
+        events = await pool.fetchval("SELECT count(*) FROM link_events WHERE case_id = ANY($1::text[])", case_ids)
+        notices = await pool.fetchval(
+            "SELECT count(*) FROM notices WHERE status = 'sent' AND case_id = ANY($1::text[])", case_ids
+        )
+        await pool.close()
+
+    tada_rate, bare_rate = links / tada_seconds, links / bare_seconds
+    ratio, met = ratio_line(tada_rate, bare_rate, TARGET)
+    report.verdict(met and removed == links and notices == links)
+    by_name = ", ".join(f"{name} ×{count}" for name, count in sorted(work["by_name"].items()))
+    timers = " + ".join(f"{t:.1f}s" for t in work["timers"])
+    report.add("tada: links/s", f"{tada_rate:.1f}  ({links} links in {tada_seconds:.1f}s)")
+    report.add("bare Temporal: links/s", f"{bare_rate:.1f}  ({links} workflows in {bare_seconds:.1f}s)")
+    report.add("ratio tada / bare", ratio)
+    report.add("per link, tada", f"{work['activities']} activities ({by_name}); timers {timers}; "
+               f"{work['workflow_tasks']} workflow tasks in 2 workflows (link + notice batch); {work['events']} history events")
+    report.add("per link, bare", f"{bare_work['activities']} no-op activities; timers "
+               + " + ".join(f"{t:.1f}s" for t in bare_work["timers"])
+               + f"; {bare_work['workflow_tasks']} workflow tasks in 1 workflow; {bare_work['events']} history events")
+    floor = sum(work["timers"])
+    report.add("timer floor (both)", f"{floor:.1f}s of every link's time is its timers")
+    report.add("CPU per link, tada", tada_cpu.per_link(links))
+    report.add("CPU per link, bare", bare_cpu.per_link(links))
+    cost, _ = ratio_line(bare_cpu.total, tada_cpu.total, TARGET)
+    report.add("CPU ratio bare / tada", cost.split(" (")[0] + " (what the throughput ratio tends to when CPU is the limit)")
+    report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")
+    report.add("checked", f"{removed}/{links} REMOVED and completed; {mails} emails over SMTP; "
+               f"{notices} notices sent; {events} events in PostgreSQL ({events / links:.1f} per link)")
+    report.note(f"follow_up_after {follow_up}s, recheck_schedule [{recheck}s], batch_window 0, "
+                f"{per_case} link(s) per case; starts {START_CONCURRENCY} at a time; the time runs from the first "
+                "start to the last workflow's result")
+    report.note("tada as in production: payloads encrypted (AES-GCM codec), notes sealed, JSON logs; each worker "
+                "in its own process with the SDK's default limits")
+    return report

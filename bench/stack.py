@@ -1,0 +1,225 @@
+"""The local world one benchmark runs in, and workers in processes of their own.
+
+One Temporal dev server (SQLite file with the WAL pragmas, free ports), one
+embedded PostgreSQL, one SMTP sink and one HTTP server, all on 127.0.0.1 and
+all under a temporary directory that is deleted afterwards. tada and bare
+Temporal run on the same server in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+from pydantic import SecretStr
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
+from bench.smtp import SmtpSink
+from bench.web import LocalWeb
+from devstack.ports import free_port
+from devstack.postgres import EmbeddedPostgres
+from devstack.temporal_server import DevTemporalServer
+from services.database import apply_schema
+from services.temporal import connect
+from settings import PROJECT_ROOT, Settings
+
+
+def _key() -> str:
+    return base64.b64encode(os.urandom(32)).decode("ascii")
+
+
+@dataclass
+class Stack:
+    """``async with Stack(...) as stack``: servers up; ``stack.settings`` points tada at them."""
+
+    web_hosts: int = 1
+    web_latency: float = 0.0
+    live_by_default: bool = True
+    keep: bool = False
+    dir: Path = field(init=False)
+    temporal: DevTemporalServer = field(init=False)
+    postgres: EmbeddedPostgres = field(init=False)
+    web: LocalWeb = field(init=False)
+    smtp: SmtpSink = field(init=False)
+    env: dict[str, str] = field(init=False)
+
+    async def __aenter__(self) -> Stack:
+        # Not under a pytest or user temp root: PostgreSQL runs as its own user under root.
+        self.dir = Path(tempfile.mkdtemp(prefix="tada-bench-"))
+        os.chmod(self.dir, 0o755)
+        try:
+            self.web = LocalWeb(self.web_hosts, latency=self.web_latency, live_by_default=self.live_by_default)
+            self.web.start()
+            self.smtp = SmtpSink(self.web)
+            self.smtp.start()
+            self.postgres = EmbeddedPostgres(self.dir / "pg", free_port())
+            await asyncio.to_thread(self.postgres.start)
+            await apply_schema(self.postgres.url)
+            self.temporal = DevTemporalServer(
+                self.dir / "temporal.db", free_port(), free_port(), self.dir / "temporal.log"
+            )
+            await self.temporal.start()
+        except BaseException:
+            await self.__aexit__()
+            raise
+        self.env = {
+            "TADA_TEMPORAL_ADDRESS": self.temporal.address,
+            "TADA_TEMPORAL_NAMESPACE": "default",
+            "TADA_DATABASE_URL": self.postgres.url,
+            "TADA_SMTP_HOST": "127.0.0.1",
+            "TADA_SMTP_PORT": str(self.smtp.port),
+            "TADA_ALLOW_PRIVATE_TARGETS": "true",  # the "internet" here is 127.0.0.x
+            "TADA_RECIPIENT_HOURLY_LIMIT": "0",  # every notice goes to one platform address
+            "TADA_DATA_KEY": _key(),
+            "TADA_PAYLOAD_KEYS": f"bench:{_key()}",  # payloads encrypted, as in production
+            "TADA_STATE_DIR": str(self.dir / "state"),
+            "TADA_LOG_FORMAT": "json",
+            "TADA_LIVENESS_TIMEOUT_SECONDS": "10",
+        }
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for stop in (
+            lambda: self.temporal.stop() if hasattr(self, "temporal") else None,
+            lambda: asyncio.to_thread(self.postgres.stop) if hasattr(self, "postgres") else None,
+        ):
+            try:
+                awaitable = stop()
+                if awaitable is not None:
+                    await awaitable
+            except Exception as error:  # keep tearing down
+                print(f"bench: teardown: {error}", file=sys.stderr)
+        for part in ("smtp", "web"):
+            if hasattr(self, part):
+                getattr(self, part).stop()
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            print(f"bench: kept {self.dir}", file=sys.stderr)
+
+    def settings(self, task_queue: str) -> Settings:
+        values = {**self.env, "TADA_TASK_QUEUE": task_queue}
+        fields = {name[5:].lower(): value for name, value in values.items()}
+        for secret in ("data_key", "payload_keys"):
+            fields[secret] = SecretStr(fields[secret])
+        return Settings(_env_file=None, **fields)
+
+    async def tada_client(self, task_queue: str = "tada") -> Client:
+        return await connect(self.settings(task_queue))
+
+    async def bare_client(self) -> Client:
+        return await Client.connect(self.temporal.address, namespace="default")
+
+    def temporal_db_bytes(self) -> int:
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            path = Path(f"{self.temporal.db_file}{suffix}")
+            if path.exists():
+                total += path.stat().st_size
+        return total
+
+    def temporal_rss(self) -> int:
+        process = self.temporal._process  # noqa: SLF001 (the dev server we started)
+        return psutil.Process(process.pid).memory_info().rss if process else 0
+
+
+class WorkerProcess:
+    """A worker in a process of its own (``python -m bench.worker_proc MODE``), so its RSS and
+    CPU are its own; ready once its pollers show on the task queue."""
+
+    def __init__(self, stack: Stack, mode: str, task_queue: str, **options: str) -> None:
+        self.stack = stack
+        self.mode = mode
+        self.task_queue = task_queue
+        self.options = options
+        self.log = stack.dir / f"worker-{mode}-{uuid.uuid4().hex[:6]}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def __aenter__(self) -> WorkerProcess:
+        env = {**os.environ, **self.stack.env, "TADA_TASK_QUEUE": self.task_queue}
+        env.update({f"BENCH_{k.upper()}": str(v) for k, v in self.options.items()})
+        env["PYTHONPATH"] = str(PROJECT_ROOT)
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bench.worker_proc", self.mode],
+                cwd=self.stack.dir,  # no .env of the developer's
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            await self._wait_ready()
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while process.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def rss(self) -> int:
+        return psutil.Process(self.pid).memory_info().rss
+
+    def cpu_seconds(self) -> float:
+        times = psutil.Process(self.pid).cpu_times()
+        return times.user + times.system
+
+    async def _wait_ready(self, timeout: float = 60.0) -> None:
+        client = await self.stack.bare_client()
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                tail = self.log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"bench worker {self.mode} exited ({self.process.returncode}):\n{tail}")
+            kinds = []
+            for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
+                answer = await client.workflow_service.describe_task_queue(
+                    DescribeTaskQueueRequest(namespace="default", task_queue=TaskQueue(name=self.task_queue), task_queue_type=kind)
+                )
+                kinds.append(bool(answer.pollers))
+            if all(kinds):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bench worker {self.mode} did not poll within {timeout:.0f}s; see {self.log}")
+            await asyncio.sleep(0.2)
+
+
+async def rss_sampler(worker: WorkerProcess, samples: list[tuple[float, int]], interval: float = 1.0) -> None:
+    """Append (monotonic time, RSS bytes) every ``interval`` until cancelled."""
+    while True:
+        try:
+            samples.append((time.monotonic(), worker.rss()))
+        except psutil.NoSuchProcess:
+            return
+        await asyncio.sleep(interval)

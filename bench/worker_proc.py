@@ -1,0 +1,139 @@
+"""A benchmark worker, in a process of its own: ``python -m bench.worker_proc MODE``.
+
+Settings come from the TADA_* environment (bench.stack sets them), options from BENCH_*.
+
+- ``tada``: exactly the production worker (``worker.run_worker``).
+- ``tada-scale``: the production worker, with the liveness activity wrapped to note when
+  each link woke (its first check's scheduled and started times) in BENCH_WAKE_FILE.
+- ``tada-liveness``: the load driver and tada's liveness activity (database lookup, egress
+  policy, safe transport, classification) behind a per-host limit of BENCH_PER_HOST.
+- ``bare``: bare Temporal's workflows and activities (bench.bare), default converter.
+SIGTERM stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import httpx
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+import worker as tada_worker
+from activities.host_limiter import HostLimiter
+from activities.liveness import LivenessActivities
+from bench import bare
+from domain.models import LivenessRequest, LivenessResult
+from services.database import create_pool
+from services.logging import configure_logging
+from services.temporal import connect
+from settings import Settings
+
+
+class LimitedLiveness(LivenessActivities):
+    """LivenessActivities with the per-host limit around the probe: what the product wiring
+    does per request (see activities/host_limiter.py); the same here, as no page redirects."""
+
+    def __init__(self, *args, limiter: HostLimiter, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._limiter = limiter
+
+    async def probe(self, url: str, removed_markers: list[str]) -> LivenessResult:
+        async with self._limiter.slot(urlsplit(url).hostname):
+            return await super().probe(url, removed_markers)
+
+
+def _note_wakes(activities: list, path: str) -> list:
+    """Replace check_liveness by a wrapper that notes (workflow id, scheduled, started) once per link."""
+    out = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (open for the process's life)
+    index = next(i for i, fn in enumerate(activities) if activity._Definition.from_callable(fn).name == "check_liveness")
+    original = activities[index]
+
+    @activity.defn(name="check_liveness")
+    async def check_liveness(request: LivenessRequest) -> LivenessResult:
+        info = activity.info()
+        if info.attempt == 1:
+            out.write(f"{info.workflow_id} {info.scheduled_time.timestamp():.6f} {time.time():.6f}\n")
+        return await original(request)
+
+    return [*activities[:index], check_liveness, *activities[index + 1 :]]
+
+
+async def _run(mode: str, stop: asyncio.Event) -> None:
+    settings = Settings()
+    if mode == "tada":
+        await tada_worker.run_worker(settings, stop=stop)
+        return
+    if mode == "tada-scale":
+        build = tada_worker.build_activities
+        wake_file = os.environ["BENCH_WAKE_FILE"]
+        tada_worker.build_activities = lambda *a, **k: _note_wakes(build(*a, **k), wake_file)
+        await tada_worker.run_worker(settings, stop=stop)
+        return
+    if mode == "tada-liveness":
+        client = await connect(settings)
+        pool = await create_pool(settings.database_url)
+        limiter = HostLimiter(int(os.environ.get("BENCH_PER_HOST", "4")))
+        async with tada_worker.new_http_client(settings) as http:
+            liveness = LimitedLiveness(
+                pool, http, allow_private=settings.allow_private_targets, max_bytes=settings.liveness_max_bytes,
+                limiter=limiter,
+            )
+            async with Worker(
+                client,
+                task_queue=settings.task_queue,
+                workflows=[bare.LoadDriverWorkflow],
+                activities=[liveness.check],
+                graceful_shutdown_timeout=timedelta(seconds=10),
+            ):
+                await stop.wait()
+        await pool.close()
+        return
+    if mode == "bare":
+        client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+        async with httpx.AsyncClient(timeout=settings.liveness_timeout_seconds) as http:
+            async with Worker(
+                client,
+                task_queue=settings.task_queue,
+                workflows=[bare.BareNoopWorkflow, bare.BarePlanWorkflow, bare.LoadDriverWorkflow],
+                activities=[bare.noop, bare.BareHttp(http).get],
+                graceful_shutdown_timeout=timedelta(seconds=10),
+            ):
+                await stop.wait()
+        return
+    raise SystemExit(f"unknown mode {mode!r}")
+
+
+def main() -> None:
+    mode = sys.argv[1] if len(sys.argv) > 1 else "tada"
+    configure_logging("json")
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await _run(mode, stop)
+
+    profile_to = os.environ.get("BENCH_PROFILE")  # a file: the whole run under cProfile (slower)
+    if not profile_to:
+        asyncio.run(_main())
+        return
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        profiler.runcall(asyncio.run, _main())
+    finally:
+        profiler.dump_stats(f"{profile_to}.{mode}.{os.getpid()}")
+
+
+if __name__ == "__main__":
+    main()

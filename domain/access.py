@@ -1,0 +1,153 @@
+"""Who may do what: roles, the permission table and the token table, shared by the CLI and the API.
+
+``TADA_API_TOKENS`` is ``token1:role,token2:role``; roles are ``ops``,
+``caseworker`` and ``monitor``. The CLI presents its own token (``TADA_TOKEN``)
+and gets that token's role. Only SHA-256 digests of the tokens are kept in
+memory and a presented token is compared with every one of them in constant
+time. Tokens are never logged nor echoed in an error.
+
+| role | may |
+| --- | --- |
+| ops | open cases, import links, withdraw (cases and links), purge, read, report reposts; add image hashes, run the servers, simulate |
+| caseworker | read; respond, escalate, pause, resume, recheck, reopen, filed, withdraw a link |
+| monitor | report reposts, nothing else |
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from enum import Enum
+
+MIN_TOKEN_LENGTH = 16
+_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
+
+
+class Role(str, Enum):
+    OPS = "ops"
+    CASEWORKER = "caseworker"
+    MONITOR = "monitor"
+
+
+class Action(str, Enum):
+    CASE_OPEN = "case.open"
+    CASE_WITHDRAW = "case.withdraw"
+    CASE_PURGE = "case.purge"
+    LINKS_IMPORT = "links.import"  # `links import` and `links add`
+    READ = "read"  # status, link show, reports
+    LINK_RESPOND = "link.respond"
+    LINK_ESCALATE = "link.escalate"
+    LINK_PAUSE = "link.pause"
+    LINK_RESUME = "link.resume"
+    LINK_RECHECK = "link.recheck"
+    LINK_REOPEN = "link.reopen"
+    LINK_FILED = "link.filed"
+    LINK_WITHDRAW = "link.withdraw"
+    REPOST = "repost"
+    CASE_ADD_HASH = "case.add-hash"  # PDQ hashes of the victim's images
+    SERVE = "serve"  # run the API or the codec server (each checks its own tokens)
+    SIMULATE = "simulate"  # a rehearsal in a database of its own
+
+
+_CASEWORK = {
+    Action.LINK_RESPOND, Action.LINK_ESCALATE, Action.LINK_PAUSE, Action.LINK_RESUME,
+    Action.LINK_RECHECK, Action.LINK_REOPEN, Action.LINK_FILED, Action.LINK_WITHDRAW,
+}  # fmt: skip
+
+PERMISSIONS: dict[Role, frozenset[Action]] = {
+    Role.OPS: frozenset(
+        {Action.CASE_OPEN, Action.LINKS_IMPORT, Action.CASE_WITHDRAW, Action.LINK_WITHDRAW,
+         Action.CASE_PURGE, Action.READ, Action.REPOST, Action.CASE_ADD_HASH, Action.SERVE, Action.SIMULATE}
+    ),  # fmt: skip
+    Role.CASEWORKER: frozenset({Action.READ, *_CASEWORK}),
+    Role.MONITOR: frozenset({Action.REPOST}),
+}
+
+
+#: Every ``tada`` command that touches the database or Temporal, by its words after ``tada``.
+#: A command missing here is refused whenever tokens are configured (fail closed).
+CLI_COMMANDS: dict[str, Action] = {
+    "case open": Action.CASE_OPEN,
+    "case withdraw": Action.CASE_WITHDRAW,
+    "case purge": Action.CASE_PURGE,
+    "case add-hash": Action.CASE_ADD_HASH,
+    "links import": Action.LINKS_IMPORT,
+    "links add": Action.LINKS_IMPORT,
+    "status": Action.READ,
+    "link show": Action.READ,
+    "report": Action.READ,
+    "link respond": Action.LINK_RESPOND,
+    "link escalate": Action.LINK_ESCALATE,
+    "link pause": Action.LINK_PAUSE,
+    "link resume": Action.LINK_RESUME,
+    "link recheck": Action.LINK_RECHECK,
+    "link reopen": Action.LINK_REOPEN,
+    "link filed": Action.LINK_FILED,
+    "link withdraw": Action.LINK_WITHDRAW,
+    "repost": Action.REPOST,
+    "api": Action.SERVE,
+    "codec-server": Action.SERVE,
+    "simulate": Action.SIMULATE,
+}
+
+
+def allowed(role: Role | None, action: Action) -> bool:
+    return role is not None and action in PERMISSIONS.get(role, frozenset())
+
+
+def roles_allowed(action: Action) -> list[Role]:
+    """The roles that may do ``action``, for refusals that say which token is needed."""
+    return [role for role in Role if action in PERMISSIONS[role]]
+
+
+class TokenTable:
+    def __init__(self, entries: list[tuple[bytes, Role]]) -> None:
+        self._entries = entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def role_of(self, token: str) -> Role | None:
+        """The role of a presented token, or None; looks at every entry whatever it finds."""
+        presented = _digest(token)
+        found: Role | None = None
+        for digest, role in self._entries:
+            if hmac.compare_digest(presented, digest) and found is None:
+                found = role
+        return found
+
+
+def role_for(table: TokenTable, token: str) -> Role | None:
+    return table.role_of(token) if token else None
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+
+
+def parse_tokens(text: str) -> TokenTable:
+    """Read ``token:role,...``; ValueError names the entry by position, never the token."""
+    entries: list[tuple[bytes, Role]] = []
+    seen: set[bytes] = set()
+    for index, entry in enumerate((e.strip() for e in text.split(",")), start=1):
+        if not entry:
+            continue
+        where = f"TADA_API_TOKENS entry {index}"
+        token, sep, role_name = entry.rpartition(":")
+        if not sep or not token:
+            raise ValueError(f"{where}: write it as token:role")
+        try:
+            role = Role(role_name.strip())
+        except ValueError:
+            raise ValueError(f"{where}: unknown role (ops, caseworker or monitor)") from None
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"{where}: a token needs at least {MIN_TOKEN_LENGTH} characters")
+        if not _TOKEN.fullmatch(token):
+            raise ValueError(f"{where}: a token has only letters, digits and . _ ~ + / = -")
+        digest = _digest(token)
+        if digest in seen:
+            raise ValueError(f"{where}: the same token is listed twice")
+        seen.add(digest)
+        entries.append((digest, role))
+    return TokenTable(entries)

@@ -1,0 +1,1 @@
+"""Reporting: the service report regenerated from the database (``tada report``)."""

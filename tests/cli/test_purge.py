@@ -1,0 +1,94 @@
+"""`tada case purge`: the case key, reference, notes, URLs and workflow histories gone for good;
+the anonymous counts stay. Real worker, Temporal dev server, PostgreSQL, SMTP and web server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from domain.urls import link_id_for, normalise_url
+from services.data_crypto import PURGED, configured_crypto
+from services.readmodel import case_status, link_timeline
+from services.sealing import is_sealed
+from tests.cli.test_cli import in_state, mail_count, stack  # noqa: F401 - the CLI stack fixture
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_purge_erases_a_withdrawn_case_for_good(stack, web, mailbox):  # noqa: F811
+    opened = await stack.tada("case", "open", "--age", "30", "--reference", "RL-PURGE-1", "--json")
+    case_id = opened.json["case_id"]
+    web.live("/purge/a")
+    url = web.url("/purge/a")
+    assert (await stack.tada("links", "add", case_id, url, "--json")).json["started"] == 1
+    link_id = link_id_for(case_id, normalise_url(url))
+    await in_state(stack, "AWAITING_RESPONSE", link_id)
+    await mail_count(mailbox, "RL-PURGE-1", 1)  # the notice carries the (opened) reference
+    note = "victim's sister called; the uploader is her ex"
+    assert (await stack.tada("link", "respond", link_id, "--outcome", "acknowledged", "--note", note)).code == 0
+
+    async def note_recorded() -> bool:
+        return bool(await stack.pool.fetchval(
+            "SELECT count(*) FROM link_events WHERE link_id = $1 AND kind = 'response'", link_id
+        ))  # fmt: skip
+
+    for _ in range(200):
+        if await note_recorded():
+            break
+        await asyncio.sleep(0.1)
+    raw = await stack.pool.fetchval(
+        "SELECT detail->>'note' FROM link_events WHERE link_id = $1 AND kind = 'response'", link_id
+    )
+    assert is_sealed(raw) and "sister" not in raw
+
+    refused = await stack.tada("case", "purge", case_id, "--yes")
+    assert refused.code == 3 and "only a withdrawn or closed case can be purged" in refused.stderr
+    unconfirmed = await stack.tada("case", "purge", case_id)
+    assert unconfirmed.code == 2 and "--yes" in unconfirmed.stderr
+
+    assert (await stack.tada("case", "withdraw", case_id, "--reason", "she asked us to stop")).code == 0
+    await in_state(stack, "WITHDRAWN", link_id)
+    purge = await stack.tada("case", "purge", case_id, "--yes", "--json")
+    assert purge.code == 0, purge.stderr
+    assert purge.json["links"] == 1 and purge.json["already_purged"] is False
+    assert purge.json["histories_deleted"] >= 1
+
+    pool = stack.pool
+    case = await pool.fetchrow("SELECT reference, status, purged_at FROM cases WHERE case_id = $1", case_id)
+    assert case["reference"] is None and case["status"] == "withdrawn" and case["purged_at"] is not None
+    assert await pool.fetchval("SELECT count(*) FROM case_keys WHERE case_id = $1", case_id) == 0
+    assert await pool.fetchval("SELECT url FROM links WHERE link_id = $1", link_id) == f"purged:{link_id}"
+    assert await pool.fetchval("SELECT count(*) FROM links WHERE url LIKE '%/purge/a%'") == 0
+
+    # The sealed note is still in the append-only timeline, but nothing can open it: not even
+    # the master key, since the case key it was sealed with no longer exists anywhere.
+    crypto = configured_crypto()  # the suite's data key, as the worker and the CLI have it
+    timeline = await link_timeline(pool, link_id, crypto)
+    response = next(e for e in timeline.events if e.kind == "response")
+    assert response.detail == {"outcome": "acknowledged", "note": PURGED}
+    withdrawn = next(e for e in timeline.events if e.to_state == "WITHDRAWN")
+    assert withdrawn.detail["reason"] == PURGED
+    everything = await pool.fetchval(
+        "SELECT string_agg(detail::text, ' ') FROM link_events WHERE case_id = $1", case_id
+    )
+    assert "sister" not in everything and "she asked" not in everything and "/purge/a" not in everything
+
+    # What the reports count is still there.
+    status = await case_status(pool, case_id, crypto)
+    assert status.case.reference is None and status.total == 1 and status.counts["WITHDRAWN"] == 1
+    link = status.links[0]
+    assert (link.platform, link.category, link.state) == ("Test Platform", "image_host", "WITHDRAWN")
+    kinds = {row["kind"] for row in await pool.fetch("SELECT kind FROM link_events WHERE link_id = $1", link_id)}
+    assert {"liveness", "notice", "response", "transition"} <= kinds
+    assert await pool.fetchval("SELECT count(*) FROM notices WHERE link_id = $1", link_id) == 1
+
+    # The workflow history (which held the note as a signal) was deleted from Temporal: the server
+    # acknowledged it above (histories_deleted) and removes it asynchronously (~30 s on the dev server).
+
+    again = await stack.tada("case", "purge", case_id, "--yes", "--json")
+    assert again.code == 0 and again.json["already_purged"] is True
+    audit = await pool.fetch(
+        "SELECT actor_role, allowed, reason FROM audit_events WHERE action = 'case.purge' AND target = $1", case_id
+    )
+    assert any(row["reason"].startswith("done: 1 link(s) erased") for row in audit)
