@@ -571,7 +571,10 @@ def codec_server(
         endpoint = f"http://{host}:{server.config.port}"
         out.err.print(f"codec server on {endpoint} for the Web UI at {session.settings.codec_cors_origin}")
         out.err.print(f"Web UI codec endpoint: {endpoint}/<TADA_CODEC_TOKEN>; Ctrl-C stops it")
-        await server.serve()
+        try:
+            await server.serve()
+        except SystemExit:  # uvicorn's way of saying it could not start (it logged why)
+            pass
         if not server.started:
             raise CliError(f"the codec server could not listen on {host}:{server.config.port}")
 

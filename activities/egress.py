@@ -86,7 +86,8 @@ class EgressPolicy:
                 raise EgressRefused("not a valid web address") from None
             scheme, userinfo = parts.scheme.lower(), parts.netloc.rpartition("@")[0]
         if scheme not in ("http", "https"):
-            raise EgressRefused(f"scheme {scheme[:20]!r} is not http(s)" if scheme else "not an absolute http(s) address")
+            why = f"scheme {scheme[:20]!r} is not http(s)" if scheme else "not an absolute http(s) address"
+            raise EgressRefused(why)
         if userinfo:
             raise EgressRefused("credentials in the address")
         return self.check_host(host)

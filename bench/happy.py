@@ -10,19 +10,17 @@ its notice batch) run first, so the count is what tada really does, not what we 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 import uuid
 from collections import Counter
 from datetime import timedelta
 
-import psutil
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.report import Report, ratio_line
-from bench.stack import Stack, WorkerProcess
+from bench.stack import CpuMeter, Stack, WorkerProcess
 from domain.batching import batch_workflow_id
 from domain.models import NoticeBatchKey, PlatformPolicy, Timings
 from domain.states import Category, Channel, Escalation, LinkState
@@ -106,43 +104,6 @@ async def _bare_work(client: Client, workflow_id: str) -> dict[str, object]:
     }
 
 
-class _Cpu:
-    """CPU seconds used by named processes between start() and stop()."""
-
-    def __init__(self, **pids: int) -> None:
-        self._procs = {name: psutil.Process(pid) for name, pid in pids.items()}
-        self._start: dict[str, float] = {}
-        self.used: dict[str, float] = {}
-
-    def _now(self) -> dict[str, float]:
-        now = {}
-        for name, proc in self._procs.items():
-            times = proc.cpu_times()
-            total = times.user + times.system + times.children_user + times.children_system
-            if name == "postgres":  # the postmaster's backends are its children, alive
-                for child in proc.children(recursive=True):
-                    with contextlib.suppress(psutil.Error):
-                        child_times = child.cpu_times()
-                        total += child_times.user + child_times.system
-            now[name] = total
-        return now
-
-    def start(self) -> None:
-        self._start = self._now()
-
-    def stop(self) -> None:
-        end = self._now()
-        self.used = {name: end[name] - self._start[name] for name in end}
-
-    @property
-    def total(self) -> float:
-        return sum(self.used.values())
-
-    def per_link(self, links: int) -> str:
-        parts = ", ".join(f"{name} {seconds / links * 1000:.0f}" for name, seconds in self.used.items())
-        return f"{self.total / links * 1000:.0f} ms ({parts})"
-
-
 async def _run_tada(stack: Stack, client: Client, pool, links: int, per_case: int, pol: PlatformPolicy, tag: str):
     """Open the cases (not timed), then start every link and wait for every workflow to complete."""
     settings = stack.settings("tada-happy")
@@ -194,7 +155,7 @@ async def run(links: int = 200, per_case: int = 1, follow_up: float = 3.0, reche
         pool = await create_pool(settings.database_url)
         tada_client = await stack.tada_client("tada-happy")
         bare_client = await stack.bare_client()
-        server_pid = stack.temporal._process.pid  # noqa: SLF001
+        pids = stack.pids()
 
         # Calibration: one link through tada, whose history says what the bare workflow must do.
         async with WorkerProcess(stack, "tada", "tada-happy"):
@@ -206,7 +167,7 @@ async def run(links: int = 200, per_case: int = 1, follow_up: float = 3.0, reche
             plan, work = await _measure_plan(tada_client, link_id, case_id)
 
         async with WorkerProcess(stack, "bare", "bare-happy") as worker:
-            cpu = _Cpu(worker=worker.pid, temporal=server_pid)
+            cpu = CpuMeter(worker=worker.pid, temporal=pids["temporal"])
             cpu.start()
             bare_seconds, done, sample_id = await asyncio.wait_for(_run_bare(bare_client, links, plan), 1800)
             cpu.stop()
@@ -216,8 +177,7 @@ async def run(links: int = 200, per_case: int = 1, follow_up: float = 3.0, reche
 
         mails_before = stack.smtp.handler.messages
         async with WorkerProcess(stack, "tada", "tada-happy") as worker:
-            pg_pid = int((stack.postgres.data_dir / "postmaster.pid").read_text().split()[0])
-            cpu = _Cpu(worker=worker.pid, temporal=server_pid, postgres=pg_pid)
+            cpu = CpuMeter(worker=worker.pid, **pids)
             cpu.start()
             tada_seconds, statuses, case_ids = await asyncio.wait_for(
                 _run_tada(stack, tada_client, pool, links, per_case, pol, "run"), 1800

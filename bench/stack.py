@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import shutil
 import signal
@@ -132,6 +133,12 @@ class Stack:
                 total += path.stat().st_size
         return total
 
+    def pids(self) -> dict[str, int]:
+        """The Temporal server's and PostgreSQL's process ids (for CpuMeter)."""
+        assert self.temporal._process is not None  # noqa: SLF001 (the dev server we started)
+        postmaster = int((self.postgres.data_dir / "postmaster.pid").read_text().split()[0])
+        return {"temporal": self.temporal._process.pid, "postgres": postmaster}  # noqa: SLF001
+
     def temporal_rss(self) -> int:
         process = self.temporal._process  # noqa: SLF001 (the dev server we started)
         return psutil.Process(process.pid).memory_info().rss if process else 0
@@ -213,6 +220,43 @@ class WorkerProcess:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"bench worker {self.mode} did not poll within {timeout:.0f}s; see {self.log}")
             await asyncio.sleep(0.2)
+
+
+class CpuMeter:
+    """CPU seconds used by named processes between start() and stop()."""
+
+    def __init__(self, **pids: int) -> None:
+        self._procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self._start: dict[str, float] = {}
+        self.used: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        now = {}
+        for name, proc in self._procs.items():
+            times = proc.cpu_times()
+            total = times.user + times.system + times.children_user + times.children_system
+            if name == "postgres":  # the postmaster's backends are its children, alive
+                for child in proc.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        child_times = child.cpu_times()
+                        total += child_times.user + child_times.system
+            now[name] = total
+        return now
+
+    def start(self) -> None:
+        self._start = self._now()
+
+    def stop(self) -> None:
+        end = self._now()
+        self.used = {name: end[name] - self._start[name] for name in end}
+
+    @property
+    def total(self) -> float:
+        return sum(self.used.values())
+
+    def per_link(self, links: int) -> str:
+        parts = ", ".join(f"{name} {seconds / links * 1000:.0f}" for name, seconds in self.used.items())
+        return f"{self.total / links * 1000:.0f} ms ({parts})"
 
 
 async def rss_sampler(worker: WorkerProcess, samples: list[tuple[float, int]], interval: float = 1.0) -> None:

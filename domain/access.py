@@ -8,7 +8,8 @@ time. Tokens are never logged nor echoed in an error.
 
 | role | may |
 | --- | --- |
-| ops | open cases, import links, withdraw (cases and links), purge, read, report reposts; add image hashes, run the servers, simulate |
+| ops | open cases, import links, withdraw (cases and links), purge, read, report reposts; |
+|     | add image hashes, run the servers, simulate |
 | caseworker | read; respond, escalate, pause, resume, recheck, reopen, filed, withdraw a link |
 | monitor | report reposts, nothing else |
 """

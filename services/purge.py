@@ -53,12 +53,14 @@ async def purge_case_data(pool: asyncpg.Pool, case_id: str) -> PurgeOutcome:
                 f"(`tada case withdraw {case_id}` first)"
             )
         await conn.execute("DELETE FROM case_keys WHERE case_id = $1", case_id)
-        await conn.execute("UPDATE cases SET reference = NULL, purged_at = COALESCE(purged_at, now()) WHERE case_id = $1", case_id)
+        await conn.execute(
+            "UPDATE cases SET reference = NULL, purged_at = COALESCE(purged_at, now()) WHERE case_id = $1", case_id
+        )
         links = await conn.fetchval(
             "WITH changed AS (UPDATE links SET url = 'purged:' || link_id WHERE case_id = $1 RETURNING 1) "
             "SELECT count(*) FROM changed",
             case_id,
-        )
+        )  # the placeholder is placeholder_url(link_id)
         if await conn.fetchval("SELECT to_regclass('case_hashes') IS NOT NULL"):
             await conn.execute("DELETE FROM case_hashes WHERE case_id = $1", case_id)
     return PurgeOutcome(case_id=case_id, links=links, already_purged=case["purged_at"] is not None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -66,6 +68,9 @@ def add_simulate_command(app: typer.Typer, run: Callable, cli_error: type[Except
                 out.err.print(f"rehearsal: seed {options.seed}, database {redact_url(url)}, {cases} cases, {links} links")
                 bar.start()
 
+            # SIGTERM: stop as cleanly as Ctrl-C does (the servers started here are stopped too).
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
             try:
                 result = await run_simulation(
                     options, session.settings,
@@ -74,10 +79,13 @@ def add_simulate_command(app: typer.Typer, run: Callable, cli_error: type[Except
                 )  # fmt: skip
             except (SimulationRefused, DatabaseRefused) as error:
                 raise cli_error(f"simulation refused: {error}", EXIT_REFUSED) from None
+            except asyncio.CancelledError:
+                raise cli_error("simulation stopped", 130) from None
             except (OSError, asyncpg.PostgresError) as error:
                 raise cli_error(f"simulation could not start: {type(error).__name__}: {error}") from None
             finally:
                 bar.stop()
+                loop.remove_signal_handler(signal.SIGTERM)
             write_report(out, render(result.report, fmt), fmt, out_file, result.report)
             out.err.print(
                 f"{'settled' if result.settled else 'NOT settled'} in {result.seconds:.0f} s; "

@@ -35,7 +35,7 @@ from simulation.dns import SimulatedDns
 from simulation.intake import open_cases, start_links
 from simulation.plan import plan_world
 from simulation.rdap import SimulatedRdap
-from simulation.registry import FOLLOW_UPS, RECHECK_DAYS, write_registry
+from simulation.registry import FOLLOW_UPS, write_registry
 from simulation.safety import SMTP_HOST, check_local_only
 from simulation.sites import PROVIDERS
 from simulation.smtp import ReceivedMail, SimulatedMailServer
@@ -128,7 +128,7 @@ async def run_simulation(
 ) -> SimulationResult:
     behaviour: dict = {k: v if isinstance(v, Behaviour) else Behaviour.model_validate(v) for k, v in options.behaviour.items()}
     plan = plan_world(options.cases, options.links, options.seed, behaviour=behaviour, follow_ups=FOLLOW_UPS)
-    world = World(plan=plan, repost_delay=0.5 * RECHECK_DAYS[0] * options.seconds_per_day)
+    world = World(plan=plan, repost_delay=0.0)  # set once the registry says when the first re-check is
     began = time.monotonic()
     async with contextlib.AsyncExitStack() as stack:
         sites = SiteServers(world)
@@ -148,6 +148,8 @@ async def run_simulation(
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tada-simulation-")))
         registry_path = write_registry(directory, plan.sites, options.seconds_per_day)
         registry = load_registry(registry_path)
+        # Content comes back half-way to the first re-check after tada saw it gone: that re-check finds it.
+        world.repost_delay = 0.5 * registry.defaults.recheck_schedule[0].total_seconds()
 
         settings = simulation_settings(
             base,

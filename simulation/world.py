@@ -124,14 +124,12 @@ class World:
     # --- progress ------------------------------------------------------------------------------
 
     def repost_pending(self, url: str, db_cycle: int) -> bool:
-        """True while a link that will come back has not yet been seen back by tada."""
+        """True while content that will come back has not yet been found back by tada."""
         with self._lock:
             link = self.links[url]
-            if not link.plan.reposted or link.plan.fate == Fate.NEVER:
-                return False
-            if db_cycle > 1:
-                return False
-            return link.seen_gone  # gone and seen so: it will come back and be found
+            if not link.plan.reposted or (link.cycle == 1 and link.live):
+                return False  # never coming back, or not taken down yet
+            return db_cycle < 2
 
 
 def _html(title: str, body: str) -> str:

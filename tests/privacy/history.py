@@ -52,7 +52,9 @@ async def handed_over_batches(runs: Iterable[Run], converter: DataConverter) -> 
         }
         for event in run.events:
             completed = event.activity_task_completed_event_attributes
-            if event.HasField("activity_task_completed_event_attributes") and completed.scheduled_event_id in hand_overs:
+            if not event.HasField("activity_task_completed_event_attributes"):
+                continue
+            if completed.scheduled_event_id in hand_overs:
                 ids.update(await converter.decode(completed.result.payloads, [str]))
     return ids
 

@@ -79,7 +79,8 @@ async def full_lifecycle(h: Harness, web, mailbox) -> Secrets:
     await h.advance(2 * DAY + timedelta(minutes=5))
     await h.wait(handle, lambda s: s.follow_ups_sent == 1 and not s.next_action.startswith("send"))
 
-    await handle.signal(LinkWorkflow.respond, PlatformResponse(outcome=ResponseOutcome.ACKNOWLEDGED, note=secrets.note))
+    response = PlatformResponse(outcome=ResponseOutcome.ACKNOWLEDGED, note=secrets.note)
+    await handle.signal(LinkWorkflow.respond, response)
     await handle.signal(
         LinkWorkflow.escalate, EscalationContact(email=secrets.contact, kind=Escalation.HOST, source="caseworker")
     )

@@ -58,13 +58,14 @@ async def test_worker_logs_of_a_whole_lifecycle(encrypted_time_env, db_pool, set
 
 
 async def test_cli_stderr_and_worker_logs(
-    dev_env, db_pool, postgres_url, smtp_server, settings, mailbox, web, caplog, tmp_path, payload_keys, payload_key_line
+    dev_env, db_pool, postgres_url, settings, mailbox, web, caplog, tmp_path, payload_keys, payload_key_line
 ):
     registry = tmp_path / "platforms.toml"
     registry.write_text(REGISTRY, encoding="utf-8")
     address = dev_env.client.service_client.config.target_host
     settings = settings.model_copy(update={"temporal_address": address, "platforms": registry})
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TADA_") or key == "TADA_DATA_KEY"}
+    keep = {"TADA_DATA_KEY"}  # the suite's key for victim data at rest (tests/conftest.py)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TADA_") or key in keep}
     env.update(
         TADA_TEMPORAL_ADDRESS=address,
         TADA_TASK_QUEUE=settings.task_queue,
@@ -99,9 +100,8 @@ async def test_cli_stderr_and_worker_logs(
                     data_converter=converter_for(payload_keys))  # fmt: skip
     with captured_logs(caplog) as logs:
         async with new_http_client(settings) as http, build_worker(client, db_pool, http, settings):
-            case_id = json.loads(await tada("case", "open", "--age", "30", "--reference", secrets.reference, "--json"))[
-                "case_id"
-            ]
+            opened = await tada("case", "open", "--age", "30", "--reference", secrets.reference, "--json")
+            case_id = json.loads(opened)["case_id"]
             assert json.loads(await tada("links", "add", case_id, secrets.url, "--json"))["started"] == 1
             link_id = await db_pool.fetchval("SELECT link_id FROM links WHERE case_id = $1", case_id)
             await link_state(link_id, "AWAITING_RESPONSE")
@@ -114,7 +114,8 @@ async def test_cli_stderr_and_worker_logs(
             await tada("link", "withdraw", link_id)
             await link_state(link_id, "WITHDRAWN")
         worker_text = logs.text()
-    assert [m["To"] for m in mailbox.messages if secrets.reference in m["Subject"]] == [PLATFORM_EMAIL, secrets.contact]
+    recipients = [m["To"] for m in mailbox.messages if secrets.reference in m["Subject"]]
+    assert recipients == [PLATFORM_EMAIL, secrets.contact]
     assert '"event": "notice_sent"' in worker_text
     assert_no_leaks(secrets, worker_text, "the worker's log")
     assert_no_leaks(secrets, "\n".join(stderr), "the CLI's stderr")

@@ -141,6 +141,12 @@ async def test_a_huge_file_is_refused_whole_quickly_before_anything_starts():
 # --- the CLI --------------------------------------------------------------------------------------
 
 
+def first_json(out: str):
+    """The CLI's JSON document: in-process, the worker's log lines may share stdout with it."""
+    start = 0 if out.startswith("{") else out.index("\n{") + 1
+    return json.JSONDecoder().raw_decode(out[start:])[0]
+
+
 @pytest.fixture
 def cli(stack, tmp_path, monkeypatch):  # noqa: F811
     """``await cli(*args)``: the real `tada` app, in-process (a subprocess costs seconds of imports),
@@ -192,7 +198,7 @@ async def test_hostile_references_are_stored_inert_and_a_hostile_import_still_st
     reference = "{{7*7}} {% raw %}'; DROP TABLE cases; --"
     opened = await cli("case", "open", "--age", "30", "--reference", reference, "--json")
     assert opened[0] == 0, opened[2]
-    case_id = json.loads(opened[1])["case_id"]
+    case_id = first_json(opened[1])["case_id"]
     stored = await stack.pool.fetchval("SELECT reference FROM cases WHERE case_id = $1", case_id)
     assert is_sealed(stored) and "DROP" not in stored
     assert (await case_status(stack.pool, case_id)).case.reference == reference
@@ -206,7 +212,7 @@ async def test_hostile_references_are_stored_inert_and_a_hostile_import_still_st
     code, out, err = await cli("links", "import", case_id, str(file), "--json")
     assert code == 0, err
     assert "Traceback" not in err
-    result = json.loads(out)
+    result = first_json(out)
     assert (result["started"], len(result["rejected"])) == (2, len(refused))
     assert [row["line"] for row in result["rejected"]] == list(range(2, len(refused) + 2))
     good = [link_id_for(case_id, normalise_url(web.url(p))) for p in ("/hostile/good1", "/hostile/good2")]

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import stat
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -18,9 +19,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from devstack.ports import free_port
 from domain.models import EscalationContact
 from domain.states import Escalation
+from services import converter as converter_module
 from services.codec import ENCODING, KEY_ID, EncryptionCodec, PayloadDecryptionError
 from services.codec_server import CodecServerRefused, build_server
-from services.converter import converter_for, data_converter
+from services.converter import UNENCRYPTED_WARNING, converter_for, data_converter, warn_if_unencrypted
 from services.keys import (
     PayloadKey,
     PayloadKeyError,
@@ -145,6 +147,17 @@ def test_keys_come_from_the_setting_else_from_the_local_file(tmp_path):
         data_converter(Settings(state_dir=state, payload_keys="k:c2hvcnQ="))
 
 
+def test_without_keys_the_worker_warns_once(tmp_path, monkeypatch):
+    warnings: list[str] = []
+    monkeypatch.setattr(converter_module, "log", SimpleNamespace(warning=warnings.append))
+    monkeypatch.setattr(converter_module, "_warned", False)
+    bare = Settings(state_dir=tmp_path / ".tada")
+    assert warn_if_unencrypted(bare) and warn_if_unencrypted(bare)
+    assert warnings == [UNENCRYPTED_WARNING] == ["payloads are not encrypted: set TADA_PAYLOAD_KEYS"]
+    assert not warn_if_unencrypted(Settings(state_dir=tmp_path / ".tada", payload_keys=new_key_line("k")))
+    assert data_converter(bare) is pydantic_data_converter
+
+
 # --- the codec server over HTTP ---------------------------------------------------------------
 
 TOKEN = "codec-test-token"
@@ -243,7 +256,8 @@ async def test_codec_server_decodes_what_the_codec_encoded(tmp_path):
         encoded = await http.post(f"/{TOKEN}/encode", json=as_json(originals), headers=auth)
         assert encoded.status_code == 200
         assert SECRET not in encoded.text
-        assert all(p["metadata"]["encoding"] == base64.b64encode(ENCODING).decode() for p in encoded.json()["payloads"])
+        encrypted_marker = base64.b64encode(ENCODING).decode()
+        assert all(p["metadata"]["encoding"] == encrypted_marker for p in encoded.json()["payloads"])
         again = await http.post("/decode", json=encoded.json(), headers=auth)
         assert again.json() == as_json(originals)
 
