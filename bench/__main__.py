@@ -34,10 +34,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--import-per-case", type=int, default=1_000, help="links per case, one import each (default 1000)")
     g.add_argument("--with-worker", action="store_true", help="run a tada worker during the import")
     g = p.add_argument_group("3. scale")
-    g.add_argument("--links", type=int, default=20_000, help="sleeping links (default 20000; 100000 for the full test)")
+    g.add_argument("--links", type=int, default=10_000,
+                   help="sleeping links, and as many bare workflows (default 10000; 100000 for the full test)")
     g.add_argument("--sleep", type=float, default=60.0, help="seconds of RSS sampling while they sleep (default 60)")
-    g.add_argument("--create-rate", type=float, default=150.0,
-                   help="expected creations/s, to place the wake-up instant after creation (default 150)")
+    g.add_argument("--create-rate", type=float, default=0.0,
+                   help="expected creations/s, to place the wake-up instant after creation (default: calibrated)")
     g = p.add_argument_group("4. liveness")
     g.add_argument("--checks", type=int, default=6_000, help="liveness checks per side (default 6000)")
     g.add_argument("--hosts", type=int, default=50, help="distinct hosts, 127.0.0.1..N (default 50)")

@@ -7,6 +7,8 @@ SDK, the same dev server, the same worker defaults as tada's worker.
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     import httpx
 
 NOOP = "bare_noop"
+WAKE = "bare_wake"
 HTTP_GET = "bare_http_get"
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 
@@ -23,6 +26,20 @@ ACTIVITY_TIMEOUT = timedelta(seconds=60)
 @activity.defn(name=NOOP)
 async def noop() -> None:
     return None
+
+
+_wake_file = None
+
+
+@activity.defn(name=WAKE)
+async def wake() -> None:
+    """A sleeper's first step after its timer: note (workflow id, scheduled, started) in BENCH_WAKE_FILE."""
+    global _wake_file
+    info = activity.info()
+    if info.attempt == 1 and os.environ.get("BENCH_WAKE_FILE"):
+        if _wake_file is None:
+            _wake_file = open(os.environ["BENCH_WAKE_FILE"], "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        _wake_file.write(f"{info.workflow_id} {info.scheduled_time.timestamp():.6f} {time.time():.6f}\n")
 
 
 class BareHttp:
@@ -44,6 +61,18 @@ class BareNoopWorkflow:
     @workflow.run
     async def run(self) -> None:
         return None
+
+
+@workflow.defn(name="BareSleeper")
+class BareSleeperWorkflow:
+    """What a sleeping link is compared with: one timer until ``wake_at`` (epoch seconds), then one activity."""
+
+    @workflow.run
+    async def run(self, wake_at: float) -> None:
+        remaining = wake_at - workflow.now().timestamp()
+        if remaining > 0:
+            await workflow.sleep(remaining)
+        await workflow.execute_activity(WAKE, start_to_close_timeout=ACTIVITY_TIMEOUT)
 
 
 @workflow.defn(name="BarePlan")

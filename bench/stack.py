@@ -264,6 +264,6 @@ async def rss_sampler(worker: WorkerProcess, samples: list[tuple[float, int]], i
     while True:
         try:
             samples.append((time.monotonic(), worker.rss()))
-        except psutil.NoSuchProcess:
+        except (psutil.NoSuchProcess, AssertionError):  # the worker has stopped
             return
         await asyncio.sleep(interval)

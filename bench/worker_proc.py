@@ -102,8 +102,8 @@ async def _run(mode: str, stop: asyncio.Event) -> None:
             async with Worker(
                 client,
                 task_queue=settings.task_queue,
-                workflows=[bare.BareNoopWorkflow, bare.BarePlanWorkflow, bare.LoadDriverWorkflow],
-                activities=[bare.noop, bare.BareHttp(http).get],
+                workflows=[bare.BareNoopWorkflow, bare.BarePlanWorkflow, bare.BareSleeperWorkflow, bare.LoadDriverWorkflow],
+                activities=[bare.noop, bare.wake, bare.BareHttp(http).get],
                 graceful_shutdown_timeout=timedelta(seconds=10),
             ):
                 await stop.wait()

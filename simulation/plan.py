@@ -111,6 +111,7 @@ def plan_world(
             if fate == Fate.FOLLOW_UP and follow_up == 0:
                 fate = Fate.NEVER  # the registry sends no follow-ups
             removed = fate not in (Fate.ALREADY_GONE, Fate.NEVER)
+            confirms = removed and fate != Fate.ESCALATION and rng.random() < b.confirms
             token = f"{rng.getrandbits(40):010x}"
             while token in tokens:
                 token = f"{rng.getrandbits(40):010x}"
@@ -122,9 +123,11 @@ def plan_world(
                     path=f"{site.path_prefix}{token}",
                     fate=fate,
                     follow_up=follow_up,
-                    confirms=removed and fate != Fate.ESCALATION and rng.random() < b.confirms,
+                    confirms=confirms,
                     rejects=fate in (Fate.ESCALATION, Fate.NEVER) and rng.random() < b.rejects,
-                    reposted=removed and rng.random() < b.reposted,
+                    # A repost comes back once a liveness check has seen it gone; a removal the
+                    # platform confirmed by reply is not checked until its watch, so it stays down.
+                    reposted=removed and not confirms and rng.random() < b.reposted,
                     repost_removed=rng.random() < b.removal,
                     gone_style=rng.choice(site.gone_styles),
                 )

@@ -1,0 +1,299 @@
+"""Benchmark 3, scale: many open links asleep on their timers on one dev server.
+
+tada side: real ``LinkWorkflow``s in AWAITING_RESPONSE with the follow-up timer pending,
+each with its row in PostgreSQL. They are started with the carried state of a link whose
+notice went out (``LinkInput.carry``, what continue-as-new hands on) rather than by
+running each through liveness check and notice first: the sleeping workflow, its history
+tail, timer and search attributes are the same, and creating them costs one start and
+one workflow task each instead of ~6 activities, 2 workflows and an email (the happy-path
+benchmark measures those). Every timer is set to fire at one known instant; at it, each
+link checks liveness (the page is gone now), is REMOVED and completes.
+
+bare side: as many workflows sleeping on one timer to the same instant, then one no-op
+activity. Both are created interleaved (chunks, alternating order), on the same server.
+
+Measured: creation time and rate, the Temporal database (SQLite + WAL) size, each
+worker's RSS sampled every second while everything sleeps (target: flat, under 300 MB),
+and how late they wake: from the instant to the first activity's scheduling (the timer
+fired and the worker ran the workflow) for every workflow, and to the TimerFired event
+(the server alone) for a sample.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import SimpleNamespace
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from bench.report import Report, percentile
+from bench.stack import Stack, WorkerProcess, rss_sampler
+from domain.models import LinkCarry, LinkInput, PlatformPolicy, Timings
+from domain.states import Category, Channel, Escalation, LinkState
+from domain.urls import host_of, link_id_for, normalise_url
+from services.data_crypto import DataCrypto
+from services.database import create_pool
+from services.intake import START_CONCURRENCY, open_case, start_options
+from workflows.link import LinkWorkflow
+
+RSS_TARGET_MB = 300
+CHUNK = 1000
+TQ_TADA, TQ_BARE = "tada-scale", "bare-scale"
+
+
+def policy() -> PlatformPolicy:
+    return PlatformPolicy(
+        name="platform.bench",
+        category=Category.PORNOGRAPHIC_SITE,
+        channel=Channel.EMAIL,
+        email="reports@platform.bench.test",
+        escalation=Escalation.HOST,
+        escalation_email="abuse@host.bench.test",
+        timings=Timings(follow_up_after=timedelta(days=3), recheck_schedule=[], batch_window=timedelta(0)),
+    )
+
+
+class Sides:
+    def __init__(self, stack: Stack, pool, tada: Client, bare: Client, links: int) -> None:
+        self.stack, self.pool, self.tada, self.bare = stack, pool, tada, bare
+        self.policy = policy()
+        self.links = links
+        self.rows: list[tuple[str, str, str]] = []  # (link_id, case_id, url)
+        self.tada_ids: list[str] = []
+        self.bare_ids: list[str] = []
+        self.bare_started = 0
+        self.run = uuid.uuid4().hex[:6]
+
+    async def prepare_rows(self, count: int) -> None:
+        """Cases and link rows (PostgreSQL) for ``count`` links, written in bulk: set-up, not timed."""
+        settings = self.stack.settings(TQ_TADA)
+        crypto = DataCrypto.from_settings(settings)
+        records = []
+        for first in range(0, count, CHUNK):
+            case_id = await open_case(self.pool, age=30, minimum_age=16, signpost="", reference="BENCH", crypto=crypto)
+            for i in range(first, min(count, first + CHUNK)):
+                url = normalise_url(self.stack.web.url(f"/s/{self.run}/{len(self.rows)}"))
+                link_id = link_id_for(case_id, url)
+                self.rows.append((link_id, case_id, url))
+                records.append((link_id, case_id, url, host_of(url), self.policy.name, self.policy.category.value,
+                                "import", LinkState.AWAITING_RESPONSE.value, "follow-up check"))
+        async with self.pool.acquire() as conn:
+            await conn.copy_records_to_table(
+                "links",
+                records=records,
+                columns=["link_id", "case_id", "url", "host", "platform", "category", "source", "state", "next_action"],
+            )
+
+    async def start_tada(self, rows: list[tuple[str, str, str]], wake_at: datetime) -> None:
+        gate = asyncio.Semaphore(START_CONCURRENCY)
+        carry = LinkCarry(
+            state=LinkState.AWAITING_RESPONSE, seq=4, notices_sent=1, next_action="follow-up check", next_action_at=wake_at
+        )
+
+        async def one(link_id: str, case_id: str, url: str) -> None:
+            link = LinkInput(case_id=case_id, link_id=link_id, host=host_of(url), policy=self.policy, carry=carry)
+            async with gate:
+                await self.tada.start_workflow(
+                    LinkWorkflow.run, link, **start_options(link_id, case_id, self.policy, TQ_TADA)
+                )
+
+        async with asyncio.TaskGroup() as group:  # one failure cancels the rest
+            for row in rows:
+                group.create_task(one(*row))
+        self.tada_ids += [row[0] for row in rows]
+
+    async def start_bare(self, count: int, wake_at: datetime) -> None:
+        gate = asyncio.Semaphore(START_CONCURRENCY)
+        first, self.bare_started = self.bare_started, self.bare_started + count
+        ids = [f"bare-scale-{self.run}-{i}" for i in range(first, first + count)]
+
+        async def one(workflow_id: str) -> None:
+            async with gate:
+                await self.bare.start_workflow("BareSleeper", wake_at.timestamp(), id=workflow_id, task_queue=TQ_BARE)
+
+        async with asyncio.TaskGroup() as group:
+            for workflow_id in ids:
+                group.create_task(one(workflow_id))
+        self.bare_ids += ids
+
+
+async def _timer_started(client: Client, workflow_id: str) -> bool:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    return any(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in history.events)
+
+
+async def _wait_asleep(client: Client, ids: list[str], timeout: float) -> None:
+    """Until the last-started workflows have their timer (tasks are served about in order)."""
+    deadline = time.monotonic() + timeout
+    tail = ids[-20:]
+    while not all(await asyncio.gather(*(_timer_started(client, i) for i in tail))):
+        if time.monotonic() > deadline:
+            raise TimeoutError("workflows not asleep in time")
+        await asyncio.sleep(0.5)
+
+
+async def _timer_fired_lateness(client: Client, ids: list[str], wake_at: datetime, sample: int) -> list[float]:
+    gate = asyncio.Semaphore(16)
+    late: list[float] = []
+
+    async def one(workflow_id: str) -> None:
+        async with gate:
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+        for event in history.events:
+            if event.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
+                late.append((event.event_time.ToDatetime(tzinfo=timezone.utc) - wake_at).total_seconds())
+                return
+
+    await asyncio.gather(*(one(i) for i in random.sample(ids, min(sample, len(ids)))))
+    return late
+
+
+def _read_wakes(path: Path) -> dict[str, tuple[float, float]]:
+    wakes: dict[str, tuple[float, float]] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if len(parts) == 3:
+                wakes.setdefault(parts[0], (float(parts[1]), float(parts[2])))
+    return wakes
+
+
+def _rss_summary(samples: list[tuple[float, int]], since: float, until: float) -> tuple[float, float, float, float]:
+    """(first, last, min, max) RSS in MB within [since, until]."""
+    window = [rss / 1e6 for t, rss in samples if since <= t <= until] or [0.0]
+    return window[0], window[-1], min(window), max(window)
+
+
+def _lateness_row(late: list[float]) -> str:
+    if not late:
+        return "no data"
+    return (f"p50 {percentile(late, 50):.2f}s, p99 {percentile(late, 99):.2f}s, max {max(late):.2f}s "
+            f"(n={len(late)})")
+
+
+async def _measure(stack: Stack, sides: Sides, links: int, sleep: float, create_rate: float,
+                   wake_files: dict[str, Path], samples: dict[str, list]) -> SimpleNamespace:
+    m = SimpleNamespace()
+    await sides.prepare_rows(links + 200)
+    m.db_empty = stack.temporal_db_bytes()
+
+    # Calibrate: how fast does this machine create them now? (these 400 sleep past the run)
+    far = datetime.now(timezone.utc) + timedelta(days=1)
+    began = time.monotonic()
+    await sides.start_tada(sides.rows[links:], far)
+    await sides.start_bare(200, far)
+    m.calibrated = 400 / (time.monotonic() - began)
+    budget = 2 * links / (0.6 * (create_rate or m.calibrated))  # room for a slower spell
+    m.wake_at = wake_at = datetime.now(timezone.utc) + timedelta(seconds=budget + sleep + 10)
+    sides.tada_ids.clear()
+    sides.bare_ids.clear()
+
+    # Create: chunks, alternating which side goes first (ABBA), so drift hits both alike.
+    m.tada_time = m.bare_time = 0.0
+    created_at = time.monotonic()
+    for number, first in enumerate(range(0, links, CHUNK)):
+        rows = sides.rows[first:min(links, first + CHUNK)]
+        for side in ("tada", "bare") if number % 2 == 0 else ("bare", "tada"):
+            began = time.monotonic()
+            if side == "tada":
+                await sides.start_tada(rows, wake_at)
+                m.tada_time += time.monotonic() - began
+            else:
+                await sides.start_bare(len(rows), wake_at)
+                m.bare_time += time.monotonic() - began
+    await _wait_asleep(sides.tada, sides.tada_ids, 600)
+    await _wait_asleep(sides.bare, sides.bare_ids, 600)
+    m.asleep_at = time.monotonic()
+    m.create_seconds = m.asleep_at - created_at
+    m.overran = datetime.now(timezone.utc) > wake_at - timedelta(seconds=5)
+
+    # Sleep: nothing to do until the instant; measure the database and the server.
+    m.db_asleep = stack.temporal_db_bytes()
+    m.server_rss = stack.temporal_rss()
+    sleep_left = (wake_at - datetime.now(timezone.utc)).total_seconds() - 2
+    if sleep_left > 0:
+        await asyncio.sleep(sleep_left)
+    m.slept_until = time.monotonic()
+
+    # Wake: each workflow's first step after its timer is noted by its worker.
+    deadline = time.monotonic() + max(600.0, 2 * links / 10)
+    while True:
+        m.woke = {side: _read_wakes(path) for side, path in wake_files.items()}
+        if all(len(w) >= links for w in m.woke.values()) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
+    m.all_woke_at = time.monotonic()
+    m.peak = {side: max((rss for t, rss in s if t >= m.slept_until), default=0) / 1e6 for side, s in samples.items()}
+    m.fired = {
+        "tada": await _timer_fired_lateness(sides.tada, sides.tada_ids, wake_at, 300),
+        "bare": await _timer_fired_lateness(sides.bare, sides.bare_ids, wake_at, 300),
+    }
+    return m
+
+
+async def run(links: int = 10_000, sleep: float = 60.0, create_rate: float = 0.0, keep: bool = False) -> Report:
+    report = Report(f"3. Scale: {links} tada links + {links} bare workflows asleep on timers, one dev server")
+    load_before = f"{os.getloadavg()[0]:.1f}"
+    async with Stack(live_by_default=False, keep=keep) as stack:
+        settings = stack.settings(TQ_TADA)
+        pool = await create_pool(settings.database_url)
+        sides = Sides(stack, pool, await stack.tada_client(TQ_TADA), await stack.bare_client(), links)
+        wake_files = {"tada": stack.dir / "wakes-tada.txt", "bare": stack.dir / "wakes-bare.txt"}
+        samples: dict[str, list] = {"tada": [], "bare": []}
+        async with (
+            WorkerProcess(stack, "tada-scale", TQ_TADA, wake_file=str(wake_files["tada"])) as tada_worker,
+            WorkerProcess(stack, "bare", TQ_BARE, wake_file=str(wake_files["bare"])) as bare_worker,
+        ):
+            samplers = [
+                asyncio.create_task(rss_sampler(tada_worker, samples["tada"])),
+                asyncio.create_task(rss_sampler(bare_worker, samples["bare"])),
+            ]
+            try:
+                m = await _measure(stack, sides, links, sleep, create_rate, wake_files, samples)
+            finally:
+                for task in samplers:
+                    task.cancel()
+        completed = await pool.fetchval("SELECT count(*) FROM links WHERE state = 'REMOVED'")
+        await pool.close()
+
+    t0 = m.wake_at.timestamp()
+    ids = {"tada": set(sides.tada_ids), "bare": set(sides.bare_ids)}
+    late = {side: [scheduled - t0 for wid, (scheduled, _) in m.woke[side].items() if wid in ids[side]] for side in ids}
+    t_first, t_last, t_min, t_max = _rss_summary(samples["tada"], m.asleep_at, m.slept_until)
+    b_first, b_last, b_min, b_max = _rss_summary(samples["bare"], m.asleep_at, m.slept_until)
+    sleep_seconds = m.slept_until - m.asleep_at
+    flat = t_max <= RSS_TARGET_MB and (t_max - t_min) <= max(10.0, 0.05 * t_min)
+    on_time = len(late["tada"]) == links and not m.overran
+    report.verdict(flat and on_time)
+    per_workflow = (m.db_asleep - m.db_empty) / (2 * links + 400) / 1024
+    report.add("created (tada + bare)", f"{2 * links} in {m.create_seconds:.0f}s until all asleep; to start: tada "
+               f"{links / m.tada_time:.0f}/s, bare {links / m.bare_time:.0f}/s (ratio {m.bare_time / m.tada_time:.2f})")
+    report.add("Temporal database", f"{m.db_asleep / 1e6:.0f} MB asleep (SQLite + WAL; {per_workflow:.1f} KiB per sleeping "
+               f"workflow, both kinds); server RSS {m.server_rss / 1e6:.0f} MB")
+    report.add("tada worker RSS asleep", f"{t_first:.0f} → {t_last:.0f} MB over {sleep_seconds:.0f}s (min {t_min:.0f}, max "
+               f"{t_max:.0f}; target flat and < {RSS_TARGET_MB} MB: {'met' if flat else 'MISSED'}); "
+               f"peak at wake {m.peak['tada']:.0f} MB")
+    report.add("bare worker RSS asleep", f"{b_first:.0f} → {b_last:.0f} MB (min {b_min:.0f}, max {b_max:.0f}); "
+               f"peak at wake {m.peak['bare']:.0f} MB")
+    report.add("woke (tada / bare)", f"{len(late['tada'])}/{links} and {len(late['bare'])}/{links} within "
+               f"{m.all_woke_at - m.slept_until:.0f}s of the instant; {completed} links REMOVED and completed by then")
+    report.add("late: timer → workflow ran, tada", _lateness_row(late["tada"]))
+    report.add("late: timer → workflow ran, bare", _lateness_row(late["bare"]))
+    report.add("late: TimerFired (server), tada", _lateness_row(m.fired["tada"]))
+    report.add("late: TimerFired (server), bare", _lateness_row(m.fired["bare"]))
+    report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")
+    if m.overran:
+        report.note("creation overran the wake-up instant: lateness includes creation; pass a lower --create-rate")
+    report.note(f"all {2 * links} timers fire at the same instant (the worst case: real links spread out); lateness = the "
+                "first activity's scheduled time (the workflow ran after its timer) minus the instant")
+    report.note("tada links start in AWAITING_RESPONSE from a carried state (see bench/scale.py for why); at the instant "
+                "each checks liveness (page gone), records 3 events and completes")
+    report.note(f"creation rate calibrated at {m.calibrated:.0f}/s (both sides) to place the instant")
+    return report

@@ -1,0 +1,19 @@
+"""A reduced `make chaos` (chaos/run.py): 40 links through a worker SIGKILL, a Temporal
+dev server restart, an SMTP outage and a PostgreSQL outage, all shortened; every check
+of the full run must pass (nothing lost, nothing sent twice, nothing stuck)."""
+
+import pytest
+
+from chaos.run import Options, main_async
+
+pytestmark = pytest.mark.chaos
+
+
+async def test_reduced_chaos_run_loses_and_duplicates_nothing(capsys):
+    options = Options(
+        links=40, cases=4, spread=24, worker_down=2, temporal_down=3, smtp_down=6, postgres_down=8, timeout=90
+    )
+    status = await main_async(options)
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "all checks passed" in out
