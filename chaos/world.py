@@ -5,6 +5,7 @@ every message it is given and can be stopped and started again on the same port.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -141,6 +142,9 @@ class WebServers:
 class _MailHandler:
     def __init__(self, world: World) -> None:
         self.world = world
+        self.armed = False  # hold the reply to the next message until released
+        self.caught = threading.Event()
+        self.release = threading.Event()
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd hook)
         content = envelope.original_content or envelope.content
@@ -156,6 +160,10 @@ class _MailHandler:
                 Received(time.monotonic(), str(message.get("Message-ID", "")), kind, list(envelope.rcpt_tos), urls)
             )
         self.world.notice(kind, urls, str(message.get("Message-ID", "")))
+        if self.armed:  # the message is taken; the sender has not heard so yet
+            self.armed = False
+            self.caught.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30.0)
         return "250 OK: recorded by the chaos sink"
 
 
@@ -186,6 +194,21 @@ class SmtpSink:
             return
 
     def stop(self) -> None:
+        self.release()
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
+
+    def hold_next(self) -> None:
+        """Take the next message, then hold back the 250 until ``release()``: a fault injected
+        meanwhile hits a worker whose notice went out but is not yet marked sent."""
+        self._handler.caught.clear()
+        self._handler.release.clear()
+        self._handler.armed = True
+
+    def wait_caught(self, timeout: float) -> bool:
+        return self._handler.caught.wait(timeout)
+
+    def release(self) -> None:
+        self._handler.armed = False
+        self._handler.release.set()

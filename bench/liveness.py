@@ -1,0 +1,137 @@
+"""Benchmark 4, liveness checks per second from one worker, against many hosts.
+
+The HTTP server answers on 127.0.0.1 .. 127.0.0.N (N distinct hosts, one port) after a
+small think time, and counts per host how many requests run at once. Three workers, one
+after the other in alternating rounds (ABC CBA), each fed by the same load driver
+workflows (always more activities outstanding than the worker runs at once):
+
+- tada, limited: ``check_liveness`` as in production (the URL from PostgreSQL, the egress
+  policy, the safe transport, classification, a JSON log line) with
+  ``activities.host_limiter.HostLimiter`` around each request (bench.worker_proc.LimitedLiveness);
+- tada, no limit: the same without the limiter, to show what it costs;
+- bare: a plain ``httpx`` GET of the URL in an activity.
+
+Target: tada, limited, >= 200 checks/s, and the server never sees more than the limit
+running at once on any host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+import uuid
+
+from bench.report import Report, ratio_line
+from bench.stack import CpuMeter, Stack, WorkerProcess
+from services.data_crypto import DataCrypto
+from services.database import create_pool
+from services.intake import open_case
+
+TARGET = 200.0
+DRIVERS = 10
+PARALLEL = 20  # per driver: 200 outstanding, twice what one worker runs at once (100)
+ROUNDS = 2
+
+
+async def _rows(stack: Stack, pool, checks: int, hosts: int) -> list[tuple[str, str]]:
+    """(link_id, url) rows in PostgreSQL, spread at random over the hosts."""
+    settings = stack.settings("tada-liveness")
+    case_id = await open_case(pool, age=30, minimum_age=16, signpost="", crypto=DataCrypto.from_settings(settings))
+    rng = random.Random(7)
+    rows = []
+    for i in range(checks):
+        link_id = f"{case_id}-{uuid.uuid4().hex[:16]}"
+        rows.append((link_id, stack.web.url(f"/l/{i}", host=rng.randrange(hosts))))
+    async with pool.acquire() as conn:
+        await conn.copy_records_to_table(
+            "links",
+            records=[(lid, case_id, url, url.split("/")[2].split(":")[0], "bench", "other") for lid, url in rows],
+            columns=["link_id", "case_id", "url", "host", "platform", "category"],
+        )
+    return rows
+
+
+async def _drive(client, task_queue: str, activity: str, args: list) -> tuple[float, dict[str, int]]:
+    run = uuid.uuid4().hex[:6]
+    share = [args[i::DRIVERS] for i in range(DRIVERS)]
+    began = time.monotonic()
+    handles = [
+        await client.start_workflow("LoadDriver", args=[activity, part, PARALLEL], id=f"load-{run}-{i}", task_queue=task_queue)
+        for i, part in enumerate(share)
+    ]
+    verdicts: dict[str, int] = {}
+    for handle in handles:
+        for verdict, count in (await handle.result()).items():
+            verdicts[verdict] = verdicts.get(verdict, 0) + count
+    return time.monotonic() - began, verdicts
+
+
+async def run(checks: int = 6_000, hosts: int = 50, per_host: int = 4, latency: float = 0.02, keep: bool = False) -> Report:
+    report = Report(f"4. Liveness: {checks} checks per side over {hosts} hosts (127.0.0.1-{hosts}), "
+                    f"per-host limit {per_host}, {latency * 1000:.0f} ms server think time")
+    load_before = f"{os.getloadavg()[0]:.1f}"
+    async with Stack(web_hosts=hosts, web_latency=latency, keep=keep) as stack:
+        settings = stack.settings("tada-liveness")
+        pool = await create_pool(settings.database_url)
+        rows = await _rows(stack, pool, checks, hosts)
+        tada_client = await stack.tada_client("tada-liveness")
+        bare_client = await stack.bare_client()
+        sides = {
+            "tada, limited": (WorkerProcess(stack, "tada-liveness", "tada-limited", per_host=str(per_host)), tada_client,
+                              "check_liveness", [{"link_id": lid, "removed_markers": []} for lid, _ in rows]),
+            "tada, no limit": (WorkerProcess(stack, "tada-liveness", "tada-unlimited", per_host="0"), tada_client,
+                               "check_liveness", [{"link_id": lid, "removed_markers": []} for lid, _ in rows]),
+            "bare": (WorkerProcess(stack, "bare", "bare-liveness"), bare_client, "bare_http_get", [url for _, url in rows]),
+        }
+        seconds = dict.fromkeys(sides, 0.0)
+        verdicts: dict[str, dict[str, int]] = {name: {} for name in sides}
+        peak = dict.fromkeys(sides, 0)
+        cpu: dict[str, float] = dict.fromkeys(sides, 0.0)
+        for worker, *_ in sides.values():
+            await worker.__aenter__()
+        try:
+            # Warm up each worker (connections, caches) on a few checks, untimed.
+            for name, (worker, client, activity, args) in sides.items():
+                await _drive(client, worker.task_queue, activity, args[:200])
+            per_round = (checks + ROUNDS - 1) // ROUNDS
+            names = list(sides)
+            for number in range(ROUNDS):
+                part = slice(number * per_round, min(checks, (number + 1) * per_round))
+                for name in names if number % 2 == 0 else reversed(names):
+                    worker, client, activity, args = sides[name]
+                    stack.web.stats.reset()
+                    meter = CpuMeter(worker=worker.pid, postgres=stack.pids()["postgres"], temporal=stack.pids()["temporal"])
+                    meter.start()
+                    took, got = await asyncio.wait_for(_drive(client, worker.task_queue, activity, args[part]), 1800)
+                    meter.stop()
+                    cpu[name] += meter.used["worker"]
+                    seconds[name] += took
+                    for verdict, count in got.items():
+                        verdicts[name][verdict] = verdicts[name].get(verdict, 0) + count
+                    peak[name] = max(peak[name], max(stack.web.stats.peak.values(), default=0))
+        finally:
+            for worker, *_ in sides.values():
+                await worker.__aexit__()
+        await pool.close()
+
+    rates = {name: checks / seconds[name] for name in sides}
+    limited = rates["tada, limited"]
+    kept = peak["tada, limited"] <= per_host
+    report.verdict(limited >= TARGET and kept and verdicts["tada, limited"].get("live", 0) == checks)
+    report.add("tada, limited: checks/s", f"{limited:.0f}  (target >= {TARGET:.0f}: {'met' if limited >= TARGET else 'MISSED'})")
+    report.add("tada, no limit: checks/s", f"{rates['tada, no limit']:.0f}")
+    report.add("bare Temporal + httpx: checks/s", f"{rates['bare']:.0f}")
+    report.add("ratio tada limited / bare", ratio_line(limited, rates["bare"], 0.0)[0].split(" (")[0])
+    report.add("most at once on one host", f"tada limited {peak['tada, limited']} (limit {per_host}: "
+               f"{'kept' if kept else 'EXCEEDED'}); tada no limit {peak['tada, no limit']}; bare {peak['bare']}")
+    report.add("worker CPU per check", ", ".join(f"{name} {cpu[name] / checks * 1000:.1f} ms" for name in sides))
+    report.add("verdicts", "; ".join(f"{name}: " + ", ".join(f"{v} {c}" for v, c in sorted(verdicts[name].items()))
+                                    for name in sides))
+    report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")
+    report.note(f"{DRIVERS} driver workflows × {PARALLEL} activities outstanding per worker (the SDK runs 100 at once); "
+                f"{ROUNDS} rounds, order alternating; links spread at random over the hosts")
+    report.note("tada, limited = LivenessActivities with activities/host_limiter.HostLimiter around the probe "
+                "(bench/worker_proc.py LimitedLiveness), as the product wiring will have it")
+    return report
