@@ -6,6 +6,7 @@ afterwards, so a retried activity never sends a notice that already went out.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -27,6 +28,9 @@ from domain.notices import NoticeContext, render_notice
 from domain.states import Channel
 
 log = structlog.get_logger(__name__)
+
+#: How long a sent batch waits for the database to mark it sent (inside NOTICE's 2-minute timeout).
+MARK_SENT_PATIENCE = 90.0
 
 
 class NotifierIdentity(BaseModel):
@@ -123,9 +127,7 @@ class NoticeActivities:
                 await self._submit_form(first, context)
             else:
                 raise ValueError(f"channel {first.channel} is not sent by an activity")
-        await self._pool.execute(
-            "UPDATE notices SET status = 'sent', sent_at = now() WHERE notice_key = ANY($1::text[])", keys
-        )
+        await self._mark_sent(keys)
         log.info(
             "notice_sent",
             link_ids=[row["link_id"] for row in listed],
@@ -134,6 +136,26 @@ class NoticeActivities:
             host=links[0]["host"] if links else None,
         )
         return receipt.model_copy(update={"sent_now": bool(listed)})
+
+    async def _mark_sent(self, keys: list[str], patience: float = MARK_SENT_PATIENCE) -> None:
+        """Mark the batch sent. The notice has gone out: failing now would make the retry send
+        it again, so a database outage is waited out here (heartbeating) rather than raised."""
+        delay, waited = 0.5, 0.0
+        while True:
+            try:
+                await self._pool.execute(
+                    "UPDATE notices SET status = 'sent', sent_at = now() WHERE notice_key = ANY($1::text[])", keys
+                )
+                return
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError):
+                if waited >= patience:
+                    raise
+                log.warning("notice_mark_sent_retry", keys=len(keys), waited=round(waited, 1))
+                if activity.in_activity():
+                    activity.heartbeat()
+                await asyncio.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 5.0)
 
     async def _earlier_notices(self, case_id: str, recipient: str) -> list:
         """This case's notices already sent to this recipient, oldest first: follow-ups thread onto them."""

@@ -29,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--per-case", type=int, default=1, help="links per case (default 1: one notice per link)")
     g.add_argument("--follow-up", type=float, default=3.0, help="follow_up_after, seconds (default 3)")
     g.add_argument("--recheck", type=float, default=1.0, help="the one repost re-check, seconds (default 1)")
+    g.add_argument("--rounds", type=int, default=2, help="rounds a side, alternating order (default 2)")
     g = p.add_argument_group("2. bulk import")
     g.add_argument("--import-links", type=int, default=10_000, help="links (default 10000)")
     g.add_argument("--import-per-case", type=int, default=1_000, help="links per case, one import each (default 1000)")
@@ -39,6 +40,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--sleep", type=float, default=60.0, help="seconds of RSS sampling while they sleep (default 60)")
     g.add_argument("--create-rate", type=float, default=0.0,
                    help="expected creations/s, to place the wake-up instant after creation (default: calibrated)")
+    g.add_argument("--worker-cache", type=int, default=0,
+                   help="max_cached_workflows of both workers (default: the SDK's 1000, as worker.build_worker has it)")
     g = p.add_argument_group("4. liveness")
     g.add_argument("--checks", type=int, default=6_000, help="liveness checks per side (default 6000)")
     g.add_argument("--hosts", type=int, default=50, help="distinct hosts, 127.0.0.1..N (default 50)")
@@ -51,7 +54,9 @@ async def _run(name: str, args: argparse.Namespace) -> Report:
     if name == "happy":
         from bench import happy
 
-        return await happy.run(args.happy_links, args.per_case, args.follow_up, args.recheck, keep=args.keep)
+        return await happy.run(
+            args.happy_links, args.per_case, args.follow_up, args.recheck, args.rounds, keep=args.keep
+        )
     if name == "import":
         from bench import bulk_import
 
@@ -59,7 +64,7 @@ async def _run(name: str, args: argparse.Namespace) -> Report:
     if name == "scale":
         from bench import scale
 
-        return await scale.run(args.links, args.sleep, args.create_rate, keep=args.keep)
+        return await scale.run(args.links, args.sleep, args.create_rate, args.worker_cache, keep=args.keep)
     from bench import liveness
 
     return await liveness.run(args.checks, args.hosts, args.per_host, args.latency_ms / 1000, keep=args.keep)

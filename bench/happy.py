@@ -146,44 +146,66 @@ async def _run_bare(client: Client, links: int, plan: list[str]):
     return time.monotonic() - began, done, f"bare-happy-{run_id}-0"
 
 
-async def run(links: int = 200, per_case: int = 1, follow_up: float = 3.0, recheck: float = 1.0, keep: bool = False) -> Report:
+def _add(into: dict[str, float], meter: CpuMeter) -> None:
+    for process, used in meter.used.items():
+        into[process] = into.get(process, 0.0) + used
+
+
+def _cpu_row(used: dict[str, float], links: int) -> str:
+    parts = ", ".join(f"{process} {seconds / links * 1000:.0f}" for process, seconds in used.items())
+    return f"{sum(used.values()) / links * 1000:.0f} ms ({parts})"
+
+
+async def run(
+    links: int = 200, per_case: int = 1, follow_up: float = 3.0, recheck: float = 1.0, rounds: int = 2,
+    keep: bool = False,
+) -> Report:
     report = Report(f"1. Happy path: {links} links, REPORTED → notice → AWAITING_RESPONSE → REMOVED → completed")
     pol = policy(follow_up, recheck)
     load_before = f"{os.getloadavg()[0]:.1f}"
+    sizes = [links // rounds + (1 if i < links % rounds else 0) for i in range(rounds)]
+    seconds = {"tada": 0.0, "bare": 0.0}
+    cpu: dict[str, dict[str, float]] = {"tada": {}, "bare": {}}
+    statuses: list = []
+    case_ids: list[str] = []
     async with Stack(keep=keep) as stack:
         settings = stack.settings("tada-happy")
         pool = await create_pool(settings.database_url)
         tada_client = await stack.tada_client("tada-happy")
         bare_client = await stack.bare_client()
         pids = stack.pids()
-
-        # Calibration: one link through tada, whose history says what the bare workflow must do.
-        async with WorkerProcess(stack, "tada", "tada-happy"):
-            _, [status], [case_id] = await asyncio.wait_for(
-                _run_tada(stack, tada_client, pool, 1, 1, pol, "cal"), 120
-            )
+        async with (
+            WorkerProcess(stack, "tada", "tada-happy") as tada_worker,
+            WorkerProcess(stack, "bare", "bare-happy") as bare_worker,
+        ):
+            # Calibration: one link through tada, whose history says what the bare workflow must do.
+            _, [status], [case_id] = await asyncio.wait_for(_run_tada(stack, tada_client, pool, 1, 1, pol, "cal"), 120)
             assert status.state == LinkState.REMOVED, status
             link_id = await pool.fetchval("SELECT link_id FROM links WHERE case_id = $1", case_id)
             plan, work = await _measure_plan(tada_client, link_id, case_id)
+            mails_before = stack.smtp.handler.messages
 
-        async with WorkerProcess(stack, "bare", "bare-happy") as worker:
-            cpu = CpuMeter(worker=worker.pid, temporal=pids["temporal"])
-            cpu.start()
-            bare_seconds, done, sample_id = await asyncio.wait_for(_run_bare(bare_client, links, plan), 1800)
-            cpu.stop()
-            bare_cpu = cpu
+            # Rounds in alternating order (bare, tada, tada, bare, ...) so that a busier spell of
+            # the machine falls on both sides alike.
+            for number, size in enumerate(sizes):
+                for side in ("bare", "tada") if number % 2 == 0 else ("tada", "bare"):
+                    if side == "bare":
+                        meter = CpuMeter(worker=bare_worker.pid, temporal=pids["temporal"])
+                        meter.start()
+                        took, done, sample_id = await asyncio.wait_for(_run_bare(bare_client, size, plan), 1800)
+                        assert all(d == work["activities"] for d in done)
+                    else:
+                        meter = CpuMeter(worker=tada_worker.pid, **pids)
+                        meter.start()
+                        took, got, cases = await asyncio.wait_for(
+                            _run_tada(stack, tada_client, pool, size, per_case, pol, f"r{number}"), 1800
+                        )
+                        statuses += got
+                        case_ids += cases
+                    meter.stop()
+                    seconds[side] += took
+                    _add(cpu[side], meter)
             bare_work = await _bare_work(bare_client, sample_id)
-        assert all(d == work["activities"] for d in done)
-
-        mails_before = stack.smtp.handler.messages
-        async with WorkerProcess(stack, "tada", "tada-happy") as worker:
-            cpu = CpuMeter(worker=worker.pid, **pids)
-            cpu.start()
-            tada_seconds, statuses, case_ids = await asyncio.wait_for(
-                _run_tada(stack, tada_client, pool, links, per_case, pol, "run"), 1800
-            )
-            cpu.stop()
-            tada_cpu = cpu
         mails = stack.smtp.handler.messages - mails_before
         removed = sum(1 for s in statuses if s.state == LinkState.REMOVED)
         events = await pool.fetchval("SELECT count(*) FROM link_events WHERE case_id = ANY($1::text[])", case_ids)
@@ -192,31 +214,33 @@ async def run(links: int = 200, per_case: int = 1, follow_up: float = 3.0, reche
         )
         await pool.close()
 
-    tada_rate, bare_rate = links / tada_seconds, links / bare_seconds
+    tada_rate, bare_rate = links / seconds["tada"], links / seconds["bare"]
     ratio, met = ratio_line(tada_rate, bare_rate, TARGET)
     report.verdict(met and removed == links and notices == links)
     by_name = ", ".join(f"{name} ×{count}" for name, count in sorted(work["by_name"].items()))
     timers = " + ".join(f"{t:.1f}s" for t in work["timers"])
-    report.add("tada: links/s", f"{tada_rate:.1f}  ({links} links in {tada_seconds:.1f}s)")
-    report.add("bare Temporal: links/s", f"{bare_rate:.1f}  ({links} workflows in {bare_seconds:.1f}s)")
+    report.add("tada: links/s", f"{tada_rate:.1f}  ({links} links in {seconds['tada']:.1f}s)")
+    report.add("bare Temporal: links/s", f"{bare_rate:.1f}  ({links} workflows in {seconds['bare']:.1f}s)")
     report.add("ratio tada / bare", ratio)
     report.add("per link, tada", f"{work['activities']} activities ({by_name}); timers {timers}; "
                f"{work['workflow_tasks']} workflow tasks in 2 workflows (link + notice batch); {work['events']} history events")
     report.add("per link, bare", f"{bare_work['activities']} no-op activities; timers "
                + " + ".join(f"{t:.1f}s" for t in bare_work["timers"])
                + f"; {bare_work['workflow_tasks']} workflow tasks in 1 workflow; {bare_work['events']} history events")
-    floor = sum(work["timers"])
-    report.add("timer floor (both)", f"{floor:.1f}s of every link's time is its timers")
-    report.add("CPU per link, tada", tada_cpu.per_link(links))
-    report.add("CPU per link, bare", bare_cpu.per_link(links))
-    cost, _ = ratio_line(bare_cpu.total, tada_cpu.total, TARGET)
-    report.add("CPU ratio bare / tada", cost.split(" (")[0] + " (what the throughput ratio tends to when CPU is the limit)")
+    report.add("timer floor (both)", f"{sum(work['timers']):.1f}s of every link's time is its timers")
+    report.add("CPU per link, tada", _cpu_row(cpu["tada"], links))
+    report.add("CPU per link, bare", _cpu_row(cpu["bare"], links))
+    tada_cpu, bare_cpu = sum(cpu["tada"].values()), sum(cpu["bare"].values())
+    report.add("CPU ratio bare / tada", f"{bare_cpu / tada_cpu:.2f} (the throughput ratio when CPU is the limit; "
+               f"CPU-bound capacity of this machine: tada {os.cpu_count() * links / tada_cpu:.1f} links/s, "
+               f"bare {os.cpu_count() * links / bare_cpu:.1f})")
     report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")
     report.add("checked", f"{removed}/{links} REMOVED and completed; {mails} emails over SMTP; "
                f"{notices} notices sent; {events} events in PostgreSQL ({events / links:.1f} per link)")
     report.note(f"follow_up_after {follow_up}s, recheck_schedule [{recheck}s], batch_window 0, "
-                f"{per_case} link(s) per case; starts {START_CONCURRENCY} at a time; the time runs from the first "
-                "start to the last workflow's result")
+                f"{per_case} link(s) per case; starts {START_CONCURRENCY} at a time; {rounds} rounds of "
+                f"{'/'.join(map(str, sizes))} links a side, alternating order; a round's time runs from its first start "
+                "to its last workflow's result")
     report.note("tada as in production: payloads encrypted (AES-GCM codec), notes sealed, JSON logs; each worker "
                 "in its own process with the SDK's default limits")
     return report

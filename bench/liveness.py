@@ -32,7 +32,7 @@ from services.intake import open_case
 TARGET = 200.0
 DRIVERS = 10
 PARALLEL = 20  # per driver: 200 outstanding, twice what one worker runs at once (100)
-ROUNDS = 2
+ROUNDS = 4
 
 
 async def _rows(stack: Stack, pool, checks: int, hosts: int) -> list[tuple[str, str]]:
@@ -88,7 +88,7 @@ async def run(checks: int = 6_000, hosts: int = 50, per_host: int = 4, latency: 
         seconds = dict.fromkeys(sides, 0.0)
         verdicts: dict[str, dict[str, int]] = {name: {} for name in sides}
         peak = dict.fromkeys(sides, 0)
-        cpu: dict[str, float] = dict.fromkeys(sides, 0.0)
+        cpu: dict[str, dict[str, float]] = {name: {} for name in sides}
         for worker, *_ in sides.values():
             await worker.__aenter__()
         try:
@@ -106,7 +106,8 @@ async def run(checks: int = 6_000, hosts: int = 50, per_host: int = 4, latency: 
                     meter.start()
                     took, got = await asyncio.wait_for(_drive(client, worker.task_queue, activity, args[part]), 1800)
                     meter.stop()
-                    cpu[name] += meter.used["worker"]
+                    for process, used in meter.used.items():
+                        cpu[name][process] = cpu[name].get(process, 0.0) + used
                     seconds[name] += took
                     for verdict, count in got.items():
                         verdicts[name][verdict] = verdicts[name].get(verdict, 0) + count
@@ -124,9 +125,14 @@ async def run(checks: int = 6_000, hosts: int = 50, per_host: int = 4, latency: 
     report.add("tada, no limit: checks/s", f"{rates['tada, no limit']:.0f}")
     report.add("bare Temporal + httpx: checks/s", f"{rates['bare']:.0f}")
     report.add("ratio tada limited / bare", ratio_line(limited, rates["bare"], 0.0)[0].split(" (")[0])
+    capacity = os.cpu_count() * checks / sum(cpu["tada, limited"].values())
+    report.add("CPU-bound capacity", f"tada, limited: {capacity:.0f} checks/s on this machine's {os.cpu_count()} CPUs "
+               "if nothing else ran (worker + Temporal + PostgreSQL CPU per check)")
     report.add("most at once on one host", f"tada limited {peak['tada, limited']} (limit {per_host}: "
                f"{'kept' if kept else 'EXCEEDED'}); tada no limit {peak['tada, no limit']}; bare {peak['bare']}")
-    report.add("worker CPU per check", ", ".join(f"{name} {cpu[name] / checks * 1000:.1f} ms" for name in sides))
+    for name in sides:
+        parts = ", ".join(f"{process} {used / checks * 1000:.1f}" for process, used in cpu[name].items())
+        report.add(f"CPU per check, {name}", f"{sum(cpu[name].values()) / checks * 1000:.1f} ms ({parts})")
     report.add("verdicts", "; ".join(f"{name}: " + ", ".join(f"{v} {c}" for v, c in sorted(verdicts[name].items()))
                                     for name in sides))
     report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")

@@ -125,8 +125,12 @@ class Sides:
 
 
 async def _timer_started(client: Client, workflow_id: str) -> bool:
+    """Asleep on its timer (or already past it, when creation overran the instant)."""
     history = await client.get_workflow_handle(workflow_id).fetch_history()
-    return any(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in history.events)
+    return any(
+        e.event_type in (EventType.EVENT_TYPE_TIMER_STARTED, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+        for e in history.events
+    )
 
 
 async def _wait_asleep(client: Client, ids: list[str], timeout: float) -> None:
@@ -181,6 +185,8 @@ def _lateness_row(late: list[float]) -> str:
 async def _measure(stack: Stack, sides: Sides, links: int, sleep: float, create_rate: float,
                    wake_files: dict[str, Path], samples: dict[str, list]) -> SimpleNamespace:
     m = SimpleNamespace()
+    await asyncio.sleep(2)
+    m.idle = {side: (s[-1][1] / 1e6 if s else 0.0) for side, s in samples.items()}
     await sides.prepare_rows(links + 200)
     m.db_empty = stack.temporal_db_bytes()
 
@@ -190,7 +196,7 @@ async def _measure(stack: Stack, sides: Sides, links: int, sleep: float, create_
     await sides.start_tada(sides.rows[links:], far)
     await sides.start_bare(200, far)
     m.calibrated = 400 / (time.monotonic() - began)
-    budget = 2 * links / (0.6 * (create_rate or m.calibrated))  # room for a slower spell
+    budget = 2 * links / (0.5 * (create_rate or m.calibrated)) + 15  # room for a slower spell
     m.wake_at = wake_at = datetime.now(timezone.utc) + timedelta(seconds=budget + sleep + 10)
     sides.tada_ids.clear()
     sides.bare_ids.clear()
@@ -216,6 +222,7 @@ async def _measure(stack: Stack, sides: Sides, links: int, sleep: float, create_
 
     # Sleep: nothing to do until the instant; measure the database and the server.
     m.db_asleep = stack.temporal_db_bytes()
+    m.created = {side: (s[-1][1] / 1e6 if s else 0.0) for side, s in samples.items()}
     m.server_rss = stack.temporal_rss()
     sleep_left = (wake_at - datetime.now(timezone.utc)).total_seconds() - 2
     if sleep_left > 0:
@@ -238,7 +245,9 @@ async def _measure(stack: Stack, sides: Sides, links: int, sleep: float, create_
     return m
 
 
-async def run(links: int = 10_000, sleep: float = 60.0, create_rate: float = 0.0, keep: bool = False) -> Report:
+async def run(
+    links: int = 10_000, sleep: float = 60.0, create_rate: float = 0.0, worker_cache: int = 0, keep: bool = False
+) -> Report:
     report = Report(f"3. Scale: {links} tada links + {links} bare workflows asleep on timers, one dev server")
     load_before = f"{os.getloadavg()[0]:.1f}"
     async with Stack(live_by_default=False, keep=keep) as stack:
@@ -247,9 +256,10 @@ async def run(links: int = 10_000, sleep: float = 60.0, create_rate: float = 0.0
         sides = Sides(stack, pool, await stack.tada_client(TQ_TADA), await stack.bare_client(), links)
         wake_files = {"tada": stack.dir / "wakes-tada.txt", "bare": stack.dir / "wakes-bare.txt"}
         samples: dict[str, list] = {"tada": [], "bare": []}
+        cache = {"max_cached": str(worker_cache)} if worker_cache else {}
         async with (
-            WorkerProcess(stack, "tada-scale", TQ_TADA, wake_file=str(wake_files["tada"])) as tada_worker,
-            WorkerProcess(stack, "bare", TQ_BARE, wake_file=str(wake_files["bare"])) as bare_worker,
+            WorkerProcess(stack, "tada-scale", TQ_TADA, wake_file=str(wake_files["tada"]), **cache) as tada_worker,
+            WorkerProcess(stack, "bare", TQ_BARE, wake_file=str(wake_files["bare"]), **cache) as bare_worker,
         ):
             samplers = [
                 asyncio.create_task(rss_sampler(tada_worker, samples["tada"])),
@@ -278,10 +288,12 @@ async def run(links: int = 10_000, sleep: float = 60.0, create_rate: float = 0.0
     report.add("Temporal database", f"{m.db_asleep / 1e6:.0f} MB asleep (SQLite + WAL; {per_workflow:.1f} KiB per sleeping "
                f"workflow, both kinds); server RSS {m.server_rss / 1e6:.0f} MB")
     report.add("tada worker RSS asleep", f"{t_first:.0f} → {t_last:.0f} MB over {sleep_seconds:.0f}s (min {t_min:.0f}, max "
-               f"{t_max:.0f}; target flat and < {RSS_TARGET_MB} MB: {'met' if flat else 'MISSED'}); "
-               f"peak at wake {m.peak['tada']:.0f} MB")
-    report.add("bare worker RSS asleep", f"{b_first:.0f} → {b_last:.0f} MB (min {b_min:.0f}, max {b_max:.0f}); "
-               f"peak at wake {m.peak['bare']:.0f} MB")
+               f"{t_max:.0f}; target flat and < {RSS_TARGET_MB} MB: {'met' if flat else 'MISSED'}); idle before "
+               f"{m.idle['tada']:.0f} MB, peak at wake {m.peak['tada']:.0f} MB")
+    report.add("bare worker RSS asleep", f"{b_first:.0f} → {b_last:.0f} MB (min {b_min:.0f}, max {b_max:.0f}); idle before "
+               f"{m.idle['bare']:.0f} MB, peak at wake {m.peak['bare']:.0f} MB")
+    report.add("workflow cache", f"max_cached_workflows {worker_cache or '1000 (SDK default, as build_worker has it)'} "
+               "on both workers")
     report.add("woke (tada / bare)", f"{len(late['tada'])}/{links} and {len(late['bare'])}/{links} within "
                f"{m.all_woke_at - m.slept_until:.0f}s of the instant; {completed} links REMOVED and completed by then")
     report.add("late: timer → workflow ran, tada", _lateness_row(late["tada"]))

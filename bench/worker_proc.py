@@ -14,6 +14,7 @@ SIGTERM stops it cleanly.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import sys
@@ -21,20 +22,22 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import httpx
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-import worker as tada_worker
-from activities.host_limiter import HostLimiter
-from activities.liveness import LivenessActivities
 from bench import bare
-from domain.models import LivenessRequest, LivenessResult
-from services.database import create_pool
-from services.logging import configure_logging
-from services.temporal import connect
-from settings import Settings
+
+if sys.argv[1:2] != ["bare"]:  # the bare worker loads nothing of tada's (its RSS is bare Temporal's)
+    import worker as tada_worker
+    from activities.host_limiter import HostLimiter
+    from activities.liveness import LivenessActivities
+    from domain.models import LivenessRequest, LivenessResult
+    from services.database import create_pool
+    from services.temporal import connect
+    from settings import Settings
+else:
+    LivenessActivities = object
 
 
 class LimitedLiveness(LivenessActivities):
@@ -45,7 +48,7 @@ class LimitedLiveness(LivenessActivities):
         super().__init__(*args, **kwargs)
         self._limiter = limiter
 
-    async def probe(self, url: str, removed_markers: list[str]) -> LivenessResult:
+    async def probe(self, url: str, removed_markers: list[str]) -> "LivenessResult":
         async with self._limiter.slot(urlsplit(url).hostname):
             return await super().probe(url, removed_markers)
 
@@ -67,7 +70,13 @@ def _note_wakes(activities: list, path: str) -> list:
 
 
 async def _run(mode: str, stop: asyncio.Event) -> None:
+    if mode == "bare":
+        await _run_bare(stop)
+        return
     settings = Settings()
+    cache = os.environ.get("BENCH_MAX_CACHED")
+    if cache:  # what build_worker would pass with a smaller workflow cache (the SDK's default is 1000)
+        tada_worker.Worker = functools.partial(Worker, max_cached_workflows=int(cache))
     if mode == "tada":
         await tada_worker.run_worker(settings, stop=stop)
         return
@@ -96,24 +105,33 @@ async def _run(mode: str, stop: asyncio.Event) -> None:
                 await stop.wait()
         await pool.close()
         return
-    if mode == "bare":
-        client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-        async with httpx.AsyncClient(timeout=settings.liveness_timeout_seconds) as http:
-            async with Worker(
-                client,
-                task_queue=settings.task_queue,
-                workflows=[bare.BareNoopWorkflow, bare.BarePlanWorkflow, bare.BareSleeperWorkflow, bare.LoadDriverWorkflow],
-                activities=[bare.noop, bare.wake, bare.BareHttp(http).get],
-                graceful_shutdown_timeout=timedelta(seconds=10),
-            ):
-                await stop.wait()
-        return
     raise SystemExit(f"unknown mode {mode!r}")
+
+
+async def _run_bare(stop: asyncio.Event) -> None:
+    import httpx
+
+    address, namespace = os.environ["TADA_TEMPORAL_ADDRESS"], os.environ.get("TADA_TEMPORAL_NAMESPACE", "default")
+    client = await Client.connect(address, namespace=namespace)
+    async with httpx.AsyncClient(timeout=float(os.environ.get("TADA_LIVENESS_TIMEOUT_SECONDS", "10"))) as http:
+        cache = int(os.environ.get("BENCH_MAX_CACHED") or 1000)
+        async with Worker(
+            client,
+            task_queue=os.environ["TADA_TASK_QUEUE"],
+            max_cached_workflows=cache,
+            workflows=[bare.BareNoopWorkflow, bare.BarePlanWorkflow, bare.BareSleeperWorkflow, bare.LoadDriverWorkflow],
+            activities=[bare.noop, bare.wake, bare.BareHttp(http).get],
+            graceful_shutdown_timeout=timedelta(seconds=10),
+        ):
+            await stop.wait()
 
 
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "tada"
-    configure_logging("json")
+    if mode != "bare":
+        from services.logging import configure_logging
+
+        configure_logging("json")
 
     async def _main() -> None:
         stop = asyncio.Event()

@@ -5,18 +5,9 @@ full run must pass (nothing lost, nothing sent twice, nothing stuck)."""
 
 import pytest
 
-from activities.notices import NoticeActivities
 from chaos.run import Options, main_async
 
-pytestmark = [
-    pytest.mark.chaos,
-    # Without the fix in chaos/fix-notices-mark-sent.diff a PostgreSQL outage right after a
-    # send makes the retry send the notice again, which this test (rightly) fails on.
-    pytest.mark.skipif(
-        not hasattr(NoticeActivities, "_mark_sent"),
-        reason="needs activities/notices.py to wait out a database outage after a send (chaos/fix-notices-mark-sent.diff)",
-    ),
-]
+pytestmark = [pytest.mark.chaos, pytest.mark.asyncio(loop_scope="session")]
 
 
 async def test_reduced_chaos_run_loses_and_duplicates_nothing(capsys):
