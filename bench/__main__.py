@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,8 +36,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--import-per-case", type=int, default=1_000, help="links per case, one import each (default 1000)")
     g.add_argument("--with-worker", action="store_true", help="run a tada worker during the import")
     g = p.add_argument_group("3. scale")
-    g.add_argument("--links", type=int, default=10_000,
-                   help="sleeping links, and as many bare workflows (default 10000; 100000 for the full test)")
+    g.add_argument("--links", type=int, default=5_000,
+                   help="sleeping links, and as many bare workflows (default 5000; 100000 for the full test)")
     g.add_argument("--sleep", type=float, default=60.0, help="seconds of RSS sampling while they sleep (default 60)")
     g.add_argument("--create-rate", type=float, default=0.0,
                    help="expected creations/s, to place the wake-up instant after creation (default: calibrated)")
@@ -47,6 +48,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--hosts", type=int, default=50, help="distinct hosts, 127.0.0.1..N (default 50)")
     g.add_argument("--per-host", type=int, default=4, help="per-host concurrency limit (default 4)")
     g.add_argument("--latency-ms", type=float, default=20.0, help="server think time per request (default 20)")
+    g.add_argument("--hot-share", type=float, default=0.2, help="share of links on one host (default 0.2)")
     return p
 
 
@@ -67,11 +69,17 @@ async def _run(name: str, args: argparse.Namespace) -> Report:
         return await scale.run(args.links, args.sleep, args.create_rate, args.worker_cache, keep=args.keep)
     from bench import liveness
 
-    return await liveness.run(args.checks, args.hosts, args.per_host, args.latency_ms / 1000, keep=args.keep)
+    return await liveness.run(
+        args.checks, args.hosts, args.per_host, args.latency_ms / 1000, args.hot_share, keep=args.keep
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if os.environ.get("BENCH_PATCH"):  # experiments: a file run first, here and in every bench worker
+        import runpy
+
+        runpy.run_path(os.environ["BENCH_PATCH"], run_name="bench_patch")
     names = NAMES if "all" in args.which else tuple(dict.fromkeys(args.which))
     logging.basicConfig(level=logging.WARNING)
     reports: list[Report] = []

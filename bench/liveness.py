@@ -35,15 +35,17 @@ PARALLEL = 20  # per driver: 200 outstanding, twice what one worker runs at once
 ROUNDS = 4
 
 
-async def _rows(stack: Stack, pool, checks: int, hosts: int) -> list[tuple[str, str]]:
-    """(link_id, url) rows in PostgreSQL, spread at random over the hosts."""
+async def _rows(stack: Stack, pool, checks: int, hosts: int, hot: float) -> list[tuple[str, str]]:
+    """(link_id, url) rows in PostgreSQL: a share ``hot`` on the first host (a big platform), the
+    rest spread at random over all of them."""
     settings = stack.settings("tada-liveness")
     case_id = await open_case(pool, age=30, minimum_age=16, signpost="", crypto=DataCrypto.from_settings(settings))
     rng = random.Random(7)
     rows = []
     for i in range(checks):
         link_id = f"{case_id}-{uuid.uuid4().hex[:16]}"
-        rows.append((link_id, stack.web.url(f"/l/{i}", host=rng.randrange(hosts))))
+        host = 0 if rng.random() < hot else rng.randrange(hosts)
+        rows.append((link_id, stack.web.url(f"/l/{i}", host=host)))
     async with pool.acquire() as conn:
         await conn.copy_records_to_table(
             "links",
@@ -68,14 +70,16 @@ async def _drive(client, task_queue: str, activity: str, args: list) -> tuple[fl
     return time.monotonic() - began, verdicts
 
 
-async def run(checks: int = 6_000, hosts: int = 50, per_host: int = 4, latency: float = 0.02, keep: bool = False) -> Report:
+async def run(
+    checks: int = 6_000, hosts: int = 50, per_host: int = 4, latency: float = 0.02, hot: float = 0.2, keep: bool = False
+) -> Report:
     report = Report(f"4. Liveness: {checks} checks per side over {hosts} hosts (127.0.0.1-{hosts}), "
-                    f"per-host limit {per_host}, {latency * 1000:.0f} ms server think time")
+                    f"per-host limit {per_host}, {latency * 1000:.0f} ms server think time, {hot:.0%} on one host")
     load_before = f"{os.getloadavg()[0]:.1f}"
     async with Stack(web_hosts=hosts, web_latency=latency, keep=keep) as stack:
         settings = stack.settings("tada-liveness")
         pool = await create_pool(settings.database_url)
-        rows = await _rows(stack, pool, checks, hosts)
+        rows = await _rows(stack, pool, checks, hosts, hot)
         tada_client = await stack.tada_client("tada-liveness")
         bare_client = await stack.bare_client()
         sides = {
@@ -137,7 +141,8 @@ async def run(checks: int = 6_000, hosts: int = 50, per_host: int = 4, latency: 
                                     for name in sides))
     report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")
     report.note(f"{DRIVERS} driver workflows × {PARALLEL} activities outstanding per worker (the SDK runs 100 at once); "
-                f"{ROUNDS} rounds, order alternating; links spread at random over the hosts")
+                f"{ROUNDS} rounds, order alternating; {hot:.0%} of the links on 127.0.0.1 (one big platform), the rest "
+                "at random over all hosts")
     report.note("tada, limited = LivenessActivities with activities/host_limiter.HostLimiter around the probe "
                 "(bench/worker_proc.py LimitedLiveness), as the product wiring will have it")
     return report

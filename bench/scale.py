@@ -246,7 +246,7 @@ async def _measure(stack: Stack, sides: Sides, links: int, sleep: float, create_
 
 
 async def run(
-    links: int = 10_000, sleep: float = 60.0, create_rate: float = 0.0, worker_cache: int = 0, keep: bool = False
+    links: int = 5_000, sleep: float = 60.0, create_rate: float = 0.0, worker_cache: int = 0, keep: bool = False
 ) -> Report:
     report = Report(f"3. Scale: {links} tada links + {links} bare workflows asleep on timers, one dev server")
     load_before = f"{os.getloadavg()[0]:.1f}"

@@ -128,6 +128,10 @@ async def _run_bare(stop: asyncio.Event) -> None:
 
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "tada"
+    if os.environ.get("BENCH_PATCH"):  # experiments: a file run first (it may swap a workflow class)
+        import runpy
+
+        runpy.run_path(os.environ["BENCH_PATCH"], run_name="bench_patch")
     if mode != "bare":
         from services.logging import configure_logging
 

@@ -87,8 +87,10 @@ def web(web_server):
     return web_server
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def time_env():
+    """One time-skipping server per test module: workflows a module leaves behind
+    cannot hold up another module's time skipping."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
