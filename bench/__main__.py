@@ -22,7 +22,8 @@ NAMES = ("happy", "import", "scale", "liveness")
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    p.add_argument("which", nargs="*", default=["all"], choices=[*NAMES, "all"], help="benchmarks to run (default all)")
+    p.add_argument("which", nargs="*", metavar="{happy,import,scale,liveness,all}",
+                   help="benchmarks to run (default: all four)")
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     p.add_argument("--keep", action="store_true", help="keep each run's temporary directory (logs, databases)")
     g = p.add_argument_group("1. happy path")
@@ -75,12 +76,16 @@ async def _run(name: str, args: argparse.Namespace) -> Report:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    unknown = [name for name in args.which if name not in (*NAMES, "all")]
+    if unknown:
+        p.error(f"unknown benchmark {unknown[0]!r}: choose from {', '.join(NAMES)}, all")
     if os.environ.get("BENCH_PATCH"):  # experiments: a file run first, here and in every bench worker
         import runpy
 
         runpy.run_path(os.environ["BENCH_PATCH"], run_name="bench_patch")
-    names = NAMES if "all" in args.which else tuple(dict.fromkeys(args.which))
+    names = NAMES if not args.which or "all" in args.which else tuple(dict.fromkeys(args.which))
     logging.basicConfig(level=logging.WARNING)
     reports: list[Report] = []
     for name in names:
