@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.egress import EgressPolicy
+from activities.host_limiter import HostLimiter
 from activities.host_lookup import HostLookupActivities, HostLookupConfig
 from activities.liveness import LivenessActivities
 from activities.mailer import Mailer, SmtpConfig
@@ -55,7 +56,11 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
         allow_private_targets=settings.allow_private_targets,
     )
     liveness = LivenessActivities(
-        pool, http, allow_private=settings.allow_private_targets, max_bytes=settings.liveness_max_bytes
+        pool,
+        http,
+        allow_private=settings.allow_private_targets,
+        max_bytes=settings.liveness_max_bytes,
+        limiter=HostLimiter(settings.liveness_per_host),
     )
     crypto = DataCrypto.from_settings(settings)  # victim data at rest (services/data_crypto.py)
     notices = NoticeActivities(

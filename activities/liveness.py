@@ -11,6 +11,7 @@ import structlog
 from temporalio import activity
 
 from activities.egress import EgressPolicy, EgressRefused, HostNotFound
+from activities.host_limiter import HostLimiter
 from domain.liveness import classify
 from domain.models import LivenessRequest, LivenessResult
 from domain.states import Verdict
@@ -30,12 +31,15 @@ class LivenessActivities:
         allow_private: bool = False,
         max_bytes: int = 65536,
         egress: EgressPolicy | None = None,
+        limiter: HostLimiter | None = None,
     ) -> None:
         self._pool = pool
         self._http = http
         #: Checked before every hop; the http client's transport checks again at connect time.
         self._egress = egress or EgressPolicy(allow_private=allow_private)
         self._max_bytes = max_bytes
+        #: At most so many requests at once to any one host (each redirect hop takes its host's slot).
+        self._limiter = limiter if limiter is not None else HostLimiter(0)  # (an idle limiter is falsy)
 
     @activity.defn(name="check_liveness")
     async def check(self, request: LivenessRequest) -> LivenessResult:
@@ -57,7 +61,10 @@ class LivenessActivities:
         try:
             for _ in range(MAX_REDIRECTS + 1):
                 await self._egress.check(current)
-                async with self._http.stream("GET", current, headers={"User-Agent": USER_AGENT}) as response:
+                async with (
+                    self._limiter.slot(urlsplit(current).hostname),
+                    self._http.stream("GET", current, headers={"User-Agent": USER_AGENT}) as response,
+                ):
                     if response.is_redirect and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])
                         continue

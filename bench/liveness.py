@@ -7,7 +7,7 @@ workflows (always more activities outstanding than the worker runs at once):
 
 - tada, limited: ``check_liveness`` as in production (the URL from PostgreSQL, the egress
   policy, the safe transport, classification, a JSON log line) with
-  ``activities.host_limiter.HostLimiter`` around each request (bench.worker_proc.LimitedLiveness);
+  the per-host limit (``activities.host_limiter.HostLimiter``, TADA_LIVENESS_PER_HOST in production);
 - tada, no limit: the same without the limiter, to show what it costs;
 - bare: a plain ``httpx`` GET of the URL in an activity.
 
@@ -143,6 +143,6 @@ async def run(
     report.note(f"{DRIVERS} driver workflows × {PARALLEL} activities outstanding per worker (the SDK runs 100 at once); "
                 f"{ROUNDS} rounds, order alternating; {hot:.0%} of the links on 127.0.0.1 (one big platform), the rest "
                 "at random over all hosts")
-    report.note("tada, limited = LivenessActivities with activities/host_limiter.HostLimiter around the probe "
-                "(bench/worker_proc.py LimitedLiveness), as the product wiring will have it")
+    report.note("tada, limited = LivenessActivities with its per-host HostLimiter, as worker.py wires it "
+                "(TADA_LIVENESS_PER_HOST)")
     return report

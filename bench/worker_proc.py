@@ -6,7 +6,7 @@ Settings come from the TADA_* environment (bench.stack sets them), options from 
 - ``tada-scale``: the production worker, with the liveness activity wrapped to note when
   each link woke (its first check's scheduled and started times) in BENCH_WAKE_FILE.
 - ``tada-liveness``: the load driver and tada's liveness activity (database lookup, egress
-  policy, safe transport, classification) behind a per-host limit of BENCH_PER_HOST.
+  policy, safe transport, classification, the per-host limit) with a limit of BENCH_PER_HOST.
 - ``bare``: bare Temporal's workflows and activities (bench.bare), default converter.
 SIGTERM stops it cleanly.
 """
@@ -20,7 +20,6 @@ import signal
 import sys
 import time
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from temporalio import activity
 from temporalio.client import Client
@@ -36,21 +35,6 @@ if sys.argv[1:2] != ["bare"]:  # the bare worker loads nothing of tada's (its RS
     from services.database import create_pool
     from services.temporal import connect
     from settings import Settings
-else:
-    LivenessActivities = object
-
-
-class LimitedLiveness(LivenessActivities):
-    """LivenessActivities with the per-host limit around the probe: what the product wiring
-    does per request (see activities/host_limiter.py); the same here, as no page redirects."""
-
-    def __init__(self, *args, limiter: HostLimiter, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._limiter = limiter
-
-    async def probe(self, url: str, removed_markers: list[str]) -> "LivenessResult":
-        async with self._limiter.slot(urlsplit(url).hostname):
-            return await super().probe(url, removed_markers)
 
 
 def _note_wakes(activities: list, path: str) -> list:
@@ -91,7 +75,7 @@ async def _run(mode: str, stop: asyncio.Event) -> None:
         pool = await create_pool(settings.database_url)
         limiter = HostLimiter(int(os.environ.get("BENCH_PER_HOST", "4")))
         async with tada_worker.new_http_client(settings) as http:
-            liveness = LimitedLiveness(
+            liveness = LivenessActivities(
                 pool, http, allow_private=settings.allow_private_targets, max_bytes=settings.liveness_max_bytes,
                 limiter=limiter,
             )

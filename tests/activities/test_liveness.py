@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
+from activities.host_limiter import HostLimiter
 from activities.liveness import LivenessActivities
 from domain.states import Verdict
 from tests.support.web import Page
@@ -87,3 +90,18 @@ async def test_private_targets_are_refused_unless_allowed(db_pool, web):
     assert "refused" in result.reason
     assert web.hits == {}
 
+
+
+@pytest.mark.parametrize("per_host", [3, 0])
+async def test_the_per_host_limit_holds_against_one_slow_host(db_pool, web, per_host):
+    """Twelve checks of one host at once: with a limit of 3 the server sees exactly 3 at a time;
+    with none (0) it sees more."""
+    web.pages["/slow"] = Page(200, "<html>a video page</html>", delay=0.2)
+    async with httpx.AsyncClient(timeout=5, limits=httpx.Limits(max_connections=50)) as http:
+        limited = LivenessActivities(db_pool, http, allow_private=True, limiter=HostLimiter(per_host))
+        results = await asyncio.gather(*(limited.probe(web.url("/slow"), MARKERS) for _ in range(12)))
+    assert [r.verdict for r in results] == [Verdict.LIVE] * 12
+    if per_host:
+        assert web.peak_in_flight == per_host
+    else:
+        assert web.peak_in_flight > 3

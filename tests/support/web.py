@@ -4,6 +4,7 @@ and which records every form POST it receives."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -15,6 +16,8 @@ class Page:
     body: str = "<html><body>a page</body></html>"
     content_type: str = "text/html; charset=utf-8"
     location: str | None = None
+    delay: float = 0.0  # seconds the server thinks before answering
+
 
 
 @dataclass
@@ -23,6 +26,10 @@ class WebServer:
     posts: list[tuple[str, dict[str, list[str]]]] = field(default_factory=list)
     hits: dict[str, int] = field(default_factory=dict)
     port: int = 0
+    #: GETs being answered right now, and the most there ever were at once.
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -43,6 +50,7 @@ class WebServer:
         self.pages.clear()
         self.posts.clear()
         self.hits.clear()
+        self.peak_in_flight = 0
 
 
 def _handler(server_state: WebServer) -> type[BaseHTTPRequestHandler]:
@@ -57,6 +65,17 @@ def _handler(server_state: WebServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             page = self._page()
+            with server_state.lock:
+                server_state.in_flight += 1
+                server_state.peak_in_flight = max(server_state.peak_in_flight, server_state.in_flight)
+            try:
+                time.sleep(page.delay)
+                self._answer(page)
+            finally:
+                with server_state.lock:
+                    server_state.in_flight -= 1
+
+        def _answer(self, page: Page) -> None:
             body = page.body.encode()
             self.send_response(page.status)
             if page.location:
