@@ -13,6 +13,23 @@ from services.data_crypto import DataCrypto, configured_crypto
 log = structlog.get_logger(__name__)
 
 
+#: One statement, so one round trip: append the event and, only if it is new (a retry of an
+#: event already recorded inserts nothing), bring the link's read model up to date.
+RECORD_EVENT_SQL = """
+WITH event AS (
+    INSERT INTO link_events (event_key, link_id, case_id, cycle, kind, from_state, to_state, detail, occurred_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    ON CONFLICT (event_key) DO NOTHING
+    RETURNING link_id
+)
+UPDATE links
+   SET state = COALESCE($7, state), cycle = $4, next_action = $10, next_action_at = $11, updated_at = now()
+  FROM event
+ WHERE links.link_id = event.link_id
+RETURNING true
+"""
+
+
 class StoreActivities:
     def __init__(self, pool: asyncpg.Pool, crypto: DataCrypto | None = None) -> None:
         self._pool = pool
@@ -23,42 +40,24 @@ class StoreActivities:
         """Append one event and bring the link's read model up to date. A retry of an
         event already recorded (same event_key) changes nothing. Notes (victim data) are
         sealed with the case's key before they are stored."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            detail = {storable(name): storable(value) for name, value in event.detail.items()}
-            to_state = event.to_state.value if event.to_state else None
-            for name in sealed_detail_fields(detail, kind=event.kind, to_state=to_state):
-                detail[name] = await self._crypto.seal(conn, event.case_id, f"{event.link_id}/{name}", detail[name])
-            event_id = await conn.fetchval(
-                """
-                INSERT INTO link_events (event_key, link_id, case_id, cycle, kind,
-                                         from_state, to_state, detail, occurred_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                ON CONFLICT (event_key) DO NOTHING
-                RETURNING event_id
-                """,
-                event.event_key,
-                event.link_id,
-                event.case_id,
-                event.cycle,
-                event.kind,
-                event.from_state.value if event.from_state else None,
-                to_state,
-                detail,
-                event.occurred_at,
-            )
-            if event_id is None:
-                return
-            await conn.execute(
-                """
-                UPDATE links
-                   SET state = COALESCE($2, state), cycle = $3,
-                       next_action = $4, next_action_at = $5, updated_at = now()
-                 WHERE link_id = $1
-                """,
-                event.link_id,
-                event.to_state.value if event.to_state else None,
-                event.cycle,
-                event.next_action,
-                event.next_action_at,
-            )
+        detail = {storable(name): storable(value) for name, value in event.detail.items()}
+        to_state = event.to_state.value if event.to_state else None
+        for name in sealed_detail_fields(detail, kind=event.kind, to_state=to_state):
+            detail[name] = await self._crypto.seal(self._pool, event.case_id, f"{event.link_id}/{name}", detail[name])
+        recorded = await self._pool.fetchval(
+            RECORD_EVENT_SQL,
+            event.event_key,
+            event.link_id,
+            event.case_id,
+            event.cycle,
+            event.kind,
+            event.from_state.value if event.from_state else None,
+            to_state,
+            detail,
+            event.occurred_at,
+            event.next_action,
+            event.next_action_at,
+        )
+        if not recorded:
+            return
         log.info("event_recorded", link_id=event.link_id, kind=event.kind, to_state=event.to_state)

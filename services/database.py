@@ -15,9 +15,18 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+class _Connection(asyncpg.Connection):
+    """tada keeps no session state on a connection (no SET, LISTEN, session advisory lock or
+    cursor outside a transaction), so a connection going back to the pool needs no reset
+    query: one round trip less per use. asyncpg still rolls back any open transaction."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     return await asyncpg.create_pool(
-        database_url, min_size=min_size, max_size=max_size, init=_init_connection
+        database_url, min_size=min_size, max_size=max_size, init=_init_connection, connection_class=_Connection
     )
 
 

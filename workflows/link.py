@@ -25,6 +25,8 @@ with workflow.unsafe.imports_passed_through():
         LinkStatus,
         LivenessRequest,
         LivenessResult,
+        NoticeBatch,
+        NoticeReceipt,
         NoticeRequest,
         NoticeSent,
         PlatformResponse,
@@ -47,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         LIVENESS,
         NOTICE,
         RECORD_EVENT,
+        SEND_NOTICE_BATCH,
         STORE,
     )
 
@@ -478,12 +481,13 @@ class LinkWorkflow:
             previous_removal_at=c.previous_removal_at,
             batch_window=policy.timings.batch_window,
         )
-        await workflow.execute_activity(HAND_OVER_NOTICE, request, **NOTICE)
-        await workflow.wait_condition(
-            lambda: notice_key in self._sent or any(a.action == "withdraw" for a in self._inbox)
-        )
-        self._raise_if_withdrawn()
-        sent = self._sent.pop(notice_key)
+        if policy.timings.batch_window > timedelta(0):
+            sent = await self._send_with_batch(request)
+        else:  # no batching window: nothing to wait for, the link sends its notice itself
+            receipt: NoticeReceipt = await workflow.execute_activity(
+                SEND_NOTICE_BATCH, NoticeBatch(items=[request]), result_type=NoticeReceipt, **NOTICE
+            )
+            sent = NoticeSent(notice_key=notice_key, message_id=receipt.message_id, recipient=receipt.recipient)
         c.notices_sent += 1
         detail = {"kind": kind.value, "channel": channel.value, "notice_key": notice_key}
         if sent.recipient:
@@ -492,6 +496,15 @@ class LinkWorkflow:
             detail["batch_size"] = str(sent.batch_size)
         await self._record("notice", detail)
         return True
+
+    async def _send_with_batch(self, request: NoticeRequest) -> NoticeSent:
+        """Hand the notice to the batch of its case and recipient, and wait until it went out."""
+        await workflow.execute_activity(HAND_OVER_NOTICE, request, **NOTICE)
+        await workflow.wait_condition(
+            lambda: request.notice_key in self._sent or any(a.action == "withdraw" for a in self._inbox)
+        )
+        self._raise_if_withdrawn()
+        return self._sent.pop(request.notice_key)
 
     async def _record(self, kind: str, detail: dict[str, str], *, moved_from: LinkState | None = None) -> None:
         c = self._c

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from domain.models import EscalationContact, PlatformResponse
 from domain.states import Escalation, LinkState, ResponseOutcome
 from services.intake import open_case
-from tests.lifecycle.harness import HOST_EMAIL, PLATFORM_EMAIL, Harness
+from tests.lifecycle.harness import HOST_EMAIL, PLATFORM_EMAIL, Harness, make_policy
 from workflows.link import LinkWorkflow
 
 DAY = timedelta(days=1)
@@ -73,7 +73,11 @@ async def full_lifecycle(h: Harness, web, mailbox) -> Secrets:
     secrets = Secrets.new(web.url(""))
     web.live(secrets.path)
     case_id = await open_case(h.pool, age=30, minimum_age=16, signpost="", reference=secrets.reference)
-    handle = await h.start(secrets.url, case_id=case_id)
+    # A batching window, so the notices also pass through notice-batch workflows, whose
+    # histories must hold nothing readable either.
+    policy = make_policy()
+    policy.timings.batch_window = timedelta(seconds=1)  # real seconds: polled, not skipped
+    handle = await h.start(secrets.url, policy, case_id=case_id)
 
     await h.until(handle, S.AWAITING_RESPONSE)  # the initial notice went out
     await h.advance(2 * DAY + timedelta(minutes=5))
