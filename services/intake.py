@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import asyncpg
 from pydantic import BaseModel, Field
@@ -153,11 +154,18 @@ async def start_link(
         pool, case_id=case_id, url=url, platform=policy.name, category=policy.category.value, source=source
     )
     link = LinkInput(case_id=case_id, link_id=link_id, host=host_of(url), language=language, policy=policy)
+    return link_id, await _start_workflow(client, link, task_queue)
+
+
+async def _start_workflow(client: Client, link: LinkInput, task_queue: str) -> bool:
+    """Start the link's workflow; False when it already runs (or ran): the same link again."""
     try:
-        await client.start_workflow(LinkWorkflow.run, link, **start_options(link_id, case_id, policy, task_queue))
+        await client.start_workflow(
+            LinkWorkflow.run, link, **start_options(link.link_id, link.case_id, link.policy, task_queue)
+        )
     except WorkflowAlreadyStartedError:
-        return link_id, False
-    return link_id, True
+        return False
+    return True
 
 
 async def add_links(
@@ -172,23 +180,46 @@ async def add_links(
     source: str = "import",
     progress: Callable[[int], None] | None = None,
 ) -> ImportOutcome:
-    """Start a workflow for every good row; bad rows were already set aside by the parser."""
+    """Start a workflow for every good row; bad rows were already set aside by the parser.
+    Every row is recorded first, in one statement; then the workflows start, 32 at a time."""
     language = await case_language(pool, case_id)
     outcome = ImportOutcome(rejected=list(rejected))
+    policies: dict[str, PlatformPolicy] = {}  # one per host: the registry's answer does not change
+    links: dict[str, LinkInput] = {}  # by link id: a URL twice in one file is one link
+    urls: dict[str, str] = {}
+    for row in rows:
+        host = urlsplit(row.url).hostname or ""  # the parser normalised every row's URL
+        if host not in policies:
+            policies[host] = registry.policy_for(row.url)
+        link_id = link_id_for(case_id, row.url)
+        if link_id in links:
+            outcome.duplicates += 1
+            if progress:
+                progress(1)
+            continue
+        urls[link_id] = row.url
+        links[link_id] = LinkInput(case_id=case_id, link_id=link_id, host=host, language=language, policy=policies[host])
+    await pool.execute(
+        """
+        INSERT INTO links (link_id, case_id, url, host, platform, category, source)
+        SELECT link_id, $1, url, host, platform, category, $2
+          FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+               AS l(link_id, url, host, platform, category)
+        ON CONFLICT (link_id) DO NOTHING
+        """,
+        case_id,
+        source,
+        list(links),
+        list(urls.values()),
+        [link.host for link in links.values()],
+        [link.policy.name for link in links.values()],
+        [link.policy.category.value for link in links.values()],
+    )
     gate = asyncio.Semaphore(START_CONCURRENCY)
 
-    async def one(row: ImportRow) -> None:
+    async def one(link: LinkInput) -> None:
         async with gate:
-            _, started = await start_link(
-                pool,
-                client,
-                case_id=case_id,
-                language=language,
-                url=row.url,
-                policy=registry.policy_for(row.url),
-                task_queue=task_queue,
-                source=source,
-            )
+            started = await _start_workflow(client, link, task_queue)
         if started:
             outcome.started += 1
         else:
@@ -196,5 +227,5 @@ async def add_links(
         if progress:
             progress(1)
 
-    await asyncio.gather(*(one(row) for row in rows))
+    await asyncio.gather(*(one(link) for link in links.values()))
     return outcome
