@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=LOCAL_API_PORT, ge=1, le=65535)
 
+    #: Workflows a worker keeps in memory between their steps (the rest are replayed from
+    #: history when they wake). Each cached link costs about 0.2 MB (its own sandbox).
+    max_cached_workflows: int = Field(default=500, ge=0)
+
     liveness_timeout_seconds: float = 15.0
     liveness_max_bytes: int = 65536
     #: Politeness: at most this many liveness requests at once to one host, per worker (0: no limit).

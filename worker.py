@@ -94,6 +94,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient, se
         task_queue=settings.task_queue,
         workflows=[LinkWorkflow, NoticeBatchWorkflow],
         activities=build_activities(client, pool, http, settings),
+        max_cached_workflows=settings.max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 

@@ -40,10 +40,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--links", type=int, default=5_000,
                    help="sleeping links, and as many bare workflows (default 5000; 100000 for the full test)")
     g.add_argument("--sleep", type=float, default=60.0, help="seconds of RSS sampling while they sleep (default 60)")
-    g.add_argument("--create-rate", type=float, default=0.0,
-                   help="expected creations/s, to place the wake-up instant after creation (default: calibrated)")
+    g.add_argument("--bare-links", type=int, default=0, help="bare workflows beside them (default: as many)")
+    g.add_argument("--wake", type=int, default=1_000,
+                   help="of them, how many a side wake at the instant; the rest sleep 30 days (default 1000)")
     g.add_argument("--worker-cache", type=int, default=0,
-                   help="max_cached_workflows of both workers (default: the SDK's 1000, as worker.build_worker has it)")
+                   help="max_cached_workflows of both workers (default: tada's, TADA_MAX_CACHED_WORKFLOWS)")
     g = p.add_argument_group("4. liveness")
     g.add_argument("--checks", type=int, default=6_000, help="liveness checks per side (default 6000)")
     g.add_argument("--hosts", type=int, default=50, help="distinct hosts, 127.0.0.1..N (default 50)")
@@ -67,7 +68,7 @@ async def _run(name: str, args: argparse.Namespace) -> Report:
     if name == "scale":
         from bench import scale
 
-        return await scale.run(args.links, args.sleep, args.create_rate, args.worker_cache, keep=args.keep)
+        return await scale.run(args.links, args.bare_links, args.wake, args.sleep, args.worker_cache, keep=args.keep)
     from bench import liveness
 
     return await liveness.run(

@@ -5,18 +5,20 @@ each with its row in PostgreSQL. They are started with the carried state of a li
 notice went out (``LinkInput.carry``, what continue-as-new hands on) rather than by
 running each through liveness check and notice first: the sleeping workflow, its history
 tail, timer and search attributes are the same, and creating them costs one start and
-one workflow task each instead of ~6 activities, 2 workflows and an email (the happy-path
-benchmark measures those). Every timer is set to fire at one known instant; at it, each
-link checks liveness (the page is gone now), is REMOVED and completes.
-
-bare side: as many workflows sleeping on one timer to the same instant, then one no-op
+one workflow task each instead of ~6 activities and an email (the happy-path benchmark
+measures those). bare side: as many workflows sleeping on one timer, then one no-op
 activity. Both are created interleaved (chunks, alternating order), on the same server.
+
+As in production, where 100,000 open links have timers spread over days and weeks, most
+of them sleep far past the run (30 days); a sample of each side (``wake``, created last,
+after the instant is known) has its timer at one instant a minute or so ahead. At it, each
+sampled link checks liveness (the page is gone now), is REMOVED and completes.
 
 Measured: creation time and rate, the Temporal database (SQLite + WAL) size, each
 worker's RSS sampled every second while everything sleeps (target: flat, under 300 MB),
-and how late they wake: from the instant to the first activity's scheduling (the timer
-fired and the worker ran the workflow) for every workflow, and to the TimerFired event
-(the server alone) for a sample.
+and how late the sample wakes, with every other workflow still asleep on the server: from
+the instant to the first activity's scheduling (the timer fired and the worker ran the
+workflow), and to the TimerFired event (the server alone).
 """
 
 from __future__ import annotations
@@ -182,38 +184,44 @@ def _lateness_row(late: list[float]) -> str:
             f"(n={len(late)})")
 
 
-async def _measure(stack: Stack, sides: Sides, links: int, sleep: float, create_rate: float,
+async def _create(sides: Sides, rows: list[tuple[str, str, str]], bare: int, wake_at: datetime,
+                  times: dict[str, float], first_chunk: int = 0) -> None:
+    """Start ``rows`` on the tada side and ``bare`` bare workflows, in chunks, alternating which side
+    goes first (ABBA) so that drift hits both alike; add each side's time to ``times``."""
+    chunks = range(0, len(rows), CHUNK)
+    for number, first in enumerate(chunks, start=first_chunk):
+        chunk = rows[first:first + CHUNK]
+        bare_chunk = bare * (first + len(chunk)) // len(rows) - bare * first // len(rows)
+        for side in ("tada", "bare") if number % 2 == 0 else ("bare", "tada"):
+            began = time.monotonic()
+            if side == "tada":
+                await sides.start_tada(chunk, wake_at)
+            elif bare_chunk:
+                await sides.start_bare(bare_chunk, wake_at)
+            times[side] += time.monotonic() - began
+
+
+async def _measure(stack: Stack, sides: Sides, links: int, bare_links: int, wake: int, sleep: float,
                    wake_files: dict[str, Path], samples: dict[str, list]) -> SimpleNamespace:
     m = SimpleNamespace()
     await asyncio.sleep(2)
     m.idle = {side: (s[-1][1] / 1e6 if s else 0.0) for side, s in samples.items()}
-    await sides.prepare_rows(links + 200)
+    await sides.prepare_rows(links)
     m.db_empty = stack.temporal_db_bytes()
 
-    # Calibrate: how fast does this machine create them now? (these 400 sleep past the run)
-    far = datetime.now(timezone.utc) + timedelta(days=1)
-    began = time.monotonic()
-    await sides.start_tada(sides.rows[links:], far)
-    await sides.start_bare(200, far)
-    m.calibrated = 400 / (time.monotonic() - began)
-    budget = 2 * links / (0.5 * (create_rate or m.calibrated)) + 15  # room for a slower spell
-    m.wake_at = wake_at = datetime.now(timezone.utc) + timedelta(seconds=budget + sleep + 10)
-    sides.tada_ids.clear()
-    sides.bare_ids.clear()
-
-    # Create: chunks, alternating which side goes first (ABBA), so drift hits both alike.
-    m.tada_time = m.bare_time = 0.0
+    # Create the sleepers (far past the run) and let the workers put them to sleep; then the
+    # sample, whose instant is placed now: the sample's own creation, then ``sleep`` seconds.
+    m.times = {"tada": 0.0, "bare": 0.0}
     created_at = time.monotonic()
-    for number, first in enumerate(range(0, links, CHUNK)):
-        rows = sides.rows[first:min(links, first + CHUNK)]
-        for side in ("tada", "bare") if number % 2 == 0 else ("bare", "tada"):
-            began = time.monotonic()
-            if side == "tada":
-                await sides.start_tada(rows, wake_at)
-                m.tada_time += time.monotonic() - began
-            else:
-                await sides.start_bare(len(rows), wake_at)
-                m.bare_time += time.monotonic() - began
+    far = datetime.now(timezone.utc) + timedelta(days=30)
+    await _create(sides, sides.rows[: links - wake], bare_links - wake, far, m.times)
+    await _wait_asleep(sides.tada, sides.tada_ids, 3600)
+    await _wait_asleep(sides.bare, sides.bare_ids, 3600)
+    per_second = (links + bare_links - 2 * wake) / (time.monotonic() - created_at) if links > wake else 50.0
+    m.wake_at = wake_at = datetime.now(timezone.utc) + timedelta(seconds=2 * 2 * wake / per_second + 10 + sleep)
+    tada_before, bare_before = len(sides.tada_ids), len(sides.bare_ids)
+    await _create(sides, sides.rows[links - wake:], wake, wake_at, m.times, first_chunk=(links - wake) // CHUNK + 1)
+    m.sample_ids = {"tada": set(sides.tada_ids[tada_before:]), "bare": set(sides.bare_ids[bare_before:])}
     await _wait_asleep(sides.tada, sides.tada_ids, 600)
     await _wait_asleep(sides.bare, sides.bare_ids, 600)
     m.asleep_at = time.monotonic()
@@ -222,33 +230,40 @@ async def _measure(stack: Stack, sides: Sides, links: int, sleep: float, create_
 
     # Sleep: nothing to do until the instant; measure the database and the server.
     m.db_asleep = stack.temporal_db_bytes()
-    m.created = {side: (s[-1][1] / 1e6 if s else 0.0) for side, s in samples.items()}
     m.server_rss = stack.temporal_rss()
     sleep_left = (wake_at - datetime.now(timezone.utc)).total_seconds() - 2
     if sleep_left > 0:
         await asyncio.sleep(sleep_left)
     m.slept_until = time.monotonic()
 
-    # Wake: each workflow's first step after its timer is noted by its worker.
-    deadline = time.monotonic() + max(600.0, 2 * links / 10)
+    # Wake: each sampled workflow's first step after its timer is noted by its worker.
+    deadline = time.monotonic() + max(600.0, 2 * wake / 5)
     while True:
         m.woke = {side: _read_wakes(path) for side, path in wake_files.items()}
-        if all(len(w) >= links for w in m.woke.values()) or time.monotonic() > deadline:
+        if all(len(w) >= wake for w in m.woke.values()) or time.monotonic() > deadline:
             break
         await asyncio.sleep(1)
     m.all_woke_at = time.monotonic()
+    deadline = time.monotonic() + 300  # and the sampled links go through: gone, REMOVED, completed
+    while time.monotonic() < deadline:
+        m.removed = await sides.pool.fetchval("SELECT count(*) FROM links WHERE state = 'REMOVED'")
+        if m.removed >= wake:
+            break
+        await asyncio.sleep(1)
+    m.removed_at = time.monotonic()
     m.peak = {side: max((rss for t, rss in s if t >= m.slept_until), default=0) / 1e6 for side, s in samples.items()}
-    m.fired = {
-        "tada": await _timer_fired_lateness(sides.tada, sides.tada_ids, wake_at, 300),
-        "bare": await _timer_fired_lateness(sides.bare, sides.bare_ids, wake_at, 300),
-    }
+    m.fired = {side: await _timer_fired_lateness(client, sorted(m.sample_ids[side]), wake_at, 300)
+               for side, client in (("tada", sides.tada), ("bare", sides.bare))}
     return m
 
 
 async def run(
-    links: int = 5_000, sleep: float = 60.0, create_rate: float = 0.0, worker_cache: int = 0, keep: bool = False
+    links: int = 5_000, bare_links: int = 0, wake: int = 1_000, sleep: float = 60.0, worker_cache: int = 0,
+    keep: bool = False,
 ) -> Report:
-    report = Report(f"3. Scale: {links} tada links + {links} bare workflows asleep on timers, one dev server")
+    bare_links = bare_links or links
+    wake = max(1, min(wake, links, bare_links))
+    report = Report(f"3. Scale: {links} tada links + {bare_links} bare workflows asleep on timers, one dev server")
     load_before = f"{os.getloadavg()[0]:.1f}"
     async with Stack(live_by_default=False, keep=keep) as stack:
         settings = stack.settings(TQ_TADA)
@@ -266,25 +281,26 @@ async def run(
                 asyncio.create_task(rss_sampler(bare_worker, samples["bare"])),
             ]
             try:
-                m = await _measure(stack, sides, links, sleep, create_rate, wake_files, samples)
+                m = await _measure(stack, sides, links, bare_links, wake, sleep, wake_files, samples)
             finally:
                 for task in samplers:
                     task.cancel()
-        completed = await pool.fetchval("SELECT count(*) FROM links WHERE state = 'REMOVED'")
         await pool.close()
 
     t0 = m.wake_at.timestamp()
-    ids = {"tada": set(sides.tada_ids), "bare": set(sides.bare_ids)}
-    late = {side: [scheduled - t0 for wid, (scheduled, _) in m.woke[side].items() if wid in ids[side]] for side in ids}
+    late = {side: [scheduled - t0 for wid, (scheduled, _) in m.woke[side].items() if wid in ids]
+            for side, ids in m.sample_ids.items()}
     t_first, t_last, t_min, t_max = _rss_summary(samples["tada"], m.asleep_at, m.slept_until)
     b_first, b_last, b_min, b_max = _rss_summary(samples["bare"], m.asleep_at, m.slept_until)
     sleep_seconds = m.slept_until - m.asleep_at
     flat = t_max <= RSS_TARGET_MB and (t_max - t_min) <= max(10.0, 0.05 * t_min)
-    on_time = len(late["tada"]) == links and not m.overran
+    on_time = len(late["tada"]) == wake and m.removed == wake and not m.overran
     report.verdict(flat and on_time)
-    per_workflow = (m.db_asleep - m.db_empty) / (2 * links + 400) / 1024
-    report.add("created (tada + bare)", f"{2 * links} in {m.create_seconds:.0f}s until all asleep; to start: tada "
-               f"{links / m.tada_time:.0f}/s, bare {links / m.bare_time:.0f}/s (ratio {m.bare_time / m.tada_time:.2f})")
+    per_workflow = (m.db_asleep - m.db_empty) / (links + bare_links) / 1024
+    tada_time, bare_time = m.times["tada"], m.times["bare"]
+    tada_rate, bare_rate = links / tada_time, bare_links / bare_time
+    report.add("created (tada + bare)", f"{links + bare_links} in {m.create_seconds:.0f}s until all asleep; to start: "
+               f"tada {tada_rate:.0f}/s, bare {bare_rate:.0f}/s (ratio {tada_rate / bare_rate:.2f})")
     report.add("Temporal database", f"{m.db_asleep / 1e6:.0f} MB asleep (SQLite + WAL; {per_workflow:.1f} KiB per sleeping "
                f"workflow, both kinds); server RSS {m.server_rss / 1e6:.0f} MB")
     report.add("tada worker RSS asleep", f"{t_first:.0f} → {t_last:.0f} MB over {sleep_seconds:.0f}s (min {t_min:.0f}, max "
@@ -292,20 +308,21 @@ async def run(
                f"{m.idle['tada']:.0f} MB, peak at wake {m.peak['tada']:.0f} MB")
     report.add("bare worker RSS asleep", f"{b_first:.0f} → {b_last:.0f} MB (min {b_min:.0f}, max {b_max:.0f}); idle before "
                f"{m.idle['bare']:.0f} MB, peak at wake {m.peak['bare']:.0f} MB")
-    report.add("workflow cache", f"max_cached_workflows {worker_cache or '1000 (SDK default, as build_worker has it)'} "
-               "on both workers")
-    report.add("woke (tada / bare)", f"{len(late['tada'])}/{links} and {len(late['bare'])}/{links} within "
-               f"{m.all_woke_at - m.slept_until:.0f}s of the instant; {completed} links REMOVED and completed by then")
+    report.add("workflow cache", f"max_cached_workflows {worker_cache or settings.max_cached_workflows} on both workers"
+               + ("" if worker_cache else " (TADA_MAX_CACHED_WORKFLOWS default)"))
+    report.add("sample woke (tada / bare)", f"{len(late['tada'])}/{wake} and {len(late['bare'])}/{wake} within "
+               f"{m.all_woke_at - m.slept_until:.0f}s of the instant, {links + bare_links - 2 * wake} others still asleep; "
+               f"{m.removed} sampled links REMOVED {m.removed_at - m.slept_until:.0f}s after it")
     report.add("late: timer → workflow ran, tada", _lateness_row(late["tada"]))
     report.add("late: timer → workflow ran, bare", _lateness_row(late["bare"]))
     report.add("late: TimerFired (server), tada", _lateness_row(m.fired["tada"]))
     report.add("late: TimerFired (server), bare", _lateness_row(m.fired["bare"]))
     report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")
     if m.overran:
-        report.note("creation overran the wake-up instant: lateness includes creation; pass a lower --create-rate")
-    report.note(f"all {2 * links} timers fire at the same instant (the worst case: real links spread out); lateness = the "
-                "first activity's scheduled time (the workflow ran after its timer) minus the instant")
+        report.note("creating the sample overran the wake-up instant: lateness includes creation")
+    report.note(f"{links - wake} tada links and {bare_links - wake} bare workflows sleep 30 days; the {wake} a side of the sample all fire at the same instant "
+                "(a burst: real links spread out); lateness = the first activity's scheduled time (the workflow ran "
+                "after its timer) minus the instant")
     report.note("tada links start in AWAITING_RESPONSE from a carried state (see bench/scale.py for why); at the instant "
                 "each checks liveness (page gone), records 3 events and completes")
-    report.note(f"creation rate calibrated at {m.calibrated:.0f}/s (both sides) to place the instant")
     return report

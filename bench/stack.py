@@ -152,7 +152,8 @@ class WorkerProcess:
         self.stack = stack
         self.mode = mode
         self.task_queue = task_queue
-        self.options = options
+        # Both sides keep as many workflows cached as tada's worker does (TADA_MAX_CACHED_WORKFLOWS).
+        self.options = {"max_cached": str(Settings().max_cached_workflows), **options}
         self.log = stack.dir / f"worker-{mode}-{uuid.uuid4().hex[:6]}.log"
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -14,7 +14,6 @@ SIGTERM stops it cleanly.
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import signal
 import sys
@@ -59,8 +58,8 @@ async def _run(mode: str, stop: asyncio.Event) -> None:
         return
     settings = Settings()
     cache = os.environ.get("BENCH_MAX_CACHED")
-    if cache:  # what build_worker would pass with a smaller workflow cache (the SDK's default is 1000)
-        tada_worker.Worker = functools.partial(Worker, max_cached_workflows=int(cache))
+    if cache:  # as TADA_MAX_CACHED_WORKFLOWS would
+        settings = settings.model_copy(update={"max_cached_workflows": int(cache)})
     if mode == "tada":
         await tada_worker.run_worker(settings, stop=stop)
         return
@@ -98,7 +97,7 @@ async def _run_bare(stop: asyncio.Event) -> None:
     address, namespace = os.environ["TADA_TEMPORAL_ADDRESS"], os.environ.get("TADA_TEMPORAL_NAMESPACE", "default")
     client = await Client.connect(address, namespace=namespace)
     async with httpx.AsyncClient(timeout=float(os.environ.get("TADA_LIVENESS_TIMEOUT_SECONDS", "10"))) as http:
-        cache = int(os.environ.get("BENCH_MAX_CACHED") or 1000)
+        cache = int(os.environ["BENCH_MAX_CACHED"])  # the bench passes tada's, so both sides keep as many
         async with Worker(
             client,
             task_queue=os.environ["TADA_TASK_QUEUE"],
