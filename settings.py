@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     temporal_address: str = f"127.0.0.1:{LOCAL_TEMPORAL_PORT}"
     temporal_namespace: str = "default"
     task_queue: str = "tada"
+    #: A Temporal cluster or Temporal Cloud: an API key (implies TLS), or mTLS with a client
+    #: certificate and key (PEM files), or TLS alone.
+    temporal_api_key: SecretStr | None = None
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
 
     database_url: str = f"postgresql://postgres@127.0.0.1:{LOCAL_POSTGRES_PORT}/tada"
 

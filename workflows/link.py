@@ -136,7 +136,8 @@ class LinkWorkflow:
 
     @workflow.run
     async def run(self, link: LinkInput) -> LinkStatus:
-        self._upsert_search_attributes()
+        if link.carry is not None:  # a fresh start has them from the starter (services.intake.start_options)
+            self._upsert_search_attributes()
         try:
             while True:
                 state = self._c.state
