@@ -63,6 +63,15 @@ class BareNoopWorkflow:
         return None
 
 
+@workflow.defn(name="BareNoopWithInput")
+class BareNoopWithInputWorkflow:
+    """The control of the import benchmark: a workflow that does nothing with an opaque input."""
+
+    @workflow.run
+    async def run(self, data: str) -> None:
+        return None
+
+
 @workflow.defn(name="BareSleeper")
 class BareSleeperWorkflow:
     """What a sleeping link is compared with: one timer until ``wake_at`` (epoch seconds), then one activity."""

@@ -3,6 +3,11 @@
 attributes, 32 at a time) against bare ``start_workflow`` of as many no-op workflows,
 the same number at a time, in the same groups. Measured: time until every workflow is
 started. No worker runs unless asked (``--with-worker``), so only the starts are timed.
+
+A third side, the control, is bare Temporal carrying what a tada start must carry: an
+opaque input as large as tada's encrypted ``LinkInput`` and the same four search
+attributes. It tells how much of the gap is the dev server storing those, and how much
+is tada's own work (the INSERT, the registry, encryption) in the importing process.
 """
 
 from __future__ import annotations
@@ -12,7 +17,11 @@ import os
 import time
 import uuid
 
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
 from bench.report import Report, ratio_line
+from domain import search
+from domain.models import LinkInput
 from bench.stack import CpuMeter, Stack, WorkerProcess
 from domain.intake import ImportRow
 from domain.registry import load_registry
@@ -26,12 +35,22 @@ TARGET = 0.9
 TASK_QUEUE = "tada-import"
 
 
-async def _bare(client, first: int, count: int, run: str) -> None:
+async def _bare(client, first: int, count: int, run: str, control: tuple[int, TypedSearchAttributes] | None = None):
+    """Bare starts; with ``control`` (input bytes, search attributes), starts that carry as much
+    as tada's do: an opaque input of the same size and the same four search attributes."""
     gate = asyncio.Semaphore(intake.START_CONCURRENCY)
+    kind = "control" if control else "bare"
 
     async def one(i: int) -> None:
         async with gate:
-            await client.start_workflow("BareNoop", id=f"bare-import-{run}-{i}", task_queue="bare-import")
+            if control is None:
+                await client.start_workflow("BareNoop", id=f"bare-import-{run}-{i}", task_queue="bare-import")
+            else:
+                size, attributes = control
+                await client.start_workflow(
+                    "BareNoopWithInput", os.urandom(size // 2).hex(), id=f"{kind}-import-{run}-{i}",
+                    task_queue="bare-import", search_attributes=attributes,
+                )
 
     async with asyncio.TaskGroup() as group:
         for i in range(first, first + count):
@@ -61,11 +80,19 @@ class _Tada:
         self.duplicates += outcome.duplicates
 
 
+async def _tada_input_bytes(tada: _Tada) -> int:
+    """How many bytes tada's start carries as input: a LinkInput as its client encodes it (encrypted)."""
+    link = LinkInput(case_id="TD-ABCDEFGH", link_id="TD-ABCDEFGH-0123456789abcdef", host="exampletube.test",
+                     policy=tada.registry.policy_for("https://exampletube.test/v/1"))
+    [payload] = await tada.client.data_converter.encode([link])
+    return payload.ByteSize()
+
+
 async def run(links: int = 10_000, per_case: int = 1_000, with_worker: bool = False, keep: bool = False) -> Report:
     report = Report(f"2. Bulk import: {links} links in cases of {per_case} (add_links) vs bare start_workflow")
     load_before = f"{os.getloadavg()[0]:.1f}"
-    seconds = {"tada": 0.0, "bare": 0.0}
-    cpu: dict[str, dict[str, float]] = {"tada": {}, "bare": {}}
+    seconds = {"tada": 0.0, "bare": 0.0, "control": 0.0}
+    cpu: dict[str, dict[str, float]] = {"tada": {}, "bare": {}, "control": {}}
     async with Stack(keep=keep) as stack:
         settings = stack.settings(TASK_QUEUE)
         pool = await create_pool(settings.database_url)
@@ -79,21 +106,29 @@ async def run(links: int = 10_000, per_case: int = 1_000, with_worker: bool = Fa
         try:
             for worker in workers:
                 await worker.__aenter__()
-            # Warm both paths (connections, the first start on a queue) before timing.
+            control = (await _tada_input_bytes(tada), TypedSearchAttributes([
+                SearchAttributePair(search.CASE_ID, "TD-CONTROL"), SearchAttributePair(search.STATE, "REPORTED"),
+                SearchAttributePair(search.CATEGORY, "other"), SearchAttributePair(search.PLATFORM, "control.test"),
+            ]))
+            # Warm every path (connections, the first start on a queue) before timing.
             await _bare(bare_client, links, 20, run_id)
+            await _bare(bare_client, links, 20, run_id, control)
             await tada.one_import(links, 20)
             tada.started = tada.duplicates = 0
-            # One import (case) after the other on each side, in alternating order: bare, tada, tada, bare, ...
+            # One import (case) after the other on each side, in alternating order: ABC, CBA, ...
             for number, first in enumerate(range(0, links, per_case)):
                 count = min(per_case, links - first)
-                for side in ("bare", "tada") if number % 2 == 0 else ("tada", "bare"):
+                order = ("bare", "tada", "control")
+                for side in order if number % 2 == 0 else order[::-1]:
                     meter = CpuMeter(driver=os.getpid(), **(pids if side == "tada" else {"temporal": pids["temporal"]}))
                     meter.start()
                     began = time.monotonic()
-                    if side == "bare":
-                        await asyncio.wait_for(_bare(bare_client, first, count, run_id), 3600)
-                    else:
+                    if side == "tada":
                         await asyncio.wait_for(tada.one_import(first, count), 3600)
+                    else:
+                        await asyncio.wait_for(
+                            _bare(bare_client, first, count, run_id, control if side == "control" else None), 3600
+                        )
                     seconds[side] += time.monotonic() - began
                     meter.stop()
                     for process, used in meter.used.items():
@@ -105,13 +140,16 @@ async def run(links: int = 10_000, per_case: int = 1_000, with_worker: bool = Fa
         rows_in_db = await pool.fetchval("SELECT count(*) FROM links")
         await pool.close()
 
-    tada_rate, bare_rate = links / seconds["tada"], links / seconds["bare"]
+    tada_rate, bare_rate, control_rate = (links / seconds[side] for side in ("tada", "bare", "control"))
     ratio, met = ratio_line(tada_rate, bare_rate, TARGET)
     report.verdict(met and tada.started == links)
     report.add("tada: links started/s", f"{tada_rate:.0f}  ({links} in {seconds['tada']:.1f}s)")
     report.add("bare Temporal: starts/s", f"{bare_rate:.0f}  ({links} in {seconds['bare']:.1f}s)")
     report.add("ratio tada / bare", ratio)
-    for side in ("tada", "bare"):
+    report.add("control: bare carrying tada's load", f"{control_rate:.0f} starts/s: bare starts with an opaque input of "
+               f"{control[0]} bytes (tada's encrypted LinkInput) and the same 4 search attributes; tada / control "
+               f"{tada_rate / control_rate:.2f}, control / bare {control_rate / bare_rate:.2f}")
+    for side in ("tada", "bare", "control"):
         parts = ", ".join(f"{process} {used / links * 1000:.1f}" for process, used in cpu[side].items())
         report.add(f"CPU per link, {side}", f"{sum(cpu[side].values()) / links * 1000:.1f} ms ({parts})")
     tada_cpu, bare_cpu = sum(cpu["tada"].values()), sum(cpu["bare"].values())

@@ -227,7 +227,8 @@ async def run(
     report.add("bare Temporal: links/s", f"{bare_rate:.1f}  ({links} workflows in {seconds['bare']:.1f}s)")
     report.add("ratio tada / bare", ratio)
     report.add("per link, tada", f"{work['activities']} activities ({by_name}); timers {timers}; "
-               f"{work['workflow_tasks']} workflow tasks in {work['workflows']} workflow(s) (link + notice batch); "
+               f"{work['workflow_tasks']} workflow tasks in "
+               f"{'2 workflows (link + notice batch)' if work['workflows'] == 2 else '1 workflow (the link sends itself)'}; "
                f"{work['events']} history events")
     report.add("per link, bare", f"{bare_work['activities']} no-op activities; timers "
                + " + ".join(f"{t:.1f}s" for t in bare_work["timers"])

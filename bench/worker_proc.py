@@ -102,7 +102,7 @@ async def _run_bare(stop: asyncio.Event) -> None:
             client,
             task_queue=os.environ["TADA_TASK_QUEUE"],
             max_cached_workflows=cache,
-            workflows=[bare.BareNoopWorkflow, bare.BarePlanWorkflow, bare.BareSleeperWorkflow, bare.LoadDriverWorkflow],
+            workflows=[bare.BareNoopWorkflow, bare.BareNoopWithInputWorkflow, bare.BarePlanWorkflow, bare.BareSleeperWorkflow, bare.LoadDriverWorkflow],
             activities=[bare.noop, bare.wake, bare.BareHttp(http).get],
             graceful_shutdown_timeout=timedelta(seconds=10),
         ):

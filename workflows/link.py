@@ -55,6 +55,9 @@ with workflow.unsafe.imports_passed_through():
 
 S = LinkState
 
+#: Workflow versions (``workflow.patched``): histories written before a change replay the old way.
+SEND_UNBATCHED_DIRECTLY = "send-unbatched-notices-directly"  # batch_window 0s: no notice-batch workflow
+
 
 class _Withdrawn(Exception):
     """Raised inside the main loop when a caseworker withdraws the link."""
@@ -136,8 +139,7 @@ class LinkWorkflow:
 
     @workflow.run
     async def run(self, link: LinkInput) -> LinkStatus:
-        if link.carry is not None:  # a fresh start has them from the starter (services.intake.start_options)
-            self._upsert_search_attributes()
+        self._upsert_search_attributes()
         try:
             while True:
                 state = self._c.state
@@ -482,7 +484,7 @@ class LinkWorkflow:
             previous_removal_at=c.previous_removal_at,
             batch_window=policy.timings.batch_window,
         )
-        if policy.timings.batch_window > timedelta(0):
+        if policy.timings.batch_window > timedelta(0) or not workflow.patched(SEND_UNBATCHED_DIRECTLY):
             sent = await self._send_with_batch(request)
         else:  # no batching window: nothing to wait for, the link sends its notice itself
             receipt: NoticeReceipt = await workflow.execute_activity(
