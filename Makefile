@@ -19,9 +19,6 @@ $(STAMP): pyproject.toml
 		echo "$(PYTHON) -m venv $(VENV)"; $(PYTHON) -m venv $(VENV); \
 	fi
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	@# Cache the bytecode: the workflow sandbox re-imports workflow modules for every workflow
-	@# it loads, and with PYTHONDONTWRITEBYTECODE set nothing else would write it.
-	$(BIN)/python -m compileall -q workflows domain > /dev/null
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import Enum
@@ -700,7 +702,22 @@ add_simulate_command(app, run, CliError)
 
 
 def main() -> None:
-    app()
+    """The `tada` command. It ends with os._exit once its output is flushed: the Temporal client's
+    native threads can abort a finishing interpreter (temporalio/sdk-python#300), which would
+    turn a command that succeeded into a crash with exit code -6."""
+    try:
+        app()
+        code = 0
+    except SystemExit as exit_:
+        if exit_.code is None or isinstance(exit_.code, int):
+            code = exit_.code or 0
+        else:
+            print(exit_.code, file=sys.stderr)
+            code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
