@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     codec_token: SecretStr | None = None
     codec_port: int = 8235
     codec_cors_origin: str = f"http://127.0.0.1:{LOCAL_TEMPORAL_UI_PORT}"
+
+    @model_validator(mode="after")
+    def _client_certificate_with_its_key(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("TADA_TEMPORAL_TLS_CERT and TADA_TEMPORAL_TLS_KEY go together")
+        return self
 
 
 @lru_cache(maxsize=1)

@@ -158,7 +158,9 @@ def run(out: Output, command: Callable[[Session], Awaitable[None]]) -> None:
     try:
         settings = get_settings()
     except ValidationError as error:
-        problems = "; ".join(f"TADA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(
+            (f"TADA_{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "") + e["msg"] for e in error.errors()
+        )
         out.error(f"bad setting: {problems}")
         raise typer.Exit(EXIT_USAGE) from None
     configure_logging(settings.log_format, level=logging.WARNING)

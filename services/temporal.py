@@ -23,9 +23,7 @@ _INDEXED = {
 def tls_config(settings: Settings) -> TLSConfig | bool:
     """TLS for a Temporal cluster or Temporal Cloud: mTLS with a client certificate, or plain
     TLS (an API key needs it); none for the local dev server."""
-    if settings.temporal_tls_cert or settings.temporal_tls_key:
-        if not (settings.temporal_tls_cert and settings.temporal_tls_key):
-            raise ValueError("TADA_TEMPORAL_TLS_CERT and TADA_TEMPORAL_TLS_KEY go together")
+    if settings.temporal_tls_cert and settings.temporal_tls_key:  # settings.py: both or neither
         return TLSConfig(
             client_cert=settings.temporal_tls_cert.read_bytes(),
             client_private_key=settings.temporal_tls_key.read_bytes(),

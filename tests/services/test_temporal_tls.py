@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from temporalio.service import TLSConfig
 
 from services.temporal import tls_config
@@ -35,5 +35,5 @@ def test_mtls_reads_the_client_certificate_and_key(tmp_path):
 def test_a_certificate_without_its_key_is_refused(tmp_path):
     cert = tmp_path / "client.pem"
     cert.write_bytes(b"x")
-    with pytest.raises(ValueError, match="TADA_TEMPORAL_TLS_KEY"):
-        tls_config(Settings(temporal_tls_cert=cert))
+    with pytest.raises(ValidationError, match="TADA_TEMPORAL_TLS_KEY"):
+        Settings(temporal_tls_cert=cert)
