@@ -20,10 +20,10 @@ import uuid
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from bench.report import Report, ratio_line
-from domain import search
-from domain.models import LinkInput
 from bench.stack import CpuMeter, Stack, WorkerProcess
+from domain import search
 from domain.intake import ImportRow
+from domain.models import LinkInput
 from domain.registry import load_registry
 from domain.urls import normalise_url
 from services import intake
@@ -39,7 +39,6 @@ async def _bare(client, first: int, count: int, run: str, control: tuple[int, Ty
     """Bare starts; with ``control`` (input bytes, search attributes), starts that carry as much
     as tada's do: an opaque input of the same size and the same four search attributes."""
     gate = asyncio.Semaphore(intake.START_CONCURRENCY)
-    kind = "control" if control else "bare"
 
     async def one(i: int) -> None:
         async with gate:
@@ -48,7 +47,7 @@ async def _bare(client, first: int, count: int, run: str, control: tuple[int, Ty
             else:
                 size, attributes = control
                 await client.start_workflow(
-                    "BareNoopWithInput", os.urandom(size // 2).hex(), id=f"{kind}-import-{run}-{i}",
+                    "BareNoopWithInput", os.urandom(size // 2).hex(), id=f"control-import-{run}-{i}",
                     task_queue="bare-import", search_attributes=attributes,
                 )
 

@@ -121,21 +121,27 @@ async def start_link_row(
 ) -> str:
     """Record a link (once: the id is derived from case and URL) and return its id."""
     link_id = link_id_for(case_id, url)
+    await _insert_link_rows(pool, case_id, source, [(link_id, url, host_of(url), platform, category)])
+    return link_id
+
+
+async def _insert_link_rows(
+    pool: asyncpg.Pool, case_id: str, source: str, rows: list[tuple[str, str, str, str, str]]
+) -> None:
+    """Record links of one case in one statement: (link id, url, host, platform, category) each;
+    a link already recorded stays as it is."""
     await pool.execute(
         """
         INSERT INTO links (link_id, case_id, url, host, platform, category, source)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        SELECT link_id, $1, url, host, platform, category, $2
+          FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+               AS l(link_id, url, host, platform, category)
         ON CONFLICT (link_id) DO NOTHING
         """,
-        link_id,
         case_id,
-        url,
-        host_of(url),
-        platform,
-        category,
         source,
+        *(list(column) for column in zip(*rows)),
     )
-    return link_id
 
 
 async def start_link(
@@ -186,35 +192,22 @@ async def add_links(
     outcome = ImportOutcome(rejected=list(rejected))
     policies: dict[str, PlatformPolicy] = {}  # one per host: the registry's answer does not change
     links: dict[str, LinkInput] = {}  # by link id: a URL twice in one file is one link
-    urls: dict[str, str] = {}
+    records: list[tuple[str, str, str, str, str]] = []
     for row in rows:
         host = urlsplit(row.url).hostname or ""  # the parser normalised every row's URL
         if host not in policies:
             policies[host] = registry.policy_for(row.url)
+        policy = policies[host]
         link_id = link_id_for(case_id, row.url)
         if link_id in links:
             outcome.duplicates += 1
             if progress:
                 progress(1)
             continue
-        urls[link_id] = row.url
-        links[link_id] = LinkInput(case_id=case_id, link_id=link_id, host=host, language=language, policy=policies[host])
-    await pool.execute(
-        """
-        INSERT INTO links (link_id, case_id, url, host, platform, category, source)
-        SELECT link_id, $1, url, host, platform, category, $2
-          FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-               AS l(link_id, url, host, platform, category)
-        ON CONFLICT (link_id) DO NOTHING
-        """,
-        case_id,
-        source,
-        list(links),
-        list(urls.values()),
-        [link.host for link in links.values()],
-        [link.policy.name for link in links.values()],
-        [link.policy.category.value for link in links.values()],
-    )
+        links[link_id] = LinkInput(case_id=case_id, link_id=link_id, host=host, language=language, policy=policy)
+        records.append((link_id, row.url, host, policy.name, policy.category.value))
+    if records:
+        await _insert_link_rows(pool, case_id, source, records)
     gate = asyncio.Semaphore(START_CONCURRENCY)
 
     async def one(link: LinkInput) -> None:
