@@ -329,7 +329,7 @@ async def _run(run: Run) -> int:
                 link = LinkInput(case_id=case_id, link_id=link_id, host=host_of(url), policy=policy)
                 with contextlib.suppress(WorkflowAlreadyStartedError):  # a retry after a timeout
                     await client.start_workflow(
-                        LinkWorkflow.run, link, **start_options(link_id, case_id, policy, TASK_QUEUE)
+                        LinkWorkflow.run, link, **start_options(link_id, TASK_QUEUE)
                     )
 
             await _retry(go)

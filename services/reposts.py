@@ -167,7 +167,7 @@ async def _recheck_or_restart(
     link = LinkInput(
         case_id=case_id, link_id=link_id, host=host_of(url), language=language, policy=policy, carry=carry
     )
-    options = start_options(link_id, case_id, policy, task_queue)
+    options = start_options(link_id, task_queue)
     options["id_reuse_policy"] = WorkflowIDReusePolicy.ALLOW_DUPLICATE  # id_conflict_policy stays FAIL
     try:
         await client.start_workflow(LinkWorkflow.run, link, **options)

@@ -49,7 +49,7 @@ async def start_links(
                 case_id=case_id, link_id=link.link_id, host=link.site.hostname, policy=policy
             )
             await client.start_workflow(
-                LinkWorkflow.run, workflow_input, **start_options(link.link_id, case_id, policy, settings.task_queue)
+                LinkWorkflow.run, workflow_input, **start_options(link.link_id, settings.task_queue)
             )
 
     await asyncio.gather(*(start(url) for url in world.links))

@@ -51,7 +51,7 @@ async def _start(h, url: str, host: str):
     h.started.append(link_id)
     link = LinkInput(case_id=case_id, link_id=link_id, host=host, policy=policy)
     return await h.env.client.start_workflow(
-        LinkWorkflow.run, link, **start_options(link_id, case_id, policy, h.settings.task_queue)
+        LinkWorkflow.run, link, **start_options(link_id, h.settings.task_queue)
     )
 
 
