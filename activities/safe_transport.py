@@ -10,6 +10,9 @@ second DNS lookup, so a name that answers "public" to a first query and
 still verifies the certificate for the host name and sends it as SNI, and the
 Host header is untouched: only the socket's destination is pinned.
 
+No cookies are kept: every request is a first visit, so nothing a site set on one check
+(a session, a tracking id) is sent back on the next, and a check sees what a stranger sees.
+
 Responses are bounded too: at most ``max_response_bytes`` read and at most
 ``total_timeout`` seconds per request, headers and body together (httpx's own
 timeouts are per read, so a server trickling one byte at a time would never
@@ -19,6 +22,7 @@ trip them).
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import typing
 
 import httpcore
@@ -58,7 +62,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         try:
-            addresses = await asyncio.wait_for(self._policy.addresses(host, port), timeout)
+            async with asyncio.timeout(timeout):
+                addresses = await self._policy.addresses(host, port)
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
         failure: Exception | None = None
@@ -96,7 +101,8 @@ class _BoundedStream(httpx.AsyncByteStream):
             if remaining <= 0:
                 raise httpx.ReadTimeout("the response took longer than the egress time limit")
             try:
-                chunk = await asyncio.wait_for(chunks.__anext__(), remaining)
+                async with asyncio.timeout(remaining):
+                    chunk = await chunks.__anext__()
             except StopAsyncIteration:
                 return
             except TimeoutError:
@@ -142,7 +148,8 @@ class SafeTransport(httpx.AsyncHTTPTransport):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._total_timeout
         try:
-            response = await asyncio.wait_for(super().handle_async_request(request), self._total_timeout)
+            async with asyncio.timeout(self._total_timeout):
+                response = await super().handle_async_request(request)
         except TimeoutError:
             raise httpx.ReadTimeout("no response within the egress time limit", request=request) from None
         assert isinstance(response.stream, httpx.AsyncByteStream)
@@ -152,6 +159,16 @@ class SafeTransport(httpx.AsyncHTTPTransport):
             stream=_BoundedStream(response.stream, self._max_bytes, deadline),
             extensions=response.extensions,
         )
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing (httpx always has one; it would keep what sites set)."""
+
+    def extract_cookies(self, response, request) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return None
 
 
 def safe_client(
@@ -169,7 +186,11 @@ def safe_client(
         policy, limits=limits, total_timeout=total_timeout, max_response_bytes=max_response_bytes, backend=backend
     )
     return httpx.AsyncClient(
-        transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False
+        transport=transport,
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
+        trust_env=False,
+        cookies=_NoCookies(),
     )
 
 

@@ -14,6 +14,7 @@ as an IPv4 address although they are not written as one (``2130706433``,
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -106,6 +107,7 @@ def refusal(ip: IPAddress | str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # asked several times per request, mostly about the same few hosts
 def nonstandard_ip_host(host: str) -> bool:
     """True for a host the OS resolver would take as an IPv4 address written in a non-standard
     way (decimal ``2130706433``, octal ``0177.0.0.1``, hex ``0x7f.1``, short ``127.1``)."""

@@ -28,6 +28,18 @@ async def test_a_body_larger_than_the_limit_is_not_read(web):
                 await read_limited(response, 10_000)  # a caller's own, smaller bound
 
 
+async def test_no_cookie_a_site_sets_is_sent_back(web):
+    """Every check is a first visit: a session or tracking cookie set by one answer is not
+    kept, so the next request to the same site carries none."""
+    web.pages["/tracked"] = Page(200, headers={"Set-Cookie": "visitor=abc123; Path=/; Max-Age=3600"})
+    async with safe_client(LOCAL, timeout=5) as http:
+        first = await http.get(web.url("/tracked"))
+        assert first.headers["set-cookie"].startswith("visitor=")  # the site did set one
+        await http.get(web.url("/tracked"))
+        assert not http.cookies
+    assert web.cookies_sent[-2:] == [None, None]
+
+
 async def _trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Headers at once, then one byte every 100 ms, for ever: no single read ever times out."""
     await reader.readline()

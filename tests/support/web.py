@@ -17,6 +17,7 @@ class Page:
     content_type: str = "text/html; charset=utf-8"
     location: str | None = None
     delay: float = 0.0  # seconds the server thinks before answering
+    headers: dict[str, str] = field(default_factory=dict)  # more response headers (Set-Cookie, ...)
 
 
 
@@ -25,6 +26,8 @@ class WebServer:
     pages: dict[str, Page] = field(default_factory=dict)
     posts: list[tuple[str, dict[str, list[str]]]] = field(default_factory=list)
     hits: dict[str, int] = field(default_factory=dict)
+    #: The Cookie header of every GET, in order (None: none sent).
+    cookies_sent: list[str | None] = field(default_factory=list)
     port: int = 0
     #: GETs being answered right now, and the most there ever were at once.
     in_flight: int = 0
@@ -50,6 +53,7 @@ class WebServer:
         self.pages.clear()
         self.posts.clear()
         self.hits.clear()
+        self.cookies_sent.clear()
         self.peak_in_flight = 0
 
 
@@ -65,6 +69,7 @@ def _handler(server_state: WebServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             page = self._page()
+            server_state.cookies_sent.append(self.headers.get("Cookie"))
             with server_state.lock:
                 server_state.in_flight += 1
                 server_state.peak_in_flight = max(server_state.peak_in_flight, server_state.in_flight)
@@ -82,6 +87,8 @@ def _handler(server_state: WebServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Location", page.location)
             self.send_header("Content-Type", page.content_type)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in page.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 
