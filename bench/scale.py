@@ -103,7 +103,7 @@ class Sides:
             link = LinkInput(case_id=case_id, link_id=link_id, host=host_of(url), policy=self.policy, carry=carry)
             async with gate:
                 await self.tada.start_workflow(
-                    LinkWorkflow.run, link, **start_options(link_id, case_id, self.policy, TQ_TADA)
+                    LinkWorkflow.run, link, **start_options(link_id, TQ_TADA)
                 )
 
         async with asyncio.TaskGroup() as group:  # one failure cancels the rest

@@ -1,0 +1,41 @@
+"""The four benchmarks run end to end at a tiny size (``python -m bench``, as `make bench`
+does) and their own correctness checks hold. Their speed is not judged here: figures
+belong to real runs (README, "Performance"), never to a test."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+from settings import PROJECT_ROOT
+
+TINY = [
+    "--happy-links", "10", "--rounds", "2",
+    "--import-links", "60", "--import-per-case", "30",
+    "--links", "30", "--bare-links", "30", "--wake", "10", "--sleep", "2",
+    "--checks", "120", "--hosts", "5",
+]  # fmt: skip
+
+
+def test_every_benchmark_runs_and_checks_what_it_measured(tmp_path):
+    figures = tmp_path / "figures.json"
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench", "happy", "import", "scale", "liveness", *TINY, "--json", str(figures)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert figures.exists(), finished.stderr[-3000:]
+    reports = {report["title"].split(".", 1)[0]: report["rows"] for report in json.loads(figures.read_text())}
+    assert sorted(reports) == ["1", "2", "3", "4"], finished.stderr[-3000:]
+
+    happy, bulk, scale, liveness = (reports[n] for n in "1234")
+    assert happy["checked"].startswith("10/10 REMOVED and completed; 10 emails over SMTP; 10 notices sent; 70 events")
+    assert bulk["checked"].startswith("60 started, 0 duplicates")
+    assert re.match(r"10/10 and 10/10 within \S+ of the instant, 40 others still asleep; 10 sampled links REMOVED",
+                    scale["sample woke (tada / bare)"])
+    assert liveness["verdicts"] == "tada, limited: live 120; tada, no limit: live 120; bare: live 120"
+    assert "(limit 4: kept)" in liveness["most at once on one host"]
