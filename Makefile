@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m devstack.run
+	$(BIN)/python -m tada.kit.run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

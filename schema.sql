@@ -103,7 +103,7 @@ $$;
 ALTER TABLE cases ADD COLUMN IF NOT EXISTS jurisdiction text;   -- e.g. HK: notices cite local law
 ALTER TABLE cases ADD COLUMN IF NOT EXISTS purged_at timestamptz; -- `tada case purge`: personal data gone
 
--- Victim data at rest (services/data_crypto.py): each case's own key, wrapped by the master
+-- Victim data at rest (tada/adapters/data_crypto.py): each case's own key, wrapped by the master
 -- data key (TADA_DATA_KEY). cases.reference and timeline notes are sealed with it; deleting
 -- the row (`tada case purge`) makes them unreadable for good.
 CREATE TABLE IF NOT EXISTS case_keys (
@@ -118,7 +118,7 @@ CREATE TABLE IF NOT EXISTS audit_events (
     id           bigserial PRIMARY KEY,
     at           timestamptz NOT NULL DEFAULT now(),
     actor_role   text,                      -- ops | caseworker | monitor | local; NULL: unknown token
-    action       text NOT NULL,             -- e.g. case.purge, link.respond (domain/access.py)
+    action       text NOT NULL,             -- e.g. case.purge, link.respond (tada/domain/access.py)
     target       text,                      -- a case or link id, never a URL
     allowed      boolean NOT NULL,
     reason       text NOT NULL DEFAULT ''

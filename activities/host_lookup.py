@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.dns_lookup import DnsLookup, DnsUnavailable
-from activities.rdap_client import RdapClient, RdapRateLimited, RdapUnavailable
-from domain.abuse_contacts import (
+from tada.clients.dns_lookup import DnsLookup, DnsUnavailable
+from tada.clients.rdap_client import RdapClient, RdapRateLimited, RdapUnavailable
+from tada.domain.abuse_contacts import (
     AbuseContact,
     ContactSource,
     HostLookupRequest,
@@ -31,8 +31,8 @@ from domain.abuse_contacts import (
     abuse_emails,
     registrar_abuse,
 )
-from domain.cdn import cdn_for
-from domain.hosts import ip_literal, registrable_domain
+from tada.domain.cdn import cdn_for
+from tada.domain.hosts import ip_literal, registrable_domain
 
 log = structlog.get_logger(__name__)
 

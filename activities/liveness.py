@@ -10,11 +10,11 @@ import httpx
 import structlog
 from temporalio import activity
 
-from activities.egress import EgressPolicy, EgressRefused, HostNotFound
-from activities.host_limiter import HostLimiter
-from domain.liveness import classify
-from domain.models import LivenessRequest, LivenessResult
-from domain.states import Verdict
+from tada.clients.egress import EgressPolicy, EgressRefused, HostNotFound
+from tada.clients.host_limiter import HostLimiter
+from tada.domain.liveness import classify
+from tada.domain.models import LivenessRequest, LivenessResult
+from tada.domain.states import Verdict
 
 log = structlog.get_logger(__name__)
 

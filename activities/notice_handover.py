@@ -7,9 +7,9 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from domain.batching import batch_key_for, batch_workflow_id
-from domain.models import NoticeRequest
-from workflows.notice_batch import NoticeBatchWorkflow
+from tada.domain.batching import batch_key_for, batch_workflow_id
+from tada.domain.models import NoticeRequest
+from tada.workflows.notice_batch import NoticeBatchWorkflow
 
 log = structlog.get_logger(__name__)
 

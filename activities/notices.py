@@ -18,14 +18,14 @@ import structlog
 from pydantic import BaseModel
 from temporalio import activity
 
-from activities.forms import fill_fields, submit_form
-from activities.mailer import Mailer
-from activities.rate_limit import RecipientRateLimit
-from services.data_crypto import DataCrypto, configured_crypto
-from domain.models import NoticeBatch, NoticeReceipt, NoticeRequest
-from domain.mail_thread import thread_headers
-from domain.notices import NoticeContext, render_notice
-from domain.states import Channel
+from tada.clients.forms import fill_fields, submit_form
+from tada.clients.mailer import Mailer
+from tada.clients.rate_limit import RecipientRateLimit
+from tada.adapters.data_crypto import DataCrypto, configured_crypto
+from tada.domain.models import NoticeBatch, NoticeReceipt, NoticeRequest
+from tada.domain.mail_thread import thread_headers
+from tada.domain.notices import NoticeContext, render_notice
+from tada.domain.states import Channel
 
 log = structlog.get_logger(__name__)
 

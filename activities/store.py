@@ -6,9 +6,9 @@ import asyncpg
 import structlog
 from temporalio import activity
 
-from domain.models import LinkEvent
-from domain.victim_data import sealed_detail_fields, storable
-from services.data_crypto import DataCrypto, configured_crypto
+from tada.domain.models import LinkEvent
+from tada.domain.victim_data import sealed_detail_fields, storable
+from tada.adapters.data_crypto import DataCrypto, configured_crypto
 
 log = structlog.get_logger(__name__)
 

@@ -1,4 +1,4 @@
-"""Benchmark 2, bulk import: links into cases through ``services.intake.add_links`` (what
+"""Benchmark 2, bulk import: links into cases through ``tada.app.intake.add_links`` (what
 ``tada links import`` runs: a row in PostgreSQL, then a workflow start, 32 at a time)
 against bare ``start_workflow`` of as many no-op workflows, the same number at a time,
 in the same groups. Measured: time until every workflow is started.
@@ -8,7 +8,7 @@ A third side, the control, is bare Temporal carrying what a tada start must carr
 opaque input as large as tada's encrypted ``LinkInput``. It tells how much of the gap is
 the dev server storing it, and how much is tada's own work (the INSERT, the registry,
 encryption) in the importing process. (A start carries no search attributes: the link's
-workflow sets them in its first task; see ``services.intake.start_options``.)
+workflow sets them in its first task; see ``tada.app.intake.start_options``.)
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ import uuid
 
 from bench.report import Report, ratio_line
 from bench.stack import CpuMeter, Stack, WorkerProcess
-from domain.intake import ImportRow
-from domain.models import LinkInput
-from domain.registry import load_registry
-from domain.urls import normalise_url
-from services import intake
-from services.data_crypto import DataCrypto
-from services.database import create_pool
-from services.intake import add_links, open_case
+from tada.domain.intake import ImportRow
+from tada.domain.models import LinkInput
+from tada.domain.registry import load_registry
+from tada.domain.urls import normalise_url
+from tada.app import intake
+from tada.adapters.data_crypto import DataCrypto
+from tada.adapters.database import create_pool
+from tada.app.intake import add_links, open_case
 
 TARGET = 0.9
 TASK_QUEUE = "tada-import"
@@ -151,7 +151,7 @@ async def run(links: int = 10_000, per_case: int = 1_000, with_worker: bool = Fa
                "(incl. 20 warm-up)")
     report.add("Temporal database after", f"{db_bytes / 1e6:.0f} MB (SQLite + WAL, both sides' workflows)")
     report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")
-    report.note(f"{intake.START_CONCURRENCY} starts at a time on both sides (services.intake.START_CONCURRENCY); "
+    report.note(f"{intake.START_CONCURRENCY} starts at a time on both sides (tada.app.intake.START_CONCURRENCY); "
                 "tada per link: INSERT into links, then start_workflow with an encrypted LinkInput (the workflow "
                 "sets its search attributes in its first task); bare: start_workflow with no input; imports one "
                 "after the other, alternating sides")

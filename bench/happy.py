@@ -22,17 +22,17 @@ from temporalio.service import RPCError
 
 from bench.report import Report, ratio_line
 from bench.stack import CpuMeter, Stack, WorkerProcess
-from domain.batching import batch_workflow_id
-from domain.models import NoticeBatchKey, PlatformPolicy, Timings
-from domain.states import Category, Channel, Escalation, LinkState
-from domain.urls import normalise_url
-from services.data_crypto import DataCrypto
-from services.database import create_pool
-from services.intake import open_case, start_link
-from workflows.link import LinkWorkflow
+from tada.domain.batching import batch_workflow_id
+from tada.domain.models import NoticeBatchKey, PlatformPolicy, Timings
+from tada.domain.states import Category, Channel, Escalation, LinkState
+from tada.domain.urls import normalise_url
+from tada.adapters.data_crypto import DataCrypto
+from tada.adapters.database import create_pool
+from tada.app.intake import open_case, start_link
+from tada.workflows.link import LinkWorkflow
 
 TARGET = 0.8
-START_CONCURRENCY = 32  # what services.intake uses
+START_CONCURRENCY = 32  # what tada.app.intake uses
 PLATFORM_EMAIL = "reports@platform.bench.test"
 
 

@@ -25,9 +25,9 @@ import uuid
 
 from bench.report import Report, ratio_line
 from bench.stack import CpuMeter, Stack, WorkerProcess
-from services.data_crypto import DataCrypto
-from services.database import create_pool
-from services.intake import open_case
+from tada.adapters.data_crypto import DataCrypto
+from tada.adapters.database import create_pool
+from tada.app.intake import open_case
 
 TARGET = 200.0
 DRIVERS = 10
@@ -143,6 +143,6 @@ async def run(
     report.note(f"{DRIVERS} driver workflows × {PARALLEL} activities outstanding per worker (the SDK runs 100 at once); "
                 f"{ROUNDS} rounds, order alternating; {hot:.0%} of the links on 127.0.0.1 (one big platform), the rest "
                 "at random over all hosts")
-    report.note("tada, limited = LivenessActivities with its per-host HostLimiter, as worker.py wires it "
+    report.note("tada, limited = LivenessActivities with its per-host HostLimiter, as tada/worker.py wires it "
                 "(TADA_LIVENESS_PER_HOST)")
     return report

@@ -37,13 +37,13 @@ from temporalio.client import Client
 
 from bench.report import Report, percentile
 from bench.stack import Stack, WorkerProcess, rss_sampler
-from domain.models import LinkCarry, LinkInput, PlatformPolicy, Timings
-from domain.states import Category, Channel, Escalation, LinkState
-from domain.urls import host_of, link_id_for, normalise_url
-from services.data_crypto import DataCrypto
-from services.database import create_pool
-from services.intake import START_CONCURRENCY, open_case, start_options
-from workflows.link import LinkWorkflow
+from tada.domain.models import LinkCarry, LinkInput, PlatformPolicy, Timings
+from tada.domain.states import Category, Channel, Escalation, LinkState
+from tada.domain.urls import host_of, link_id_for, normalise_url
+from tada.adapters.data_crypto import DataCrypto
+from tada.adapters.database import create_pool
+from tada.app.intake import START_CONCURRENCY, open_case, start_options
+from tada.workflows.link import LinkWorkflow
 
 RSS_TARGET_MB = 300
 CHUNK = 1000

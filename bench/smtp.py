@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from aiosmtpd.controller import Controller
 
 from bench.web import LocalWeb
-from devstack.ports import free_port
+from tada.kit.ports import free_port
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
 

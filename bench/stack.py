@@ -31,12 +31,14 @@ from temporalio.client import Client
 
 from bench.smtp import SmtpSink
 from bench.web import LocalWeb
-from devstack.ports import free_port
-from devstack.postgres import EmbeddedPostgres
-from devstack.temporal_server import DevTemporalServer
-from services.database import apply_schema
-from services.temporal import connect
-from settings import PROJECT_ROOT, Settings
+from tada.kit.ports import free_port
+from tada.kit.postgres import EmbeddedPostgres
+from tada.kit.temporal_server import DevTemporalServer
+from tada.adapters.database import apply_schema
+from tada.adapters.temporal import connect
+from tada.settings import Settings
+
+REPOSITORY = Path(__file__).resolve().parents[1]  # bench/ is not installed: its workers import it from here
 
 
 def _key() -> str:
@@ -160,7 +162,7 @@ class WorkerProcess:
     async def __aenter__(self) -> WorkerProcess:
         env = {**os.environ, **self.stack.env, "TADA_TASK_QUEUE": self.task_queue}
         env.update({f"BENCH_{k.upper()}": str(v) for k, v in self.options.items()})
-        env["PYTHONPATH"] = str(PROJECT_ROOT)
+        env["PYTHONPATH"] = str(REPOSITORY)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bench.worker_proc", self.mode],

@@ -14,7 +14,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from devstack.ports import free_port
+from tada.kit.ports import free_port
 
 LIVE_BODY = b"<html><head><title>a video</title></head><body><p>still here</p></body></html>"
 GONE_BODY = b"<html><body>not found</body></html>"

@@ -27,13 +27,13 @@ from temporalio.worker import Worker
 from bench import bare
 
 if sys.argv[1:2] != ["bare"]:  # the bare worker loads nothing of tada's (its RSS is bare Temporal's)
-    import worker as tada_worker
-    from activities.host_limiter import HostLimiter
-    from activities.liveness import LivenessActivities
-    from domain.models import LivenessRequest, LivenessResult
-    from services.database import create_pool
-    from services.temporal import connect
-    from settings import Settings
+    import tada.worker as tada_worker
+    from tada.clients.host_limiter import HostLimiter
+    from tada.activities.liveness import LivenessActivities
+    from tada.domain.models import LivenessRequest, LivenessResult
+    from tada.adapters.database import create_pool
+    from tada.adapters.temporal import connect
+    from tada.settings import Settings
 
 
 def _note_wakes(activities: list, path: str) -> list:
@@ -116,7 +116,7 @@ def main() -> None:
 
         runpy.run_path(os.environ["BENCH_PATCH"], run_name="bench_patch")
     if mode != "bare":
-        from services.logging import configure_logging
+        from tada.adapters.log_setup import configure_logging
 
         configure_logging("json")
 

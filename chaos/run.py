@@ -9,7 +9,7 @@ again; stop and restart the Temporal dev server (same SQLite file); stop the SMT
 stop PostgreSQL. Then waits until every link has settled and checks:
 
 - every link reached the state its platform's behaviour implies, along exactly the
-  expected path of transitions (each one legal per domain/states.py, none twice);
+  expected path of transitions (each one legal per tada/domain/states.py, none twice);
 - every step of every link is recorded: the sequence numbers of its events and notices
   have no gap (a lost step leaves one) and no duplicate event key;
 - exactly one email per (link, notice step): every notices row is 'sent' and its
@@ -46,19 +46,21 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from chaos.world import ADDRESSES, BEHAVIOURS, ESCALATION_EMAIL, Behaviour, SmtpSink, WebServers, World
-from devstack.ports import free_port
-from devstack.postgres import EmbeddedPostgres
-from devstack.temporal_server import DevTemporalServer
-from domain.models import LinkInput, LinkStatus
-from domain.registry import load_registry
-from domain.states import TRANSITIONS, LinkState
-from domain.urls import host_of
-from services.data_crypto import DataCrypto
-from services.database import apply_schema
-from services.intake import open_case, start_link_row, start_options
-from services.temporal import connect
-from settings import PROJECT_ROOT, Settings
-from workflows.link import LinkWorkflow
+from tada.kit.ports import free_port
+from tada.kit.postgres import EmbeddedPostgres
+from tada.kit.temporal_server import DevTemporalServer
+from tada.domain.models import LinkInput, LinkStatus
+from tada.domain.registry import load_registry
+from tada.domain.states import TRANSITIONS, LinkState
+from tada.domain.urls import host_of
+from tada.adapters.data_crypto import DataCrypto
+from tada.adapters.database import apply_schema
+from tada.app.intake import open_case, start_link_row, start_options
+from tada.adapters.temporal import connect
+from tada.settings import Settings
+
+REPOSITORY = Path(__file__).resolve().parents[1]  # chaos/ is not installed: its worker process imports it from here
+from tada.workflows.link import LinkWorkflow
 
 S = LinkState
 FOLLOW_UPS = 1
@@ -178,7 +180,7 @@ class WorkerProcess:
         with self.log_file.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "chaos.worker_process"],
-                cwd=PROJECT_ROOT,
+                cwd=REPOSITORY,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -20,17 +20,17 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from devstack.ports import free_port
-from devstack.postgres import EmbeddedPostgres
-from domain.search import SEARCH_ATTRIBUTES
-from services.database import apply_schema, create_pool
-from settings import Settings
+from tada.kit.ports import free_port
+from tada.kit.postgres import EmbeddedPostgres
+from tada.domain.search import SEARCH_ATTRIBUTES
+from tada.adapters.database import apply_schema, create_pool
+from tada.settings import Settings
 from tests.support.smtp import start_smtp_server
 from tests.support.web import start_web_server
 
 BIN = Path(sys.executable).parent
 
-# Victim data at rest (services/data_crypto.py): one data key for every Settings() of the
+# Victim data at rest (tada/adapters/data_crypto.py): one data key for every Settings() of the
 # suite; a test that runs `tada` in a subprocess with a filtered environment passes it on.
 os.environ.setdefault("TADA_DATA_KEY", base64.b64encode(os.urandom(32)).decode("ascii"))
 
@@ -110,7 +110,7 @@ async def time_env():
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dev_env(tmp_path_factory):
-    from domain import search
+    from tada.domain import search
 
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),

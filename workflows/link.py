@@ -14,9 +14,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import search
-    from domain.abuse_contacts import HostLookupRequest, HostLookupResult
-    from domain.models import (
+    from tada.domain import search
+    from tada.domain.abuse_contacts import HostLookupRequest, HostLookupResult
+    from tada.domain.models import (
         CaseworkerAction,
         EscalationContact,
         LinkCarry,
@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         NoticeSent,
         PlatformResponse,
     )
-    from domain.states import (
+    from tada.domain.states import (
         Channel,
         Escalation,
         LinkState,
@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         Verdict,
         check_move,
     )
-    from workflows.options import (
+    from tada.workflows.options import (
         CHECK_LIVENESS,
         CONTACT_REMINDER,
         FIND_ABUSE_CONTACTS,

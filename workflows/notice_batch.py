@@ -14,8 +14,8 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.models import NoticeBatch, NoticeBatchKey, NoticeReceipt, NoticeRequest, NoticeSent
-    from workflows.options import NOTICE, SEND_NOTICE_BATCH
+    from tada.domain.models import NoticeBatch, NoticeBatchKey, NoticeReceipt, NoticeRequest, NoticeSent
+    from tada.workflows.options import NOTICE, SEND_NOTICE_BATCH
 
 
 @workflow.defn

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from activities.host_limiter import HostLimiter
+from tada.clients.host_limiter import HostLimiter
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

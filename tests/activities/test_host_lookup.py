@@ -10,10 +10,10 @@ import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.dns_lookup import parse_dns_server
-from activities.host_lookup import HostLookupActivities, HostLookupConfig
-from activities.rdap_bootstrap import load_bootstrap
-from domain.abuse_contacts import AbuseContact, ContactSource, HostLookupRequest
+from tada.clients.dns_lookup import parse_dns_server
+from tada.activities.host_lookup import HostLookupActivities, HostLookupConfig
+from tada.clients.rdap_bootstrap import load_bootstrap
+from tada.domain.abuse_contacts import AbuseContact, ContactSource, HostLookupRequest
 from tests.support.escalation_world import (
     ARIN,
     NOMINET,

@@ -7,9 +7,9 @@ import asyncio
 import httpx
 import pytest
 
-from activities.host_limiter import HostLimiter
-from activities.liveness import LivenessActivities
-from domain.states import Verdict
+from tada.clients.host_limiter import HostLimiter
+from tada.activities.liveness import LivenessActivities
+from tada.domain.states import Verdict
 from tests.support.web import Page
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

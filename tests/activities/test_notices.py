@@ -5,12 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from activities.mailer import Mailer, SmtpConfig
-from activities.notices import NoticeActivities, NotifierIdentity
-from domain.models import NoticeBatch, NoticeRequest
-from domain.states import Channel, NoticeKind
-from domain.urls import normalise_url
-from services.intake import open_case, start_link_row
+from tada.clients.mailer import Mailer, SmtpConfig
+from tada.activities.notices import NoticeActivities, NotifierIdentity
+from tada.domain.models import NoticeBatch, NoticeRequest
+from tada.domain.states import Channel, NoticeKind
+from tada.domain.urls import normalise_url
+from tada.app.intake import open_case, start_link_row
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -85,7 +85,7 @@ async def test_a_failed_send_is_retried_until_it_goes_out(db_pool, mailbox, smtp
 async def test_a_recipient_over_its_hourly_limit_waits_for_a_free_slot(db_pool, mailbox, smtp_server):
     from temporalio.exceptions import ApplicationError
 
-    from activities.rate_limit import RecipientRateLimit
+    from tada.clients.rate_limit import RecipientRateLimit
 
     identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org")
     limited = "limited@site.test"
@@ -109,7 +109,7 @@ async def test_a_recipient_over_its_hourly_limit_waits_for_a_free_slot(db_pool, 
 
 
 async def test_the_email_has_an_html_alternative_and_threads_onto_the_first_notice(notices, mailbox):
-    from domain.notices import NoticeContext, thread_headers
+    from tada.domain.notices import NoticeContext, thread_headers
 
     url = "https://site.test/watch?v=1&list=<x>"
     context = NoticeContext(

@@ -7,10 +7,10 @@ import asyncio
 import httpx
 import pytest
 
-from activities.egress import EgressPolicy
-from activities.forms import submit_form
-from activities.rdap_client import MAX_RDAP_BYTES, RdapClient, RdapUnavailable
-from activities.safe_transport import ResponseTooLarge, read_limited, safe_client
+from tada.clients.egress import EgressPolicy
+from tada.clients.forms import submit_form
+from tada.clients.rdap_client import MAX_RDAP_BYTES, RdapClient, RdapUnavailable
+from tada.clients.safe_transport import ResponseTooLarge, read_limited, safe_client
 from tests.support.web import Page
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

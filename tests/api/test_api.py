@@ -17,15 +17,15 @@ import pytest_asyncio
 from pydantic import SecretStr
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from api.server import ApiRunner
-from devstack.ports import free_port
-from domain.urls import link_id_for, normalise_url
-from services.case_hashes import add_case_hash
-from services.caseworker import withdraw_case
-from services.intake import open_case
-from settings import Settings
-from worker import build_worker, new_http_client
-from workflows.link import LinkWorkflow
+from tada.api.server import ApiRunner
+from tada.kit.ports import free_port
+from tada.domain.urls import link_id_for, normalise_url
+from tada.app.case_hashes import add_case_hash
+from tada.app.caseworker import withdraw_case
+from tada.app.intake import open_case
+from tada.settings import Settings
+from tada.worker import build_worker, new_http_client
+from tada.workflows.link import LinkWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -363,7 +363,7 @@ async def test_repost_of_a_completed_link_starts_a_new_cycle(api, web, mailbox):
 
 
 async def test_a_link_recorded_but_never_started_starts_in_its_first_cycle(api, web, mailbox):
-    from services.intake import start_link_row
+    from tada.app.intake import start_link_row
 
     case_id = await api.open_case()
     web.live("/orphan/a")

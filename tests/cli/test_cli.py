@@ -17,10 +17,10 @@ import asyncpg
 import pytest_asyncio
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from domain.urls import link_id_for, normalise_url
-from settings import Settings
-from worker import build_worker, new_http_client
-from workflows.link import LinkWorkflow
+from tada.domain.urls import link_id_for, normalise_url
+from tada.settings import Settings
+from tada.worker import build_worker, new_http_client
+from tada.workflows.link import LinkWorkflow
 
 TADA = Path(sys.executable).parent / "tada"
 PLATFORM_EMAIL = "reports@platform.test"

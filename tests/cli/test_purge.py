@@ -7,10 +7,10 @@ import asyncio
 
 import pytest
 
-from domain.urls import link_id_for, normalise_url
-from services.data_crypto import PURGED, configured_crypto
-from services.readmodel import case_status, link_timeline
-from services.sealing import is_sealed
+from tada.domain.urls import link_id_for, normalise_url
+from tada.adapters.data_crypto import PURGED, configured_crypto
+from tada.app.readmodel import case_status, link_timeline
+from tada.adapters.sealing import is_sealed
 from tests.cli.test_cli import in_state, mail_count, stack  # noqa: F401 - the CLI stack fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

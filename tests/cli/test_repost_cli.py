@@ -19,11 +19,11 @@ import pytest_asyncio
 from PIL import Image, ImageDraw
 from temporalio.client import Client
 
-from domain.pdq import hamming
-from domain.urls import link_id_for, normalise_url
-from settings import Settings
-from worker import build_worker, new_http_client
-from workflows.link import LinkWorkflow
+from tada.domain.pdq import hamming
+from tada.domain.urls import link_id_for, normalise_url
+from tada.settings import Settings
+from tada.worker import build_worker, new_http_client
+from tada.workflows.link import LinkWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

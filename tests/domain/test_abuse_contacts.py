@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.abuse_contacts import AbuseEmail, abuse_emails, registrar_abuse, vcard_emails
+from tada.domain.abuse_contacts import AbuseEmail, abuse_emails, registrar_abuse, vcard_emails
 from tests.support.rdap_records import arin_network, entity, registry_domain, ripe_network
 
 BASE = "https://rdap.example/"

@@ -1,12 +1,12 @@
-"""Roles and the permission table (domain/access.py), and that every CLI command has an entry."""
+"""Roles and the permission table (tada/domain/access.py), and that every CLI command has an entry."""
 
 from __future__ import annotations
 
 import pytest
 import typer
 
-import starter
-from domain.access import CLI_COMMANDS, Action, Role, allowed, parse_tokens, role_for
+import tada.cli.main as starter
+from tada.domain.access import CLI_COMMANDS, Action, Role, allowed, parse_tokens, role_for
 
 OPS, CW, MON = "o" * 16, "c" * 16, "m" * 16
 
@@ -45,4 +45,4 @@ def _commands(group: typer.Typer, prefix: str = "") -> set[str]:
 
 def test_every_cli_command_is_in_the_permission_table():
     missing = _commands(starter.app) - set(CLI_COMMANDS) - OFFLINE
-    assert not missing, f"add these commands to domain/access.py CLI_COMMANDS: {sorted(missing)}"
+    assert not missing, f"add these commands to tada/domain/access.py CLI_COMMANDS: {sorted(missing)}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.cdn import cdn_for, providers
+from tada.domain.cdn import cdn_for, providers
 
 
 @pytest.mark.parametrize(

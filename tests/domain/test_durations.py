@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from domain.durations import format_duration, parse_duration
+from tada.domain.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

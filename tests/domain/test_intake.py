@@ -1,6 +1,6 @@
 import pytest
 
-from domain.intake import ImportRow, ParsedImport, Rejection, parse_link_file, parse_url_args
+from tada.domain.intake import ImportRow, ParsedImport, Rejection, parse_link_file, parse_url_args
 
 LONG = "https://example.com/" + "a" * 2100
 

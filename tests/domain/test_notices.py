@@ -11,8 +11,8 @@ from jinja2 import meta
 from markupsafe import escape
 from pydantic import ValidationError
 
-from domain.notices import NoticeContext, _text_env, render_notice, thread_headers
-from domain.states import NoticeKind
+from tada.domain.notices import NoticeContext, _text_env, render_notice, thread_headers
+from tada.domain.states import NoticeKind
 
 NAME, EMAIL, ADDRESS = "RainLily 風雨蘭", "takedown@rainlily.test", "PO Box 1234, Kowloon"
 URLS = ["https://site.test/watch?v=1&list=<x>", "https://site.test/b/2", "https://cdn.site.test/i/3.jpg"]

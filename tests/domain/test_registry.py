@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from domain.models import PlatformPolicy, Timings
-from domain.registry import Registry, RegistryError, load_registry, parse_registry
-from domain.states import Category, Channel, Escalation
+from tada.domain.models import PlatformPolicy, Timings
+from tada.domain.registry import Registry, RegistryError, load_registry, parse_registry
+from tada.domain.states import Category, Channel, Escalation
 
-ROOT = Path(__file__).resolve().parents[2]
+from tada.settings import SHIPPED_PLATFORMS
 
 GOOD = """
 [defaults]
@@ -318,7 +318,7 @@ def test_registry_error_is_a_value_error():
 
 
 def test_the_shipped_platforms_toml_loads():
-    registry = load_registry(ROOT / "platforms.toml")
+    registry = load_registry(SHIPPED_PLATFORMS)
     names = {p.name for p in registry.platforms}
     assert {"Telegram", "Instagram", "Facebook", "LIHKG", "Google Search", "X", "Reddit", "Imgur"} <= names
     assert {"Bing", "Pornhub", "XVideos", "XNXX", "xHamster", "OnlyFans", "TikTok", "Discord"} <= names
@@ -342,7 +342,7 @@ def test_the_shipped_platforms_toml_loads():
 
 
 def test_the_shipped_manual_platforms_say_where_to_file():
-    for platform in load_registry(ROOT / "platforms.toml").platforms:
+    for platform in load_registry(SHIPPED_PLATFORMS).platforms:
         if platform.policy.channel is Channel.MANUAL:
             assert "https://" in platform.policy.manual_instructions
             assert "`tada link filed`" in platform.policy.manual_instructions, platform.name
@@ -365,12 +365,12 @@ def test_the_shipped_manual_platforms_say_where_to_file():
     ],
 )
 def test_the_shipped_registry_routes_links(url, platform):
-    assert load_registry(ROOT / "platforms.toml").policy_for(url).name == platform
+    assert load_registry(SHIPPED_PLATFORMS).policy_for(url).name == platform
 
 
 def _shipped_entries() -> list[tuple[str, str]]:
     """(comment block above it, entry text) for each [[platform]] in the shipped file."""
-    lines = (ROOT / "platforms.toml").read_text(encoding="utf-8").splitlines()
+    lines = (SHIPPED_PLATFORMS).read_text(encoding="utf-8").splitlines()
     starts = [i for i, line in enumerate(lines) if line.strip() == "[[platform]]"]
     tops = []
     for start in starts:
@@ -390,7 +390,7 @@ def test_every_shipped_platform_cites_the_page_its_contacts_come_from():
     """Each entry has a `# source:` comment with the date checked, and every contact or address
     the entry sends a caseworker to appears in that comment."""
     entries = _shipped_entries()
-    assert len(entries) == len(load_registry(ROOT / "platforms.toml").platforms)
+    assert len(entries) == len(load_registry(SHIPPED_PLATFORMS).platforms)
     for comment, entry in entries:
         name = re.search(r'^name = "(.+)"', entry, re.M).group(1)
         assert re.search(r"^# source: \S", comment, re.M), name

@@ -1,10 +1,10 @@
 import pytest
 
-from domain.states import TERMINAL, TRANSITIONS, IllegalTransition, LinkState, can_move, check_move
+from tada.domain.states import TERMINAL, TRANSITIONS, IllegalTransition, LinkState, can_move, check_move
 
 S = LinkState
 
-#: The state diagram of ARCHITECTURE.md, written out independently of domain/states.py.
+#: The state diagram of ARCHITECTURE.md, written out independently of tada/domain/states.py.
 EXPECTED = {
     S.REPORTED: {S.AWAITING_RESPONSE, S.REMOVED, S.WITHDRAWN},
     S.AWAITING_RESPONSE: {S.FOLLOW_UP, S.ESCALATED, S.UNRESOLVED, S.REMOVED, S.WITHDRAWN},

@@ -4,9 +4,9 @@ import socket
 
 import pytest
 
-import domain.hosts
+import tada.domain.hosts as domain_hosts
 
-from domain.urls import InvalidUrl, host_of, link_id_for, normalise_url, registrable_domain, url_hash
+from tada.domain.urls import InvalidUrl, host_of, link_id_for, normalise_url, registrable_domain, url_hash
 
 
 @pytest.mark.parametrize(
@@ -164,7 +164,7 @@ def test_the_suffix_list_is_the_bundled_one_never_fetched_nor_cached(monkeypatch
 
     monkeypatch.setattr(socket, "create_connection", no_network)
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    hosts = importlib.reload(domain.hosts)
+    hosts = importlib.reload(domain_hosts)
     assert hosts.registrable_domain("sub.example.co.uk") == "example.co.uk"
     assert attempts == []
     assert tuple(hosts._EXTRACT.suffix_list_urls) == ()

@@ -12,13 +12,13 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.models import LinkStatus, PlatformPolicy, Timings
-from domain.states import Category, Channel, Escalation, LinkState
-from domain.urls import normalise_url
-from services.intake import open_case, start_link
-from settings import Settings
-from worker import build_worker, new_http_client
-from workflows.link import LinkWorkflow
+from tada.domain.models import LinkStatus, PlatformPolicy, Timings
+from tada.domain.states import Category, Channel, Escalation, LinkState
+from tada.domain.urls import normalise_url
+from tada.app.intake import open_case, start_link
+from tada.settings import Settings
+from tada.worker import build_worker, new_http_client
+from tada.workflows.link import LinkWorkflow
 
 PLATFORM_EMAIL = "reports@platform.test"
 HOST_EMAIL = "abuse@host.test"

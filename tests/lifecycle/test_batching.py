@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from domain.batching import batch_workflow_id
-from domain.models import NoticeBatchKey
-from domain.states import Channel, LinkState
+from tada.domain.batching import batch_workflow_id
+from tada.domain.models import NoticeBatchKey
+from tada.domain.states import Channel, LinkState
 from tests.lifecycle.harness import PLATFORM_EMAIL, make_policy, running_worker
-from workflows.notice_batch import NoticeBatchWorkflow
+from tada.workflows.notice_batch import NoticeBatchWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

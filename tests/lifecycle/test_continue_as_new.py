@@ -13,13 +13,13 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from domain import search
-from domain.models import PlatformResponse, Timings
-from domain.states import Escalation, LinkState, ResponseOutcome
-from services.readmodel import link_timeline
+from tada.domain import search
+from tada.domain.models import PlatformResponse, Timings
+from tada.domain.states import Escalation, LinkState, ResponseOutcome
+from tada.app.readmodel import link_timeline
 from tests.conftest import _binary
 from tests.lifecycle.harness import make_policy, running_worker
-from workflows.link import LinkWorkflow
+from tada.workflows.link import LinkWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

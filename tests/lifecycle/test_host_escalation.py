@@ -11,13 +11,13 @@ from datetime import timedelta
 
 import pytest
 
-from domain.models import LinkInput, PlatformResponse
-from domain.states import Escalation, LinkState, ResponseOutcome
-from domain.urls import normalise_url
-from services.intake import start_link_row, start_options
+from tada.domain.models import LinkInput, PlatformResponse
+from tada.domain.states import Escalation, LinkState, ResponseOutcome
+from tada.domain.urls import normalise_url
+from tada.app.intake import start_link_row, start_options
 from tests.lifecycle.harness import PLATFORM_EMAIL, make_policy, running_worker
 from tests.support.escalation_world import start_escalation_dns, start_escalation_rdap
-from workflows.link import LinkWorkflow
+from tada.workflows.link import LinkWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import pytest
 
-from domain.models import EscalationContact, PlatformResponse
-from domain.states import Channel, Escalation, LinkState, ResponseOutcome
-from services.readmodel import link_timeline
+from tada.domain.models import EscalationContact, PlatformResponse
+from tada.domain.states import Channel, Escalation, LinkState, ResponseOutcome
+from tada.app.readmodel import link_timeline
 from tests.lifecycle.harness import HOST_EMAIL, PLATFORM_EMAIL, running_worker, make_policy
-from workflows.link import LinkWorkflow
+from tada.workflows.link import LinkWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

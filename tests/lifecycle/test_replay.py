@@ -14,8 +14,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.link import LinkWorkflow
-from workflows.notice_batch import NoticeBatchWorkflow
+from tada.workflows.link import LinkWorkflow
+from tada.workflows.notice_batch import NoticeBatchWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from services.logging import configure_logging
+from tada.adapters.log_setup import configure_logging
 
 
 class CapturedLogs:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from domain.models import EscalationContact, PlatformResponse
-from domain.states import Escalation, LinkState, ResponseOutcome
-from services.intake import open_case
+from tada.domain.models import EscalationContact, PlatformResponse
+from tada.domain.states import Escalation, LinkState, ResponseOutcome
+from tada.app.intake import open_case
 from tests.lifecycle.harness import HOST_EMAIL, PLATFORM_EMAIL, Harness, make_policy
-from workflows.link import LinkWorkflow
+from tada.workflows.link import LinkWorkflow
 
 DAY = timedelta(days=1)
 S = LinkState

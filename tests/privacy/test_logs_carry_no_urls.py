@@ -16,11 +16,11 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from services.converter import converter_for
+from tada.adapters.converter import converter_for
 from tests.lifecycle.harness import PLATFORM_EMAIL, running_worker
 from tests.privacy.log_capture import captured_logs
 from tests.privacy.scenario import Secrets, full_lifecycle
-from worker import build_worker, new_http_client
+from tada.worker import build_worker, new_http_client
 
 TADA = Path(sys.executable).parent / "tada"
 REGISTRY = f"""

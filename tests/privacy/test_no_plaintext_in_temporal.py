@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from google.protobuf.json_format import MessageToJson
 
-from services.codec import ENCODING, EncryptionCodec
-from services.converter import converter_for
+from tada.adapters.codec import ENCODING, EncryptionCodec
+from tada.adapters.converter import converter_for
 from tests.lifecycle.harness import running_worker
 from tests.privacy.history import all_runs, handed_over_batches, payloads_in, raw_client
 from tests.privacy.scenario import full_lifecycle

@@ -7,8 +7,8 @@ import uuid
 import asyncpg
 import pytest_asyncio
 
-from services.database import create_pool
-from simulation.database import fresh_database
+from tada.adapters.database import create_pool
+from tada.simulation.database import fresh_database
 from tests.reporting.dataset import insert_dataset
 
 

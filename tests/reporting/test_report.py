@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from reporting.model import CategoryFigures, PlatformFigures, Report, StepFigures
-from reporting.queries import build_report
-from reporting.render import ReportFormat, render
-from reporting.render_csv import render_csv
-from reporting.render_html import render_html
-from reporting.render_json import render_json
-from reporting.render_table import render_table
+from tada.reporting.model import CategoryFigures, PlatformFigures, Report, StepFigures
+from tada.reporting.queries import build_report
+from tada.reporting.render import ReportFormat, render
+from tada.reporting.render_csv import render_csv
+from tada.reporting.render_html import render_html
+from tada.reporting.render_json import render_json
+from tada.reporting.render_table import render_table
 from tests.reporting.dataset import DAY
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import httpcore
 
-from activities.egress import HostNotFound
+from tada.clients.egress import HostNotFound
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 

@@ -21,21 +21,21 @@ from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-import starter
-from activities.mailer import Mailer, SmtpConfig
-from activities.notices import NoticeActivities, NotifierIdentity
-from activities.store import StoreActivities
-from api.server import ApiRunner
-from devstack.ports import free_port
-from domain.intake import MAX_IMPORT_LINES, ImportTooLarge, parse_link_file
-from domain.models import LinkEvent, NoticeBatch, NoticeRequest
-from domain.states import Channel, NoticeKind
-from domain.urls import link_id_for, normalise_url
-from domain.victim_data import InvalidField
-from services.intake import open_case, start_link_row
-from services.readmodel import case_status, link_timeline
-from services.sealing import is_sealed
-from settings import Settings
+import tada.cli.main as starter
+from tada.clients.mailer import Mailer, SmtpConfig
+from tada.activities.notices import NoticeActivities, NotifierIdentity
+from tada.activities.store import StoreActivities
+from tada.api.server import ApiRunner
+from tada.kit.ports import free_port
+from tada.domain.intake import MAX_IMPORT_LINES, ImportTooLarge, parse_link_file
+from tada.domain.models import LinkEvent, NoticeBatch, NoticeRequest
+from tada.domain.states import Channel, NoticeKind
+from tada.domain.urls import link_id_for, normalise_url
+from tada.domain.victim_data import InvalidField
+from tada.app.intake import open_case, start_link_row
+from tada.app.readmodel import case_status, link_timeline
+from tada.adapters.sealing import is_sealed
+from tada.settings import Settings
 from tests.cli.test_cli import in_state, mail_count, stack  # noqa: F401 - the CLI stack fixture
 from tests.support.web import Page
 from tests.security.hostile_corpus import CLI_ARGS, CSV_ROWS, EITHER, GOOD_URLS, INERT, LINES, NOTES, REJECTED

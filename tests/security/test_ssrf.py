@@ -13,10 +13,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from activities.egress import EgressPolicy, EgressRefused
-from activities.liveness import LivenessActivities
-from activities.safe_transport import GuardedBackend, safe_client
-from domain.states import Verdict
+from tada.clients.egress import EgressPolicy, EgressRefused
+from tada.activities.liveness import LivenessActivities
+from tada.clients.safe_transport import GuardedBackend, safe_client
+from tada.domain.states import Verdict
 from tests.security.egress_support import FakeDns, RecordingBackend
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -214,7 +214,7 @@ async def test_allow_private_lets_local_targets_through_but_not_bad_spellings(we
 
 
 async def test_public_addresses_are_not_refused():
-    from domain.addresses import refusal
+    from tada.domain.addresses import refusal
 
     for address in ("93.184.216.34", "8.8.8.8", "1.1.1.1", "2606:4700::1111", "2001:4860:4860::8888",
                     "::ffff:8.8.8.8", "64:ff9b::808:808"):

@@ -7,12 +7,12 @@ import uuid
 import asyncpg
 import pytest
 
-from domain.registry import parse_registry
-from simulation.behaviour import DEFAULT_BEHAVIOUR, expected_removal_rate
-from simulation.plan import Fate, plan_world
-from simulation.registry import registry_toml
-from simulation.run import SimulationOptions, run_simulation, simulation_settings
-from simulation.safety import SimulationRefused, check_local_only
+from tada.domain.registry import parse_registry
+from tada.simulation.behaviour import DEFAULT_BEHAVIOUR, expected_removal_rate
+from tada.simulation.plan import Fate, plan_world
+from tada.simulation.registry import registry_toml
+from tada.simulation.run import SimulationOptions, run_simulation, simulation_settings
+from tada.simulation.safety import SimulationRefused, check_local_only
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_small_world_settles_and_its_report_adds_up(settings):

@@ -14,7 +14,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from devstack.ports import free_port
+from tada.kit.ports import free_port
 
 
 @dataclass

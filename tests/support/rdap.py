@@ -1,6 +1,6 @@
 """A real RDAP service on 127.0.0.1: the IANA bootstrap files (RFC 9224) pointing at
 itself, and several registries under their own paths (``arin/registry/``,
-``ripe/``, ``verisign/``) answering ``ip/<address>`` and ``domain/<name>``
+``ripe/``, ``verisign/``) answering ``ip/<address>`` and ``tada/domain/<name>``
 (RFC 9082) with the records a test puts in. A registry asked about an address
 another one holds redirects there, as ARIN does; rate limits answer 429 with
 Retry-After a set number of times, then the record."""

@@ -120,13 +120,13 @@ def registry_domain(name: str, registrar: str, iana_id: str, abuse_email: str, *
         "secureDNS": {"delegationSigned": False},
         "links": [
             {
-                "value": f"{base}domain/{name}",
+                "value": f"{base}tada/domain/{name}",
                 "rel": "self",
-                "href": f"{base}domain/{name}",
+                "href": f"{base}tada/domain/{name}",
                 "type": "application/rdap+json",
             },
             {
-                "value": f"{base}domain/{name}",
+                "value": f"{base}tada/domain/{name}",
                 "rel": "related",
                 "href": f"https://rdap.registrar.example/domain/{name}",
                 "type": "application/rdap+json",

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 
-from devstack.ports import free_port
+from tada.kit.ports import free_port
 
 
 class Collector:

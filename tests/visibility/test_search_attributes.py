@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from domain import search
-from domain.states import LinkState
+from tada.domain import search
+from tada.domain.states import LinkState
 from tests.lifecycle.harness import make_policy, running_worker
-from workflows.link import LinkWorkflow
+from tada.workflows.link import LinkWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -1,0 +1,1 @@
+"""Adapters to what tada runs on: PostgreSQL, the Temporal client, the payload codec, data encryption, logging."""

@@ -1,0 +1,173 @@
+"""The read model: where every case and link stands, straight from PostgreSQL.
+
+The CLI (and later the HTTP API) answers "where is this case" from these
+queries, never by querying each workflow: the ``links`` table is kept current by
+the workflows' ``record_event`` activity and ``link_events`` holds every step.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel, Field
+
+from tada.domain.states import LinkState
+from tada.adapters.data_crypto import DataCrypto, configured_crypto
+from tada.app.intake import CaseNotFound
+from tada.adapters.sealing import is_sealed
+
+
+class LinkNotFound(LookupError):
+    pass
+
+
+class LinkRow(BaseModel):
+    """One link as the read model has it."""
+
+    link_id: str
+    case_id: str
+    url: str
+    host: str
+    platform: str
+    category: str
+    source: str
+    state: str
+    cycle: int
+    next_action: str | None
+    next_action_at: datetime | None
+    notices_sent: int
+    added_at: datetime
+    updated_at: datetime
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    status: str
+    language: str
+    reference: str | None
+    opened_at: datetime
+    withdrawn_at: datetime | None
+
+
+class CaseStatus(BaseModel):
+    case: CaseSummary
+    links: list[LinkRow] = Field(default_factory=list)
+    #: Links per state, every state listed (zeros included), in the state machine's order.
+    counts: dict[str, int] = Field(default_factory=dict)
+    total: int = 0
+
+
+class LinkEventRow(BaseModel):
+    event_id: int
+    cycle: int
+    kind: str
+    from_state: str | None
+    to_state: str | None
+    detail: dict[str, Any]
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+class NoticeRow(BaseModel):
+    notice_key: str
+    cycle: int
+    kind: str
+    channel: str
+    recipient: str | None
+    status: str
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class LinkDetail(BaseModel):
+    link: LinkRow
+    events: list[LinkEventRow] = Field(default_factory=list)
+    notices: list[NoticeRow] = Field(default_factory=list)
+
+
+# Notices sent = notice events in the timeline: the workflow records one after every
+# email or form notice goes out and after a caseworker confirms a manual filing.
+_LINKS = """
+SELECT l.link_id, l.case_id, l.url, l.host, l.platform, l.category, l.source, l.state, l.cycle,
+       l.next_action, l.next_action_at, l.added_at, l.updated_at,
+       (SELECT count(*) FROM link_events e WHERE e.link_id = l.link_id AND e.kind = 'notice')::int
+           AS notices_sent
+  FROM links l
+"""
+
+
+async def case_status(pool: asyncpg.Pool, case_id: str, crypto: DataCrypto | None = None) -> CaseStatus:
+    """Every link of a case with its state, next action and notices sent, plus counts by state.
+    The reference is opened with the case's key (None once the case is purged)."""
+    case = await pool.fetchrow(
+        "SELECT case_id, status, language, reference, opened_at, withdrawn_at FROM cases WHERE case_id = $1",
+        case_id,
+    )
+    if case is None:
+        raise CaseNotFound(case_id)
+    case = dict(case)
+    case["reference"] = await (crypto or configured_crypto()).open(pool, case_id, "reference", case["reference"])
+    rows = await pool.fetch(_LINKS + " WHERE l.case_id = $1 ORDER BY l.added_at, l.link_id", case_id)
+    links = [LinkRow(**dict(row)) for row in rows]
+    counts = {state.value: 0 for state in LinkState}
+    for link in links:
+        counts[link.state] = counts.get(link.state, 0) + 1
+    return CaseStatus(case=CaseSummary(**case), links=links, counts=counts, total=len(links))
+
+
+async def find_link(pool: asyncpg.Pool, link_id: str) -> LinkRow:
+    row = await pool.fetchrow(_LINKS + " WHERE l.link_id = $1", link_id)
+    if row is None:
+        raise LinkNotFound(link_id)
+    return LinkRow(**dict(row))
+
+
+async def link_timeline(pool: asyncpg.Pool, link_id: str, crypto: DataCrypto | None = None) -> LinkDetail:
+    """A link with every event of its timeline, oldest first, and every notice. Sealed notes
+    are opened with the case's key ("[purged]" once the case is purged)."""
+    link = await find_link(pool, link_id)
+    events = await pool.fetch(
+        """
+        SELECT event_id, cycle, kind, from_state, to_state, detail, occurred_at, recorded_at
+          FROM link_events WHERE link_id = $1 ORDER BY event_id
+        """,
+        link_id,
+    )
+    notices = await pool.fetch(
+        """
+        SELECT notice_key, cycle, kind, channel, recipient, status, attempts, created_at, sent_at
+          FROM notices WHERE link_id = $1 ORDER BY created_at, notice_key
+        """,
+        link_id,
+    )
+    crypto = crypto or configured_crypto()
+    rows = [_event(row) for row in events]
+    for row in rows:
+        for name, value in row["detail"].items():
+            if is_sealed(value):
+                row["detail"][name] = await crypto.open(pool, link.case_id, f"{link_id}/{name}", value)
+    return LinkDetail(
+        link=link,
+        events=[LinkEventRow(**row) for row in rows],
+        notices=[NoticeRow(**dict(row)) for row in notices],
+    )
+
+
+async def case_link_ids(pool: asyncpg.Pool, case_id: str) -> list[str]:
+    if await pool.fetchval("SELECT 1 FROM cases WHERE case_id = $1", case_id) is None:
+        raise CaseNotFound(case_id)
+    rows = await pool.fetch("SELECT link_id FROM links WHERE case_id = $1 ORDER BY added_at, link_id", case_id)
+    return [row["link_id"] for row in rows]
+
+
+def _event(row: asyncpg.Record) -> dict[str, Any]:
+    values = dict(row)
+    detail = values.get("detail")
+    if isinstance(detail, str):  # a pool without the jsonb codec
+        detail = json.loads(detail)
+    values["detail"] = detail or {}
+    return values

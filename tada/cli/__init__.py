@@ -1,0 +1,1 @@
+"""The ``tada`` command line: one module per noun, one shared runtime."""

@@ -1,0 +1,207 @@
+"""pydantic models that cross the workflow/activity boundary.
+
+Workflow inputs, signal and query payloads and activity arguments all live here
+so that workflows, activities, the CLI and tests share one vocabulary. No URL
+travels through Temporal: activities look the URL up by ``link_id``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from tada.domain.abuse_contacts import AbuseContact
+from tada.domain.states import (
+    Category,
+    Channel,
+    Escalation,
+    LinkState,
+    NoticeKind,
+    ResponseOutcome,
+    Verdict,
+)
+
+
+class Timings(BaseModel):
+    """Every delay of a link's life; from the platform registry."""
+
+    follow_up_after: timedelta = timedelta(days=3)
+    follow_ups: int = Field(default=2, ge=0)
+    escalate_after: timedelta = timedelta(days=7)
+    escalations: int = Field(default=2, ge=0)
+    recheck_schedule: list[timedelta] = Field(
+        default_factory=lambda: [timedelta(days=d) for d in (1, 7, 30, 90)]
+    )
+    unresolved_recheck: timedelta = timedelta(days=30)
+    #: How long to gather a platform's links before one notice covers them all (not used yet).
+    batch_window: timedelta = timedelta(seconds=60)
+
+
+class PlatformPolicy(BaseModel):
+    """How to deal with one platform: resolved from the registry when a link is added."""
+
+    name: str
+    category: Category = Category.OTHER
+    channel: Channel = Channel.EMAIL
+    email: str | None = None
+    form_url: str | None = None
+    form_fields: dict[str, str] = Field(default_factory=dict)
+    manual_instructions: str | None = None
+    escalation: Escalation = Escalation.HOST
+    escalation_email: str | None = None
+    removed_markers: list[str] = Field(default_factory=list)
+    language: str | None = None  # overrides the case's language for notices
+    timings: Timings = Field(default_factory=Timings)
+
+
+class EscalationContact(BaseModel):
+    email: str | None = None  # None: a web form only (a CDN's abuse process), filed by hand
+    kind: Escalation  # host or admin
+    source: str = "caseworker"  # caseworker | registry | host | registrar | cdn
+    name: str | None = None
+    instructions: str | None = None
+
+
+class PlatformResponse(BaseModel):
+    """A platform's reply, recorded by a caseworker (``tada link respond``)."""
+
+    outcome: ResponseOutcome
+    note: str | None = None
+
+
+class CaseworkerAction(BaseModel):
+    """One signal from a caseworker, queued for the workflow's main loop."""
+
+    action: str  # respond | pause | resume | withdraw | escalate | recheck | reopen | filed
+    response: PlatformResponse | None = None
+    contact: EscalationContact | None = None
+    reason: str | None = None
+
+
+class LinkCarry(BaseModel):
+    """Everything a link workflow carries across continue-as-new."""
+
+    state: LinkState = LinkState.REPORTED
+    cycle: int = 1
+    seq: int = 0
+    notices_sent: int = 0
+    follow_ups_sent: int = 0
+    escalations_sent: int = 0
+    recheck_index: int = 0
+    checking_escalation: bool = False  # an escalation went out; its re-check is due next
+    next_action: str = "start"
+    next_action_at: datetime | None = None
+    paused_remaining: timedelta | None = None
+    paused: bool = False
+    escalation_contact: EscalationContact | None = None
+    contacts_looked_up: bool = False
+    found_contacts: list[AbuseContact] = Field(default_factory=list)
+    previous_removal_at: datetime | None = None
+    inbox: list[CaseworkerAction] = Field(default_factory=list)
+
+
+class LinkInput(BaseModel):
+    case_id: str
+    link_id: str
+    host: str = ""  # the web host (never the URL): for DNS and RDAP at escalation
+    language: str = "en"
+    policy: PlatformPolicy
+    carry: LinkCarry | None = None
+
+
+class LinkStatus(BaseModel):
+    """What the workflow's ``status`` query returns."""
+
+    link_id: str
+    case_id: str
+    state: LinkState
+    cycle: int
+    paused: bool
+    next_action: str
+    next_action_at: datetime | None
+    notices_sent: int
+    follow_ups_sent: int
+    escalations_sent: int
+    escalation_contact_known: bool
+    platform: str
+    category: Category
+
+
+# --- activity arguments and results -------------------------------------------------
+
+
+class LivenessRequest(BaseModel):
+    link_id: str
+    removed_markers: list[str] = Field(default_factory=list)
+
+
+class LivenessResult(BaseModel):
+    verdict: Verdict
+    reason: str
+    http_status: int | None = None
+
+
+class NoticeRequest(BaseModel):
+    notice_key: str  # unique: link_id:cycle:step
+    link_id: str
+    case_id: str
+    cycle: int
+    kind: NoticeKind
+    channel: Channel
+    recipient: str | None = None  # email address, or None for form/manual
+    form_url: str | None = None
+    form_fields: dict[str, str] = Field(default_factory=dict)
+    platform: str
+    language: str = "en"
+    follow_up_number: int = 0
+    previous_removal_at: datetime | None = None
+    batch_window: timedelta = timedelta(seconds=60)
+
+
+class NoticeReceipt(BaseModel):
+    notice_key: str
+    sent_now: bool  # False when an earlier attempt had already sent it
+    channel: Channel
+    recipient: str | None = None
+    message_id: str | None = None
+
+
+class NoticeBatchKey(BaseModel):
+    """Notices of one case for one recipient (an address, or a form) go out together."""
+
+    case_id: str
+    channel: Channel
+    recipient: str  # email address, or the form's address
+    window: timedelta = timedelta(seconds=60)
+
+
+class NoticeBatch(BaseModel):
+    """One email (or form submission) listing every link in ``items``; all of one kind."""
+
+    items: list[NoticeRequest]
+
+
+class NoticeSent(BaseModel):
+    """Sent back to each link workflow once its notice went out."""
+
+    notice_key: str
+    message_id: str | None = None
+    recipient: str | None = None
+    batch_size: int = 1
+
+
+class LinkEvent(BaseModel):
+    """One append-only row of a link's timeline."""
+
+    event_key: str  # unique: link_id:cycle:seq
+    link_id: str
+    case_id: str
+    cycle: int
+    kind: str  # transition | response | caseworker | liveness | notice
+    from_state: LinkState | None = None
+    to_state: LinkState | None = None
+    detail: dict[str, str] = Field(default_factory=dict)
+    occurred_at: datetime
+    next_action: str | None = None
+    next_action_at: datetime | None = None

@@ -1,0 +1,88 @@
+"""The report's charts, drawn by matplotlib (Agg, no display) as PNG data URIs.
+
+Like the source report's: where content was found (share per category), the
+removal rate per category, and the step at which content came down. Bars carry
+their numbers as labels, so the charts read in black and white on paper.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: never a window, works without a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from tada.reporting.model import Report  # noqa: E402
+from tada.reporting.text import category_label, pct  # noqa: E402
+
+DPI = 160
+BAR = "#5b3f8c"
+EMPTY = "no links in this period"
+
+
+def _png(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _bars(labels: list[str], values: list[float], notes: list[str], *, xlabel: str, xmax: float | None) -> str:
+    height = 0.45 * max(len(labels), 3) + 0.8
+    figure, axes = plt.subplots(figsize=(7.0, height))
+    positions = range(len(labels))
+    axes.barh(positions, values, color=BAR, height=0.6)
+    axes.set_yticks(list(positions), labels)
+    axes.invert_yaxis()
+    axes.set_xlabel(xlabel)
+    top = xmax if xmax is not None else max([*values, 1.0])
+    axes.set_xlim(0, top * 1.18)
+    for position, value, note in zip(positions, values, notes):
+        axes.text(value + top * 0.01, position, note, va="center", fontsize=9)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    if not any(values):
+        axes.text(0.5, 0.5, EMPTY, transform=axes.transAxes, ha="center", va="center", fontsize=11, color="#444")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def location_chart(report: Report) -> str:
+    """Where content was found: each category's share of the links (count in brackets)."""
+    cats = report.categories
+    return _bars(
+        [category_label(c.name) for c in cats],
+        [c.share or 0.0 for c in cats],
+        [f"{pct(c.share)} ({c.links})" for c in cats],
+        xlabel="share of reported links (%)",
+        xmax=100.0,
+    )
+
+
+def removal_rate_chart(report: Report) -> str:
+    """Removal rate per category; a category without links shows n/a."""
+    cats = report.categories
+    return _bars(
+        [category_label(c.name) for c in cats],
+        [c.removal_rate or 0.0 for c in cats],
+        [f"{pct(c.removal_rate)} of {c.links}" if c.links else "n/a (no links)" for c in cats],
+        xlabel="links removed (%)",
+        xmax=100.0,
+    )
+
+
+def steps_chart(report: Report) -> str:
+    """At which step content came down: removals per step."""
+    steps = report.steps
+    return _bars(
+        [s.step for s in steps],
+        [float(s.removals) for s in steps],
+        [f"{s.removals} ({pct(s.share)})" for s in steps],
+        xlabel="removals",
+        xmax=None,
+    )

@@ -1,0 +1,89 @@
+"""The report as rich tables, for the terminal (or a plain-text file with ``--out``)."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from tada.reporting.model import Report
+from tada.reporting.text import category_label, duration, pct
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold")
+    for index, column in enumerate(columns):
+        table.add_column(column, justify="left" if index == 0 else "right")
+    return table
+
+
+def _cell(value: object) -> Text:
+    return Text(str(value))  # plain text: names from the database are never read as markup
+
+
+def renderables(report: Report) -> list[RenderableType]:
+    parts: list[RenderableType] = [
+        Text(report.title, style="bold underline"),
+        Text(f"Period: {report.period.label} -- {report.period.basis}"),
+        Text(
+            f"Cases: {report.cases}   Links: {report.links}   Removed: {report.removed}   "
+            f"Removal rate: {pct(report.removal_rate)}"
+        ),
+    ]
+
+    categories = _table(
+        "Where content was found, and its removal", "category", "links", "share", "removed", "removal rate",
+        "median to removal", "p90 to removal",
+    )  # fmt: skip
+    for c in report.categories:
+        categories.add_row(
+            _cell(category_label(c.name)), str(c.links), pct(c.share), str(c.removed), pct(c.removal_rate),
+            duration(c.median_seconds), duration(c.p90_seconds),
+        )  # fmt: skip
+    parts.append(categories)
+
+    steps = _table("Step at which content came down (one per removal; a repost counts again)", "step", "removals", "share")
+    for s in report.steps:
+        steps.add_row(_cell(s.step), str(s.removals), pct(s.share))
+    parts.append(steps)
+
+    platforms = _table("Removal rate per platform", "platform", "category", "links", "removed", "removal rate")
+    for p in report.platforms:
+        platforms.add_row(_cell(p.name), _cell(category_label(p.category)), str(p.links), str(p.removed), pct(p.removal_rate))
+    parts.append(platforms if report.platforms else Text("Removal rate per platform: no links in this period."))
+
+    hosts = _table("Removal rate per hosting provider (escalated to)", "hosting provider", "links", "removed", "removal rate")
+    for h in report.hosts:
+        hosts.add_row(_cell(h.name), str(h.links), str(h.removed), pct(h.removal_rate))
+    parts.append(hosts if report.hosts else Text("Removal rate per hosting provider: no links in this period."))
+
+    if report.silent_platforms:
+        silent = _table(
+            "Platforms that did not respond (escalated or unresolved, no response recorded)",
+            "platform", "category", "links", "silent links", "removed later",
+        )  # fmt: skip
+        for p in report.silent_platforms:
+            silent.add_row(_cell(p.platform), _cell(category_label(p.category)), str(p.links), str(p.silent_links), str(p.removed))
+        parts.append(silent)
+    else:
+        parts.append(Text("Platforms that did not respond: none."))
+
+    r = report.reposts
+    parts.append(
+        Text(
+            f"Reposts found: {r.cycles} on {r.links} link(s); removed again: {r.removed} "
+            f"({pct(r.removal_rate)})"
+        )
+    )
+    parts.extend(Text(note, style="dim") for note in report.notes)
+    return parts
+
+
+def render_table(report: Report, width: int = 120) -> str:
+    """Plain text (no colour codes), for a file."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, highlight=False, emoji=False)
+    console.print(Group(*renderables(report)))
+    return buffer.getvalue()

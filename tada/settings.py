@@ -1,0 +1,119 @@
+"""One settings object for the worker, the CLI and the local stack.
+
+Every value comes from a ``TADA_*`` environment variable (or a ``.env`` file in
+the working directory). With none set, the defaults point at the local stack
+that ``make run`` starts: embedded PostgreSQL, the Temporal dev server and the
+SMTP outbox, all on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The platform registry that ships with tada (TADA_PLATFORMS points elsewhere).
+SHIPPED_PLATFORMS = Path(__file__).resolve().parent / "platforms.toml"
+
+#: Ports of the local stack (``make run``); documented in the README.
+LOCAL_POSTGRES_PORT = 54329
+LOCAL_SMTP_PORT = 8025
+LOCAL_TEMPORAL_PORT = 7233
+LOCAL_TEMPORAL_UI_PORT = 8233
+LOCAL_API_PORT = 8234
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TADA_", env_file=".env", extra="ignore")
+
+    temporal_address: str = f"127.0.0.1:{LOCAL_TEMPORAL_PORT}"
+    temporal_namespace: str = "default"
+    task_queue: str = "tada"
+    #: A Temporal cluster or Temporal Cloud: an API key (implies TLS), or mTLS with a client
+    #: certificate and key (PEM files), or TLS alone.
+    temporal_api_key: SecretStr | None = None
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+
+    database_url: str = f"postgresql://postgres@127.0.0.1:{LOCAL_POSTGRES_PORT}/tada"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = LOCAL_SMTP_PORT
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+
+    notice_from: str = "Take-Down Assistance <takedown@tada.invalid>"
+    notifier_name: str = "Take-Down Assistance (tada)"
+
+    platforms: Path = SHIPPED_PLATFORMS
+    allow_private_targets: bool = False
+    #: Every outgoing HTTP request (liveness, forms, RDAP): at most this long in all, this many bytes read.
+    egress_total_timeout_seconds: float = Field(default=30.0, gt=0)
+    egress_max_response_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+
+    #: Victim data at rest (references, notes): a base64 32-byte key, or "id:base64key,..." (the
+    #: first encrypts). Unset: <state_dir>/data_key if it exists (`make run` writes one).
+    data_key: SecretStr = SecretStr("")
+    #: The CLI's token (TADA_TOKEN), looked up in api_tokens for its role; no tokens at all: local mode.
+    cli_token: SecretStr = Field(default=SecretStr(""), validation_alias=AliasChoices("TADA_TOKEN", "TADA_CLI_TOKEN"))
+
+    minimum_age: int = Field(default=16, ge=0)
+    underage_signpost: str = (
+        "tada cannot open a case for a person under {minimum_age}. "
+        "Please contact your local child-protection hotline or the police; "
+        "in the UK the IWF/Childline 'Report Remove' service, elsewhere NCMEC's 'Take It Down'."
+    )
+
+    #: Where the local stack keeps its state (PostgreSQL data, Temporal SQLite, outbox).
+    state_dir: Path = Field(default_factory=lambda: Path.cwd() / ".tada")
+
+    #: Host escalation: where the IANA RDAP bootstrap comes from (None: IANA itself; or a
+    #: base URL serving dns.json/ipv4.json/ipv6.json, a directory of them, or a saved file).
+    rdap_bootstrap: str | None = None
+    rdap_allow_http: bool = False  # accept http:// RDAP servers (local mirrors, tests)
+    rdap_timeout_seconds: float = 15.0
+    #: A resolver ("10.0.0.53" or "127.0.0.1:5353") instead of the system's.
+    dns_server: str | None = None
+
+    #: At most this many notices an hour to one recipient address (0: no limit).
+    recipient_hourly_limit: int = Field(default=20, ge=0)
+
+    #: A monitor's PDQ hash matches a case when within this Hamming distance of one of its hashes.
+    pdq_max_distance: int = Field(default=31, ge=0, le=256)
+    #: HTTP API (`tada api`, `make run`): "token1:role,token2:role", roles ops, caseworker, monitor.
+    api_tokens: SecretStr = SecretStr("")
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=LOCAL_API_PORT, ge=1, le=65535)
+
+    #: Workflows a worker keeps in memory between their steps (the rest are replayed from
+    #: history when they wake). Each cached link costs about 0.2 MB (its own sandbox).
+    max_cached_workflows: int = Field(default=500, ge=0)
+
+    liveness_timeout_seconds: float = 15.0
+    liveness_max_bytes: int = 65536
+    #: Politeness: at most this many liveness requests at once to one host, per worker (0: no limit).
+    liveness_per_host: int = Field(default=4, ge=0)
+    log_format: str = "auto"  # auto | json | console
+
+    #: Temporal payload encryption: "id1:base64key,id2:base64key" (32-byte keys; the first
+    #: encrypts, all decrypt). Unset: <state_dir>/payload_keys if it exists (tada/adapters/keys.py).
+    payload_keys: SecretStr = SecretStr("")
+    #: `tada codec-server`: the token callers must present, its port, the Web UI's origin.
+    codec_token: SecretStr | None = None
+    codec_port: int = 8235
+    codec_cors_origin: str = f"http://127.0.0.1:{LOCAL_TEMPORAL_UI_PORT}"
+
+    @model_validator(mode="after")
+    def _client_certificate_with_its_key(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("TADA_TEMPORAL_TLS_CERT and TADA_TEMPORAL_TLS_KEY go together")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,119 @@
+"""The simulation's RDAP service (HTTP, 127.0.0.1): an IANA-style bootstrap that sends
+every query here, the hosting providers' networks with their abuse contacts, and one
+registrar for every simulated domain (RFC 9083 shapes, as tada's lookup reads them)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tada.simulation.sites import REGISTRAR, Provider
+
+
+def _entity(handle: str, roles: list[str], name: str, email: str | None = None, entities: list | None = None) -> dict:
+    card = [["version", {}, "text", "4.0"], ["fn", {}, "text", name], ["kind", {}, "text", "org"]]
+    if email:
+        card.append(["email", {}, "text", email])
+    record = {"objectClassName": "entity", "handle": handle, "roles": roles, "vcardArray": ["vcard", card]}
+    if entities:
+        record["entities"] = entities
+    return record
+
+
+class SimulatedRdap:
+    host = "127.0.0.1"
+
+    def __init__(self, providers: list[Provider]) -> None:
+        self.providers = providers
+        self.port = 0
+        self.queries: list[str] = []
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    @property
+    def bootstrap_url(self) -> str:
+        """The value for TADA_RDAP_BOOTSTRAP (with TADA_RDAP_ALLOW_HTTP)."""
+        return self.base_url + "bootstrap/"
+
+    def bootstrap(self, name: str) -> dict | None:
+        blocks = {
+            "dns.json": ["test"],
+            "ipv4.json": [p.network for p in self.providers],
+            "ipv6.json": ["2001:db8::/32"],  # whoisit wants every registry to list something
+        }.get(name)
+        if blocks is None:
+            return None
+        services = [[blocks, [self.base_url + "rdap/"]]] if blocks else []
+        return {"version": "1.0", "publication": "2026-01-01T00:00:00Z", "description": "simulation", "services": services}
+
+    def answer(self, path: str) -> tuple[int, dict]:
+        self.queries.append(path)
+        if path.startswith("/bootstrap/"):
+            data = self.bootstrap(path.removeprefix("/bootstrap/"))
+            return (200, data) if data else (404, {"errorCode": 404})
+        if path.startswith("/rdap/ip/"):
+            value = path.removeprefix("/rdap/ip/").split("/")[0]
+            for provider in self.providers:
+                try:
+                    if ipaddress.ip_address(value) in ipaddress.ip_network(provider.network):
+                        return 200, self._network(provider)
+                except ValueError:
+                    break
+            return 404, {"errorCode": 404, "title": "Not Found"}
+        if path.startswith("/rdap/domain/"):
+            name = path.removeprefix("/rdap/domain/").lower().rstrip(".")
+            if name.endswith(".test"):
+                return 200, self._domain(name)
+        return 404, {"errorCode": 404, "title": "Not Found"}
+
+    def _network(self, provider: Provider) -> dict:
+        network = ipaddress.ip_network(provider.network)
+        abuse = _entity(f"ABUSE-{provider.domain}", ["abuse"], f"{provider.name} abuse desk", provider.abuse_email)
+        registrant = _entity(f"ORG-{provider.domain}", ["registrant"], provider.name, entities=[abuse])
+        return {
+            "rdapConformance": ["rdap_level_0"],
+            "objectClassName": "ip network",
+            "handle": f"NET-{provider.domain}",
+            "startAddress": str(network.network_address),
+            "endAddress": str(network.broadcast_address),
+            "ipVersion": "v4",
+            "name": provider.name,
+            "entities": [registrant],
+        }
+
+    def _domain(self, name: str) -> dict:
+        abuse = _entity("REGISTRAR-ABUSE", ["abuse"], "Registrar abuse desk", REGISTRAR.abuse_email)
+        registrar = _entity("9999", ["registrar"], REGISTRAR.name, entities=[abuse])
+        return {"rdapConformance": ["rdap_level_0"], "objectClassName": "domain", "ldhName": name, "entities": [registrar]}
+
+    def start(self) -> None:
+        state = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                status, data = state.answer(self.path.split("?", 1)[0])
+                body = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/rdap+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer((self.host, 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

@@ -1,0 +1,46 @@
+"""The rehearsal's worker: the real workflows and activities (``worker.build_activities``),
+sized for a burst of a thousand-odd links on one machine.
+
+The only differences from ``worker.build_worker`` are capacity settings: every link
+workflow and notice batch stays in the worker's cache (a cache smaller than the
+number of open workflows makes the worker replay histories over and over), more
+workflow tasks and activities run at once, and tada's own modules pass through the
+sandbox instead of being imported again for each of the thousand-odd workflow runs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from tada.settings import Settings
+from tada.worker import build_activities
+from tada.workflows.link import LinkWorkflow
+from tada.workflows.notice_batch import NoticeBatchWorkflow
+
+
+def build_simulation_worker(
+    client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings, *, links: int
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[LinkWorkflow, NoticeBatchWorkflow],
+        activities=build_activities(client, pool, http, settings),
+        max_cached_workflows=max(1000, 3 * links),
+        max_concurrent_workflow_tasks=200,
+        max_concurrent_activities=200,
+        max_concurrent_workflow_task_polls=10,
+        max_concurrent_activity_task_polls=10,
+        graceful_shutdown_timeout=timedelta(seconds=5),
+        # Still sandboxed; tada's own (deterministic, side-effect-free) modules are imported
+        # once rather than again for every new workflow run.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("tada.workflows", "tada.domain")
+        ),
+    )

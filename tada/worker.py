@@ -1,0 +1,152 @@
+"""The tada worker: runs link workflows and their activities.
+
+Run it with ``tada-worker`` (or ``make run``, which also starts the local stack).
+It needs only the TADA_* settings to reach Temporal, PostgreSQL and SMTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import compileall
+import signal
+from datetime import timedelta
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import asyncpg
+import httpx
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from tada.clients.egress import EgressPolicy
+from tada.clients.host_limiter import HostLimiter
+from tada.activities.host_lookup import HostLookupActivities, HostLookupConfig
+from tada.activities.liveness import LivenessActivities
+from tada.clients.mailer import Mailer, SmtpConfig
+from tada.activities.notice_handover import NoticeHandOverActivities
+from tada.activities.notices import NoticeActivities, NotifierIdentity
+from tada.clients.rate_limit import RecipientRateLimit
+from tada.clients.safe_transport import safe_client
+from tada.activities.store import StoreActivities
+from tada.domain.registry import load_registry
+from tada.adapters.converter import warn_if_unencrypted
+from tada.adapters.data_crypto import DataCrypto, DataKeyMissing
+from tada.adapters.database import apply_schema, create_pool
+from tada.adapters.log_setup import configure_logging
+from tada.adapters.temporal import connect, ensure_search_attributes
+from tada.settings import Settings, get_settings
+from tada import workflows
+from tada.workflows.link import LinkWorkflow
+from tada.workflows.notice_batch import NoticeBatchWorkflow
+
+log = structlog.get_logger(__name__)
+
+
+def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings) -> list:
+    mailer = Mailer(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+        )
+    )
+    identity = NotifierIdentity(
+        notice_from=settings.notice_from,
+        notifier_name=settings.notifier_name,
+        allow_private_targets=settings.allow_private_targets,
+    )
+    liveness = LivenessActivities(
+        pool,
+        http,
+        allow_private=settings.allow_private_targets,
+        max_bytes=settings.liveness_max_bytes,
+        limiter=HostLimiter(settings.liveness_per_host),
+    )
+    crypto = DataCrypto.from_settings(settings)  # victim data at rest (tada/adapters/data_crypto.py)
+    notices = NoticeActivities(
+        pool, mailer, http, identity, RecipientRateLimit(pool, per_hour=settings.recipient_hourly_limit), crypto
+    )
+    hand_over = NoticeHandOverActivities(client, settings.task_queue)
+    host_lookup = HostLookupActivities(HostLookupConfig.from_settings(settings), http)
+    store = StoreActivities(pool, crypto)
+    return [
+        liveness.check,
+        hand_over.hand_over,
+        notices.send_batch,
+        host_lookup.find_abuse_contacts,
+        store.record_event,
+    ]
+
+
+def new_http_client(settings: Settings) -> httpx.AsyncClient:
+    """Liveness, forms and RDAP all go out through the safe-egress transport (tada/clients/safe_transport.py)."""
+    return safe_client(
+        EgressPolicy(allow_private=settings.allow_private_targets),
+        timeout=settings.liveness_timeout_seconds,
+        total_timeout=settings.egress_total_timeout_seconds,
+        max_response_bytes=settings.egress_max_response_bytes,
+    )
+
+
+def cache_workflow_bytecode() -> None:
+    """Compile the workflow modules' bytecode where it is missing or stale. The workflow sandbox
+    imports them afresh for every workflow it loads; where nothing writes bytecode
+    (PYTHONDONTWRITEBYTECODE, as in many container images) each of those imports would
+    compile the source again, several milliseconds a workflow. Unwritable: left as it is."""
+    compileall.compile_dir(Path(workflows.__file__).parent, quiet=2)
+
+
+def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings) -> Worker:
+    cache_workflow_bytecode()
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[LinkWorkflow, NoticeBatchWorkflow],
+        activities=build_activities(client, pool, http, settings),
+        max_cached_workflows=settings.max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set, then shut down cleanly."""
+    registry = load_registry(settings.platforms)  # a broken registry stops us here, named
+    if not DataCrypto.from_settings(settings).configured:  # notes could not be stored: stop here
+        raise DataKeyMissing()
+    log.info("registry_loaded", platforms=len(registry.platforms))
+    await apply_schema(settings.database_url)
+    client = await connect(settings)
+    warn_if_unencrypted(settings)
+    added = await ensure_search_attributes(client, settings.temporal_namespace)
+    if added:
+        log.info("search_attributes_registered", names=added)
+    async with AsyncExitStack() as stack:
+        pool = await create_pool(settings.database_url)
+        stack.push_async_callback(pool.close)
+        http = await stack.enter_async_context(new_http_client(settings))
+        worker = build_worker(client, pool, http, settings)
+        log.info("worker_started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
+        async with worker:
+            await stop.wait()
+        log.info("worker_stopped")
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_format)
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop=stop)
+
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()
