@@ -33,6 +33,7 @@ from tada.domain.abuse_contacts import (
 )
 from tada.domain.cdn import cdn_for
 from tada.domain.hosts import ip_literal, registrable_domain
+from tada.workflows.activity_contracts import FIND_ABUSE_CONTACTS, HostLookup
 
 log = structlog.get_logger(__name__)
 
@@ -46,14 +47,8 @@ class HostLookupConfig(BaseModel):
     dns_server: str | None = None  # TADA_DNS_SERVER, "host" or "host:port"; None: the system's resolver
     dns_timeout_seconds: float = Field(default=5.0, gt=0)
 
-    @classmethod
-    def from_settings(cls, settings: object) -> HostLookupConfig:
-        """From the settings object; fields it does not have keep their defaults."""
-        values = {name: getattr(settings, name) for name in cls.model_fields if hasattr(settings, name)}
-        return cls.model_validate(values)
 
-
-class HostLookupActivities:
+class HostLookupActivities(HostLookup):
     def __init__(self, config: HostLookupConfig, http: httpx.AsyncClient) -> None:
         self._dns = DnsLookup(server=config.dns_server, timeout_seconds=config.dns_timeout_seconds)
         self._rdap = RdapClient(
@@ -65,7 +60,7 @@ class HostLookupActivities:
             max_wait_seconds=config.rdap_max_wait_seconds,
         )
 
-    @activity.defn(name="find_abuse_contacts")
+    @activity.defn(name=FIND_ABUSE_CONTACTS)
     async def find_abuse_contacts(self, request: HostLookupRequest) -> HostLookupResult:
         host = _ascii_host(request.host)
         try:

@@ -15,6 +15,7 @@ from tada.clients.host_limiter import HostLimiter
 from tada.domain.liveness import classify
 from tada.domain.models import LivenessRequest, LivenessResult
 from tada.domain.states import Verdict
+from tada.workflows.activity_contracts import CHECK_LIVENESS, Liveness
 
 log = structlog.get_logger(__name__)
 
@@ -22,7 +23,7 @@ MAX_REDIRECTS = 5
 USER_AGENT = "tada-liveness/0.1 (take-down assistance; checks whether reported content is still up)"
 
 
-class LivenessActivities:
+class LivenessActivities(Liveness):
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -41,7 +42,7 @@ class LivenessActivities:
         #: At most so many requests at once to any one host (each redirect hop takes its host's slot).
         self._limiter = limiter if limiter is not None else HostLimiter(0)  # (an idle limiter is falsy)
 
-    @activity.defn(name="check_liveness")
+    @activity.defn(name=CHECK_LIVENESS)
     async def check(self, request: LivenessRequest) -> LivenessResult:
         url = await self._pool.fetchval("SELECT url FROM links WHERE link_id = $1", request.link_id)
         if url is None:

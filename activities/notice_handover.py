@@ -10,16 +10,17 @@ from temporalio.common import WorkflowIDConflictPolicy
 from tada.domain.batching import batch_key_for, batch_workflow_id
 from tada.domain.models import NoticeRequest
 from tada.workflows.notice_batch import NoticeBatchWorkflow
+from tada.workflows.activity_contracts import HAND_OVER_NOTICE, NoticeHandOver
 
 log = structlog.get_logger(__name__)
 
 
-class NoticeHandOverActivities:
+class NoticeHandOverActivities(NoticeHandOver):
     def __init__(self, client: Client, task_queue: str) -> None:
         self._client = client
         self._task_queue = task_queue
 
-    @activity.defn(name="hand_over_notice")
+    @activity.defn(name=HAND_OVER_NOTICE)
     async def hand_over(self, notice: NoticeRequest) -> str:
         """Add the notice to its batch, starting the batch if none is collecting. Returns the batch id.
         A retry adds the same notice again, which the batch ignores."""

@@ -21,11 +21,12 @@ from temporalio import activity
 from tada.clients.forms import fill_fields, submit_form
 from tada.clients.mailer import Mailer
 from tada.clients.rate_limit import RecipientRateLimit
-from tada.adapters.data_crypto import DataCrypto, configured_crypto
+from tada.adapters.data_crypto import DataCrypto
 from tada.domain.models import NoticeBatch, NoticeReceipt, NoticeRequest
 from tada.domain.mail_thread import thread_headers
 from tada.domain.notices import NoticeContext, render_notice
 from tada.domain.states import Channel
+from tada.workflows.activity_contracts import SEND_NOTICE_BATCH, Notices
 
 log = structlog.get_logger(__name__)
 
@@ -52,24 +53,24 @@ def message_id_for(notice_key: str, sender_email: str) -> str:
     return f"<{digest}@{domain}>"
 
 
-class NoticeActivities:
+class NoticeActivities(Notices):
     def __init__(
         self,
         pool: asyncpg.Pool,
         mailer: Mailer,
         http: httpx.AsyncClient,
         identity: NotifierIdentity,
-        rate_limit: RecipientRateLimit | None = None,
-        crypto: DataCrypto | None = None,
+        rate_limit: RecipientRateLimit,
+        crypto: DataCrypto,
     ) -> None:
-        self._crypto = crypto or configured_crypto()  # the case reference is sealed at rest
+        self._crypto = crypto  # the case reference is sealed at rest
         self._pool = pool
-        self._rate_limit = rate_limit or RecipientRateLimit(pool)
+        self._rate_limit = rate_limit
         self._mailer = mailer
         self._http = http
         self._identity = identity
 
-    @activity.defn(name="send_notice_batch")
+    @activity.defn(name=SEND_NOTICE_BATCH)
     async def send_batch(self, batch: NoticeBatch) -> NoticeReceipt:
         """Send one notice listing every link of the batch (same case, recipient and kind)."""
         first = batch.items[0]

@@ -8,7 +8,8 @@ from temporalio import activity
 
 from tada.domain.models import LinkEvent
 from tada.domain.victim_data import sealed_detail_fields, storable
-from tada.adapters.data_crypto import DataCrypto, configured_crypto
+from tada.adapters.data_crypto import DataCrypto
+from tada.workflows.activity_contracts import RECORD_EVENT, Store
 
 log = structlog.get_logger(__name__)
 
@@ -30,12 +31,12 @@ RETURNING true
 """
 
 
-class StoreActivities:
-    def __init__(self, pool: asyncpg.Pool, crypto: DataCrypto | None = None) -> None:
+class StoreActivities(Store):
+    def __init__(self, pool: asyncpg.Pool, crypto: DataCrypto) -> None:
         self._pool = pool
-        self._crypto = crypto or configured_crypto()
+        self._crypto = crypto
 
-    @activity.defn(name="record_event")
+    @activity.defn(name=RECORD_EVENT)
     async def record_event(self, event: LinkEvent) -> None:
         """Append one event and bring the link's read model up to date. A retry of an
         event already recorded (same event_key) changes nothing. Notes (victim data) are

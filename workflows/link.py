@@ -16,6 +16,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from tada.domain import search
     from tada.domain.abuse_contacts import HostLookupRequest, HostLookupResult
+    from tada.domain.next_action import nothing_more
     from tada.domain.models import (
         CaseworkerAction,
         EscalationContact,
@@ -32,28 +33,22 @@ with workflow.unsafe.imports_passed_through():
         PlatformResponse,
     )
     from tada.domain.states import (
+        CaseworkerActionKind,
         Channel,
         Escalation,
+        EventKind,
         LinkState,
         NoticeKind,
         ResponseOutcome,
         Verdict,
         check_move,
     )
-    from tada.workflows.options import (
-        CHECK_LIVENESS,
-        CONTACT_REMINDER,
-        FIND_ABUSE_CONTACTS,
-        HAND_OVER_NOTICE,
-        HOST_LOOKUP,
-        LIVENESS,
-        NOTICE,
-        RECORD_EVENT,
-        SEND_NOTICE_BATCH,
-        STORE,
-    )
+    from tada.workflows.activity_contracts import HostLookup, Liveness, NoticeHandOver, Notices, Store
+    from tada.workflows.options import CONTACT_REMINDER, HOST_LOOKUP, LIVENESS, NOTICE, STORE
 
 S = LinkState
+Act = CaseworkerActionKind
+Event = EventKind
 
 #: Workflow versions (``workflow.patched``): histories written before a change replay the old way.
 SEND_UNBATCHED_DIRECTLY = "send-unbatched-notices-directly"  # batch_window 0s: no notice-batch workflow
@@ -80,35 +75,35 @@ class LinkWorkflow:
 
     @workflow.signal
     def respond(self, response: PlatformResponse) -> None:
-        self._inbox.append(CaseworkerAction(action="respond", response=response))
+        self._inbox.append(CaseworkerAction(action=Act.RESPOND, response=response))
 
     @workflow.signal
     def pause(self) -> None:
-        self._inbox.append(CaseworkerAction(action="pause"))
+        self._inbox.append(CaseworkerAction(action=Act.PAUSE))
 
     @workflow.signal
     def resume(self) -> None:
-        self._inbox.append(CaseworkerAction(action="resume"))
+        self._inbox.append(CaseworkerAction(action=Act.RESUME))
 
     @workflow.signal
     def withdraw(self, reason: str | None = None) -> None:
-        self._inbox.append(CaseworkerAction(action="withdraw", reason=reason))
+        self._inbox.append(CaseworkerAction(action=Act.WITHDRAW, reason=reason))
 
     @workflow.signal
     def escalate(self, contact: EscalationContact) -> None:
-        self._inbox.append(CaseworkerAction(action="escalate", contact=contact))
+        self._inbox.append(CaseworkerAction(action=Act.ESCALATE, contact=contact))
 
     @workflow.signal
     def recheck(self) -> None:
-        self._inbox.append(CaseworkerAction(action="recheck"))
+        self._inbox.append(CaseworkerAction(action=Act.RECHECK))
 
     @workflow.signal
     def reopen(self) -> None:
-        self._inbox.append(CaseworkerAction(action="reopen"))
+        self._inbox.append(CaseworkerAction(action=Act.REOPEN))
 
     @workflow.signal
     def confirm_filed(self) -> None:
-        self._inbox.append(CaseworkerAction(action="filed"))
+        self._inbox.append(CaseworkerAction(action=Act.FILED))
 
     @workflow.signal
     def notice_sent(self, sent: NoticeSent) -> None:
@@ -160,7 +155,7 @@ class LinkWorkflow:
         except _ContinueAsNew:
             await self._continue_as_new()
         except _Withdrawn as withdrawn:
-            self._schedule("none: withdrawn", None)
+            self._schedule(nothing_more("withdrawn"), None)
             await self._move(S.WITHDRAWN, str(withdrawn) or "withdrawn by caseworker")
             return self.status()
 
@@ -255,17 +250,14 @@ class LinkWorkflow:
         """DNS and RDAP: the CDN or web host's abuse contacts, then the registrar's."""
         c = self._c
         try:
-            found: HostLookupResult = await workflow.execute_activity(
-                FIND_ABUSE_CONTACTS,
-                HostLookupRequest(host=self._link.host),
-                result_type=HostLookupResult,
-                **HOST_LOOKUP,
+            found = await workflow.execute_activity_method(
+                HostLookup.find_abuse_contacts, HostLookupRequest(host=self._link.host), **HOST_LOOKUP
             )
             contacts = found.contacts
         except ActivityError as failure:
             workflow.logger.warning("link %s: host lookup failed: %s", self._link.link_id, failure.cause)
             contacts = []
-            await self._record("contact_lookup_failed", {"host": self._link.host})
+            await self._record(Event.CONTACT_LOOKUP_FAILED, {"host": self._link.host})
         c.contacts_looked_up = True
         c.found_contacts = contacts
         for contact in contacts:
@@ -276,14 +268,14 @@ class LinkWorkflow:
             for name in ("address", "network", "rdap_server", "entity_handle"):
                 if getattr(contact.how, name):
                     detail[name] = getattr(contact.how, name)
-            await self._record("contact_found", detail)
+            await self._record(Event.CONTACT_FOUND, detail)
 
     async def _wait_for_contact(self) -> bool:
         """No escalation contact known: wait, visibly, for a caseworker to supply one; a
         reminder is logged every day. True when a caseworker action changed the state."""
         escalation = self._link.policy.escalation
         self._schedule(f"needs {escalation} contact (tada link escalate)", workflow.now() + CONTACT_REMINDER)
-        await self._record("waiting", {"for": f"{escalation} contact"})
+        await self._record(Event.WAITING, {"for": f"{escalation} contact"})
         while True:
             action = await self._wait()
             if action is not None:
@@ -320,8 +312,8 @@ class LinkWorkflow:
             if result.verdict == Verdict.LIVE:
                 await self._start_new_cycle(f"live again at re-check {c.recheck_index}")
                 return False
-        self._schedule("none: watch ended", None)
-        await self._record("watch_ended", {"rechecks": str(len(schedule))})
+        self._schedule(nothing_more("watch ended"), None)
+        await self._record(Event.WATCH_ENDED, {"rechecks": str(len(schedule))})
         return True
 
     # --- caseworker actions -----------------------------------------------------------
@@ -329,12 +321,12 @@ class LinkWorkflow:
     async def _on_action(self, action: CaseworkerAction) -> bool:
         """Apply one caseworker action. True when it changed the state."""
         c, state = self._c, self._c.state
-        if action.action == "respond" and action.response is not None:
+        if action.action == Act.RESPOND and action.response is not None:
             response = action.response
             detail = {"outcome": response.outcome.value}
             if response.note:
                 detail["note"] = response.note
-            await self._record("response", detail)
+            await self._record(Event.RESPONSE, detail)
             if response.outcome == ResponseOutcome.REMOVED and state != S.REMOVED:
                 await self._move_removed("platform confirmed removal")
                 return True
@@ -342,9 +334,9 @@ class LinkWorkflow:
                 await self._after_follow_ups("platform rejected the notice")
                 return True
             return False
-        if action.action == "escalate" and action.contact is not None:
+        if action.action == Act.ESCALATE and action.contact is not None:
             c.escalation_contact = action.contact
-            await self._record("caseworker", {"action": "escalate", "kind": action.contact.kind.value})
+            await self._record(Event.CASEWORKER, {"action": Act.ESCALATE.value, "kind": action.contact.kind.value})
             if state in (S.AWAITING_RESPONSE, S.FOLLOW_UP, S.UNRESOLVED):
                 if state == S.UNRESOLVED:
                     c.escalations_sent = 0
@@ -353,7 +345,7 @@ class LinkWorkflow:
                 await self._move(S.ESCALATED, "caseworker escalated")
                 return True
             return False
-        if action.action == "recheck":
+        if action.action == Act.RECHECK:
             result = await self._check_liveness(self._c.next_action)
             if result.verdict == Verdict.GONE and state != S.REMOVED:
                 await self._move_removed(f"gone at caseworker re-check: {result.reason}")
@@ -362,11 +354,11 @@ class LinkWorkflow:
                 await self._start_new_cycle("live again at caseworker re-check")
                 return True
             return False
-        if action.action == "reopen" and state == S.UNRESOLVED:
+        if action.action == Act.REOPEN and state == S.UNRESOLVED:
             self._schedule("send notice", workflow.now())
             await self._move(S.REPORTED, "reopened by caseworker")
             return True
-        await self._record("caseworker", {"action": action.action, "ignored": f"not applicable in {state}"})
+        await self._record(Event.CASEWORKER, {"action": action.action.value, "ignored": f"not applicable in {state}"})
         return False
 
     # --- waiting, pausing, withdrawing --------------------------------------------
@@ -380,9 +372,9 @@ class LinkWorkflow:
                 raise _ContinueAsNew()
             if self._inbox:
                 action = self._inbox.pop(0)
-                if action.action == "withdraw":
+                if action.action == Act.WITHDRAW:
                     raise _Withdrawn(action.reason or "withdrawn by caseworker")
-                if action.action == "pause":
+                if action.action == Act.PAUSE:
                     await self._hold_while_paused()
                     continue
                 return action
@@ -405,25 +397,25 @@ class LinkWorkflow:
             c.paused_remaining = max(c.next_action_at - workflow.now(), timedelta(0))
         resume_action = self._c.next_action
         self._schedule(f"paused (then: {resume_action})", None)
-        await self._record("caseworker", {"action": "pause"})
+        await self._record(Event.CASEWORKER, {"action": Act.PAUSE.value})
 
         def resumed_or_withdrawn() -> bool:
-            return any(a.action in ("resume", "withdraw") for a in self._inbox)
+            return any(a.action in (Act.RESUME, Act.WITHDRAW) for a in self._inbox)
 
         await workflow.wait_condition(resumed_or_withdrawn)
-        index = next(i for i, a in enumerate(self._inbox) if a.action in ("resume", "withdraw"))
+        index = next(i for i, a in enumerate(self._inbox) if a.action in (Act.RESUME, Act.WITHDRAW))
         action = self._inbox.pop(index)
-        if action.action == "withdraw":
+        if action.action == Act.WITHDRAW:
             raise _Withdrawn(action.reason or "withdrawn by caseworker")
         c.paused = False
         due = workflow.now() + c.paused_remaining if c.paused_remaining is not None else None
         c.paused_remaining = None
         self._schedule(resume_action, due)
-        await self._record("caseworker", {"action": "resume"})
+        await self._record(Event.CASEWORKER, {"action": Act.RESUME.value})
 
     def _raise_if_withdrawn(self) -> None:
         for action in self._inbox:
-            if action.action == "withdraw":
+            if action.action == Act.WITHDRAW:
                 self._inbox.remove(action)
                 raise _Withdrawn(action.reason or "withdrawn by caseworker")
 
@@ -431,17 +423,16 @@ class LinkWorkflow:
 
     async def _check_liveness(self, next_action: str) -> LivenessResult:
         self._raise_if_withdrawn()
-        result: LivenessResult = await workflow.execute_activity(
-            CHECK_LIVENESS,
+        result = await workflow.execute_activity_method(
+            Liveness.check,
             LivenessRequest(link_id=self._link.link_id, removed_markers=self._link.policy.removed_markers),
-            result_type=LivenessResult,
             **LIVENESS,
         )
         detail = {"verdict": result.verdict.value, "reason": result.reason}
         if result.http_status is not None:
             detail["http_status"] = str(result.http_status)
         self._c.next_action = next_action
-        await self._record("liveness", detail)
+        await self._record(Event.LIVENESS, detail)
         return result
 
     async def _deliver(
@@ -457,16 +448,16 @@ class LinkWorkflow:
             planned = (self._c.next_action, c.next_action_at)
             where = where or policy.manual_instructions or f"{policy.name}'s reporting page"
             self._schedule(f"file {kind.value} notice by hand: {where} (then tada link filed)", None)
-            await self._record("waiting", {"for": "manual filing", "kind": kind.value})
+            await self._record(Event.WAITING, {"for": "manual filing", "kind": kind.value})
             while True:
                 action = await self._wait(resumable=False)
-                if action is not None and action.action == "filed":
+                if action is not None and action.action == Act.FILED:
                     break
                 if action is not None and await self._on_action(action):
                     return False
             self._schedule(planned[0], max(planned[1], workflow.now()) if planned[1] else None)
             c.notices_sent += 1
-            await self._record("notice", {"kind": kind.value, "channel": "manual", "notice_key": notice_key})
+            await self._record(Event.NOTICE, {"kind": kind.value, "channel": "manual", "notice_key": notice_key})
             return True
         request = NoticeRequest(
             notice_key=notice_key,
@@ -487,8 +478,8 @@ class LinkWorkflow:
         if policy.timings.batch_window > timedelta(0) or not workflow.patched(SEND_UNBATCHED_DIRECTLY):
             sent = await self._send_with_batch(request)
         else:  # no batching window: nothing to wait for, the link sends its notice itself
-            receipt: NoticeReceipt = await workflow.execute_activity(
-                SEND_NOTICE_BATCH, NoticeBatch(items=[request]), result_type=NoticeReceipt, **NOTICE
+            receipt = await workflow.execute_activity_method(
+                Notices.send_batch, NoticeBatch(items=[request]), **NOTICE
             )
             sent = NoticeSent(notice_key=notice_key, message_id=receipt.message_id, recipient=receipt.recipient)
         c.notices_sent += 1
@@ -497,19 +488,19 @@ class LinkWorkflow:
             detail["recipient"] = sent.recipient
         if sent.batch_size > 1:
             detail["batch_size"] = str(sent.batch_size)
-        await self._record("notice", detail)
+        await self._record(Event.NOTICE, detail)
         return True
 
     async def _send_with_batch(self, request: NoticeRequest) -> NoticeSent:
         """Hand the notice to the batch of its case and recipient, and wait until it went out."""
-        await workflow.execute_activity(HAND_OVER_NOTICE, request, **NOTICE)
+        await workflow.execute_activity_method(NoticeHandOver.hand_over, request, **NOTICE)
         await workflow.wait_condition(
-            lambda: request.notice_key in self._sent or any(a.action == "withdraw" for a in self._inbox)
+            lambda: request.notice_key in self._sent or any(a.action == Act.WITHDRAW for a in self._inbox)
         )
         self._raise_if_withdrawn()
         return self._sent.pop(request.notice_key)
 
-    async def _record(self, kind: str, detail: dict[str, str], *, moved_from: LinkState | None = None) -> None:
+    async def _record(self, kind: EventKind, detail: dict[str, str], *, moved_from: LinkState | None = None) -> None:
         c = self._c
         c.seq += 1
         event = LinkEvent(
@@ -525,13 +516,13 @@ class LinkWorkflow:
             next_action=self._c.next_action,
             next_action_at=c.next_action_at,
         )
-        await workflow.execute_activity(RECORD_EVENT, event, **STORE)
+        await workflow.execute_activity_method(Store.record_event, event, **STORE)
 
     async def _move(self, target: LinkState, reason: str) -> None:
         current = self._c.state
         check_move(current, target)
         self._c.state = target
-        await self._record("transition", {"reason": reason}, moved_from=current)
+        await self._record(Event.TRANSITION, {"reason": reason}, moved_from=current)
         self._upsert_search_attributes()
         workflow.logger.info("link %s: %s -> %s", self._link.link_id, current, target)
 
@@ -574,7 +565,7 @@ class LinkWorkflow:
             due = max(c.previous_removal_at + schedule[c.recheck_index], workflow.now())
             self._schedule(f"repost check {c.recheck_index + 1} of {len(schedule)}", due)
         else:
-            self._schedule("none: watch ended", None)
+            self._schedule(nothing_more("watch ended"), None)
 
     def _escalation_contact(self) -> EscalationContact | None:
         """A caseworker's contact first, then the registry's, then what the host lookup

@@ -15,7 +15,8 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from tada.domain.models import NoticeBatch, NoticeBatchKey, NoticeReceipt, NoticeRequest, NoticeSent
-    from tada.workflows.options import NOTICE, SEND_NOTICE_BATCH
+    from tada.workflows.activity_contracts import Notices
+    from tada.workflows.options import NOTICE
 
 
 @workflow.defn
@@ -51,9 +52,7 @@ class NoticeBatchWorkflow:
                 workflow.continue_as_new(args=[key, self._pending])
 
     async def _send(self, notices: list[NoticeRequest]) -> int:
-        receipt = await workflow.execute_activity(
-            SEND_NOTICE_BATCH, NoticeBatch(items=notices), result_type=NoticeReceipt, **NOTICE
-        )
+        receipt = await workflow.execute_activity_method(Notices.send_batch, NoticeBatch(items=notices), **NOTICE)
         for notice in notices:
             done = NoticeSent(
                 notice_key=notice.notice_key,

@@ -33,10 +33,3 @@ HOST_LOOKUP = {
 
 #: How often a link that waits for an escalation contact logs a reminder.
 CONTACT_REMINDER = timedelta(days=1)
-
-# Activity names (the activities themselves live in activities/, with their I/O libraries).
-CHECK_LIVENESS = "check_liveness"
-HAND_OVER_NOTICE = "hand_over_notice"
-SEND_NOTICE_BATCH = "send_notice_batch"
-RECORD_EVENT = "record_event"
-FIND_ABUSE_CONTACTS = "find_abuse_contacts"

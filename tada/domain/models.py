@@ -13,9 +13,11 @@ from pydantic import BaseModel, Field
 
 from tada.domain.abuse_contacts import AbuseContact
 from tada.domain.states import (
+    CaseworkerActionKind,
     Category,
     Channel,
     Escalation,
+    EventKind,
     LinkState,
     NoticeKind,
     ResponseOutcome,
@@ -73,7 +75,7 @@ class PlatformResponse(BaseModel):
 class CaseworkerAction(BaseModel):
     """One signal from a caseworker, queued for the workflow's main loop."""
 
-    action: str  # respond | pause | resume | withdraw | escalate | recheck | reopen | filed
+    action: CaseworkerActionKind
     response: PlatformResponse | None = None
     contact: EscalationContact | None = None
     reason: str | None = None
@@ -198,7 +200,7 @@ class LinkEvent(BaseModel):
     link_id: str
     case_id: str
     cycle: int
-    kind: str  # transition | response | caseworker | liveness | notice
+    kind: EventKind
     from_state: LinkState | None = None
     to_state: LinkState | None = None
     detail: dict[str, str] = Field(default_factory=dict)

@@ -67,6 +67,35 @@ class Verdict(StrEnum):
     UNKNOWN = "unknown"
 
 
+
+class EventKind(StrEnum):
+    """What one row of a link's timeline records (``link_events.kind``). The values are
+    what Temporal histories and the database hold: they never change."""
+
+    TRANSITION = "transition"  # a move between states, with its reason
+    LIVENESS = "liveness"  # a liveness check's verdict
+    NOTICE = "notice"  # a notice sent (email, form) or filed by hand
+    RESPONSE = "response"  # a platform's reply, as a caseworker recorded it
+    CASEWORKER = "caseworker"  # a caseworker's action (pause, resume, escalate, ...)
+    WAITING = "waiting"  # the link waits for a person (a manual filing, a contact)
+    CONTACT_FOUND = "contact_found"  # an abuse contact found by DNS and RDAP
+    CONTACT_LOOKUP_FAILED = "contact_lookup_failed"
+    WATCH_ENDED = "watch_ended"  # the last repost re-check after a removal
+
+
+class CaseworkerActionKind(StrEnum):
+    """What a caseworker can ask of a link (each one a workflow signal)."""
+
+    RESPOND = "respond"
+    PAUSE = "pause"
+    RESUME = "resume"
+    WITHDRAW = "withdraw"
+    ESCALATE = "escalate"
+    RECHECK = "recheck"
+    REOPEN = "reopen"
+    FILED = "filed"
+
+
 S = LinkState
 
 #: Every legal move. WITHDRAWN is reachable from every non-terminal state.

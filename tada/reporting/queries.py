@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 
-from tada.domain.states import Category
+from tada.domain.states import Category, EventKind
 from tada.reporting.model import (
     STEP_ALREADY_GONE,
     STEP_ESCALATION_ADMIN,
@@ -45,8 +45,9 @@ from tada.reporting.model import (
     percent,
 )
 
+#: (Event kinds come from EventKind, whose values are fixed identifiers: never user input.)
 #: Links in the period ($1 inclusive start, $2 exclusive end; NULL: open) and one row of facts per link.
-_SCOPE = """
+_SCOPE = f"""
 WITH scope AS (
     SELECT link_id, case_id, platform, category
       FROM links
@@ -55,15 +56,15 @@ WITH scope AS (
 ),
 facts AS (
     SELECT s.link_id, s.case_id, s.platform, s.category,
-           COALESCE(bool_or(e.kind = 'transition' AND e.to_state = 'REMOVED'), false) AS removed,
-           COALESCE(bool_or(e.kind = 'transition' AND e.to_state IN ('ESCALATED', 'UNRESOLVED')), false)
+           COALESCE(bool_or(e.kind = '{EventKind.TRANSITION}' AND e.to_state = 'REMOVED'), false) AS removed,
+           COALESCE(bool_or(e.kind = '{EventKind.TRANSITION}' AND e.to_state IN ('ESCALATED', 'UNRESOLVED')), false)
                AS escalated,
-           COALESCE(bool_or(e.kind = 'response'), false) AS responded,
+           COALESCE(bool_or(e.kind = '{EventKind.RESPONSE}'), false) AS responded,
            count(e.event_id) FILTER (
-               WHERE e.kind = 'transition' AND e.from_state = 'REMOVED' AND e.to_state = 'REPORTED'
+               WHERE e.kind = '{EventKind.TRANSITION}' AND e.from_state = 'REMOVED' AND e.to_state = 'REPORTED'
            ) AS reposts,
            EXTRACT(EPOCH FROM min(e.occurred_at) FILTER (
-               WHERE e.kind = 'transition' AND e.to_state = 'REMOVED') - min(e.occurred_at)
+               WHERE e.kind = '{EventKind.TRANSITION}' AND e.to_state = 'REMOVED') - min(e.occurred_at)
            )::float8 AS seconds_to_removal
       FROM scope s
       LEFT JOIN link_events e ON e.link_id = s.link_id
@@ -71,12 +72,12 @@ facts AS (
 )
 """
 
-_TOTALS = _SCOPE + """
+_TOTALS = _SCOPE + f"""
 SELECT count(DISTINCT case_id) AS cases, count(*) AS links, count(*) FILTER (WHERE removed) AS removed
   FROM facts
 """
 
-_CATEGORIES = _SCOPE + """
+_CATEGORIES = _SCOPE + f"""
 SELECT category, count(*) AS links, count(*) FILTER (WHERE removed) AS removed,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_removal) AS median_seconds,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds_to_removal) AS p90_seconds
@@ -84,7 +85,7 @@ SELECT category, count(*) AS links, count(*) FILTER (WHERE removed) AS removed,
  GROUP BY category
 """
 
-_PLATFORMS = _SCOPE + """
+_PLATFORMS = _SCOPE + f"""
 SELECT platform, min(category) AS category, count(*) AS links, count(*) FILTER (WHERE removed) AS removed,
        count(*) FILTER (WHERE escalated AND NOT responded) AS silent_links,
        count(*) FILTER (WHERE escalated AND NOT responded AND removed) AS silent_removed
@@ -93,20 +94,20 @@ SELECT platform, min(category) AS category, count(*) AS links, count(*) FILTER (
  ORDER BY count(*) DESC, platform
 """
 
-_HOSTS = _SCOPE + """
+_HOSTS = _SCOPE + f"""
 , found AS (
     SELECT DISTINCT ON (e.link_id) e.link_id,
            COALESCE(NULLIF(e.detail->>'name', ''), lower(NULLIF(split_part(e.detail->>'email', '@', 2), '')))
                AS host
       FROM link_events e JOIN scope USING (link_id)
-     WHERE e.kind = 'contact_found' AND e.detail->>'kind' = 'host'
+     WHERE e.kind = '{EventKind.CONTACT_FOUND}' AND e.detail->>'kind' = 'host'
      ORDER BY e.link_id, e.event_id
 ),
 escalated_to AS (
     SELECT DISTINCT ON (e.link_id) e.link_id,
            lower(NULLIF(split_part(e.detail->>'recipient', '@', 2), '')) AS host
       FROM link_events e JOIN scope USING (link_id)
-     WHERE e.kind = 'notice' AND e.detail->>'kind' = 'escalation_host' AND e.detail ? 'recipient'
+     WHERE e.kind = '{EventKind.NOTICE}' AND e.detail->>'kind' = 'escalation_host' AND e.detail ? 'recipient'
      ORDER BY e.link_id, e.event_id
 )
 SELECT COALESCE(found.host, escalated_to.host, 'unknown') AS host,
@@ -118,11 +119,11 @@ SELECT COALESCE(found.host, escalated_to.host, 'unknown') AS host,
  ORDER BY count(*) DESC, 1
 """
 
-_STEPS = _SCOPE + """
+_STEPS = _SCOPE + f"""
 , first_removal AS (
     SELECT DISTINCT ON (e.link_id, e.cycle) e.link_id, e.cycle, e.event_id, e.detail->>'reason' AS reason
       FROM link_events e JOIN scope USING (link_id)
-     WHERE e.kind = 'transition' AND e.to_state = 'REMOVED'
+     WHERE e.kind = '{EventKind.TRANSITION}' AND e.to_state = 'REMOVED'
      ORDER BY e.link_id, e.cycle, e.event_id
 )
 SELECT f.link_id, f.cycle, f.reason,
@@ -132,15 +133,15 @@ SELECT f.link_id, f.cycle, f.reason,
             FILTER (WHERE n.detail->>'kind' IN ('escalation_host', 'escalation_admin')))[1] AS last_escalation
   FROM first_removal f
   LEFT JOIN link_events n
-         ON n.link_id = f.link_id AND n.cycle = f.cycle AND n.kind = 'notice' AND n.event_id < f.event_id
+         ON n.link_id = f.link_id AND n.cycle = f.cycle AND n.kind = '{EventKind.NOTICE}' AND n.event_id < f.event_id
  GROUP BY f.link_id, f.cycle, f.reason
 """
 
-_REPOSTS = _SCOPE + """
+_REPOSTS = _SCOPE + f"""
 SELECT count(*) FILTER (WHERE reposts > 0) AS links, COALESCE(sum(reposts), 0)::bigint AS cycles,
        (SELECT count(DISTINCT (e.link_id, e.cycle))
           FROM link_events e JOIN scope USING (link_id)
-         WHERE e.kind = 'transition' AND e.to_state = 'REMOVED' AND e.cycle > 1) AS removed
+         WHERE e.kind = '{EventKind.TRANSITION}' AND e.to_state = 'REMOVED' AND e.cycle > 1) AS removed
   FROM facts
 """
 

@@ -12,6 +12,8 @@ from temporalio.exceptions import ApplicationError
 
 from tada.clients.dns_lookup import parse_dns_server
 from tada.activities.host_lookup import HostLookupActivities, HostLookupConfig
+from tada.settings import Settings
+from tada.worker import host_lookup_config
 from tada.clients.rdap_bootstrap import load_bootstrap
 from tada.domain.abuse_contacts import AbuseContact, ContactSource, HostLookupRequest
 from tests.support.escalation_world import (
@@ -223,12 +225,9 @@ async def test_bootstrap_from_a_local_directory(make_lookup, rdap, tmp_path):
     assert not any(hit.startswith("/bootstrap/") for hit in rdap.hits)
 
 
-async def test_config_from_settings_keeps_defaults_for_missing_fields():
-    class Partial:
-        dns_server = "127.0.0.1:5353"
-        rdap_timeout_seconds = 3.0
-
-    config = HostLookupConfig.from_settings(Partial())
+async def test_the_workers_host_lookup_config_comes_from_its_settings():
+    settings = Settings(dns_server="127.0.0.1:5353", rdap_timeout_seconds=3.0)
+    config = host_lookup_config(settings)
     assert (config.dns_server, config.rdap_timeout_seconds, config.rdap_bootstrap) == ("127.0.0.1:5353", 3.0, None)
 
 

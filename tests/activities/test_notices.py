@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tada.clients.mailer import Mailer, SmtpConfig
+from tada.clients.rate_limit import RecipientRateLimit
 from tada.activities.notices import NoticeActivities, NotifierIdentity
 from tada.domain.models import NoticeBatch, NoticeRequest
 from tada.domain.states import Channel, NoticeKind
@@ -16,11 +17,13 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest.fixture
-async def notices(db_pool, smtp_server):
+async def notices(db_pool, smtp_server, data_crypto):
     _, port = smtp_server
     identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org", allow_private_targets=True)
     async with httpx.AsyncClient(timeout=5) as http:
-        yield NoticeActivities(db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=port)), http, identity)
+        yield NoticeActivities(
+            db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=port)), http, identity, RecipientRateLimit(db_pool), data_crypto
+        )
 
 
 async def _link(db_pool) -> tuple[str, str]:
@@ -68,24 +71,26 @@ async def test_the_email_names_the_content_and_the_organisation_only(notices, db
     assert "good faith" in body and "without the" in body
 
 
-async def test_a_failed_send_is_retried_until_it_goes_out(db_pool, mailbox, smtp_server):
+async def test_a_failed_send_is_retried_until_it_goes_out(db_pool, mailbox, smtp_server, data_crypto):
     case_id, link_id = await _link(db_pool)
     identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org")
     async with httpx.AsyncClient() as http:
-        down = NoticeActivities(db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=9, timeout=2)), http, identity)
+        down = NoticeActivities(
+            db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=9, timeout=2)), http, identity, RecipientRateLimit(db_pool), data_crypto
+        )
         with pytest.raises(Exception):
             await down.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))
         status = await db_pool.fetchval("SELECT status FROM notices WHERE link_id = $1", link_id)
         assert status == "pending"  # recorded before sending, not marked sent
-        up = NoticeActivities(db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=smtp_server[1])), http, identity)
+        up = NoticeActivities(
+            db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=smtp_server[1])), http, identity, RecipientRateLimit(db_pool), data_crypto
+        )
         assert (await up.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))).sent_now
     assert len(mailbox.messages) == 1
 
 
-async def test_a_recipient_over_its_hourly_limit_waits_for_a_free_slot(db_pool, mailbox, smtp_server):
+async def test_a_recipient_over_its_hourly_limit_waits_for_a_free_slot(db_pool, mailbox, smtp_server, data_crypto):
     from temporalio.exceptions import ApplicationError
-
-    from tada.clients.rate_limit import RecipientRateLimit
 
     identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org")
     limited = "limited@site.test"
@@ -96,6 +101,7 @@ async def test_a_recipient_over_its_hourly_limit_waits_for_a_free_slot(db_pool, 
             http,
             identity,
             RecipientRateLimit(db_pool, per_hour=2),
+            data_crypto,
         )
         for _ in range(2):
             case_id, link_id = await _link(db_pool)

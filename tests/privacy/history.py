@@ -11,7 +11,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
-from tada.workflows.options import HAND_OVER_NOTICE
+from tada.workflows.activity_contracts import HAND_OVER_NOTICE
 
 
 @dataclass
