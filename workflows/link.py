@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -543,7 +544,7 @@ class LinkWorkflow:
         c.escalations_sent = 0
         c.recheck_index = 0
 
-    async def _continue_as_new(self) -> None:
+    async def _continue_as_new(self) -> NoReturn:
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._c.inbox = list(self._inbox)
         carry = self._c.model_copy(deep=True)

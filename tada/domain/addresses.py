@@ -99,8 +99,8 @@ def refusal(ip: IPAddress | str) -> str | None:
         if ip not in _GLOBAL_UNICAST:
             return "reserved (outside IPv6 global unicast)"
         return None
-    for network, why in _V4_BLOCKS:
-        if ip in network:
+    for network4, why in _V4_BLOCKS:
+        if ip in network4:
             return why
     if not ip.is_global:
         return "not globally routable"
