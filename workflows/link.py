@@ -1,6 +1,6 @@
 """The per-link take-down workflow: one durable state machine per reported link.
 
-It reads like the diagram in ARCHITECTURE.md. Every side effect (liveness checks,
+It reads like the diagram in docs/architecture.md. Every side effect (liveness checks,
 notices, the audit trail) is an activity; the workflow only decides, waits on
 timers and listens to caseworkers. It never sees the URL, only the link id.
 """

@@ -36,7 +36,7 @@ class Timings(BaseModel):
         default_factory=lambda: [timedelta(days=d) for d in (1, 7, 30, 90)]
     )
     unresolved_recheck: timedelta = timedelta(days=30)
-    #: How long to gather a platform's links before one notice covers them all (not used yet).
+    #: How long to gather a case's notices to one recipient into one notice listing them all ("0s": no batching).
     batch_window: timedelta = timedelta(seconds=60)
 
 

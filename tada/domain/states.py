@@ -1,6 +1,6 @@
 """The per-link state machine: states, vocabularies and the transition table.
 
-This module is the state diagram of ARCHITECTURE.md in code; the workflow asks
+This module is the state diagram of docs/architecture.md in code; the workflow asks
 it before every move, so an illegal transition is a bug caught in tests.
 """
 
