@@ -31,6 +31,7 @@ import asyncpg
 
 from tada.adapters.keys import PayloadKeyError, new_key_line, parse_keys
 from tada.adapters.sealing import KEY_BYTES, Unsealable, is_sealed, new_key, open_bytes, open_text, seal_bytes, seal_text
+from tada.errors import Misconfigured
 
 if TYPE_CHECKING:
     from tada.settings import Settings
@@ -47,7 +48,7 @@ MISSING = (
 )
 
 
-class DataKeyError(ValueError):
+class DataKeyError(Misconfigured, ValueError):
     """The configured data key cannot be used; the message names it by id, never by value."""
 
 

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tada.errors import Misconfigured
+
 if TYPE_CHECKING:
     from tada.settings import Settings
 
@@ -28,7 +30,7 @@ KEYS_FILE = "payload_keys"
 _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
-class PayloadKeyError(ValueError):
+class PayloadKeyError(Misconfigured, ValueError):
     """The configured payload keys cannot be used; the message says why (never the key)."""
 
 

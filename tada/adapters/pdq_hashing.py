@@ -16,11 +16,12 @@ import pdqhash
 from PIL import Image, UnidentifiedImageError
 
 from tada.domain.pdq import from_bits
+from tada.errors import InvalidInput
 
 __all__ = ["ImageHash", "UnreadableImage", "hash_image", "hash_image_file", "hash_image_path"]
 
 
-class UnreadableImage(ValueError):
+class UnreadableImage(InvalidInput, ValueError):
     """The file is not an image this helper can read; the message says why (never its content)."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from tada.domain.pdq import parse_pdq
-from tada.app.intake import CaseNotFound, CaseRefused
+from tada.errors import CaseNotFound, CaseRefused
 
 
 async def add_case_hash(pool: asyncpg.Pool, case_id: str, pdq: str) -> bool:

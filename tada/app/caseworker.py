@@ -1,8 +1,9 @@
 """Caseworker actions: signals to link workflows, and withdrawing a whole case.
 
-Shared by the CLI and (later) the HTTP API. A link is looked up in PostgreSQL
-first, so an unknown id is LinkNotFound without asking Temporal; a workflow
-that has already finished is LinkClosed, described from the read model.
+Shared by the CLI and the HTTP API. A link or case is looked up in PostgreSQL
+first, once, and Temporal is contacted only then (the client may be passed as the callable
+that opens it), so an unknown id is LinkNotFound or CaseNotFound without asking Temporal;
+a workflow that has already finished is LinkClosed, described from the read model.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ from typing import Any
 
 import asyncpg
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from tada.app.intake import CaseNotFound
-from tada.app.readmodel import LinkNotFound, LinkRow, case_link_ids, find_link
+from tada.app.client_source import ClientSource, client_of
+from tada.app.readmodel import LinkRow, find_link
+from tada.errors import CaseNotFound, LinkNotFound, Refused
 from tada.workflows.link import LinkWorkflow
 
 SIGNAL_CONCURRENCY = 32
 
 
-class LinkClosed(Exception):
+class LinkClosed(Refused):
     """The link's workflow has finished; nothing can be signalled to it any more."""
 
     def __init__(self, link_id: str, why: str) -> None:
@@ -39,33 +41,33 @@ class CaseWithdrawal(BaseModel):
 
 
 async def signal_link(
-    pool: asyncpg.Pool, client: Client, link_id: str, signal: Callable, args: Sequence[Any] = ()
+    pool: asyncpg.Pool, client: ClientSource, link_id: str, signal: Callable, args: Sequence[Any] = ()
 ) -> LinkRow:
     """Send one signal to a link's workflow. Returns the link as the read model has it."""
     link = await find_link(pool, link_id)
-    handle = client.get_workflow_handle(link_id)
+    handle = (await client_of(client)).get_workflow_handle(link_id)
     try:
         await handle.signal(signal, args=list(args))
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
-        raise await _why_not_running(pool, handle, link_id) from None
+        raise await _why_not_running(handle, link) from None
     return link
 
 
 async def withdraw_case(
-    pool: asyncpg.Pool, client: Client, case_id: str, reason: str = "case withdrawn"
+    pool: asyncpg.Pool, client: ClientSource, case_id: str, reason: str = "case withdrawn"
 ) -> CaseWithdrawal:
-    """Mark the case withdrawn (no new links can be added) and stop every link's workflow."""
-    updated = await pool.fetchval(
-        """
-        UPDATE cases SET status = 'withdrawn', withdrawn_at = COALESCE(withdrawn_at, now())
-         WHERE case_id = $1 RETURNING case_id
-        """,
+    """Mark the case withdrawn (no new links can be added) and stop every link's workflow.
+    Nothing is changed unless Temporal can be reached to stop them."""
+    if await pool.fetchval("SELECT 1 FROM cases WHERE case_id = $1", case_id) is None:
+        raise CaseNotFound(case_id)
+    client = await client_of(client)
+    await pool.execute(
+        "UPDATE cases SET status = 'withdrawn', withdrawn_at = COALESCE(withdrawn_at, now()) WHERE case_id = $1",
         case_id,
     )
-    if updated is None:
-        raise CaseNotFound(case_id)
+    link_ids = await pool.fetch("SELECT link_id FROM links WHERE case_id = $1 ORDER BY added_at, link_id", case_id)
     gate = asyncio.Semaphore(SIGNAL_CONCURRENCY)
 
     async def one(link_id: str) -> bool:
@@ -78,19 +80,18 @@ async def withdraw_case(
                 return False
             return True
 
-    results = await asyncio.gather(*(one(link_id) for link_id in await case_link_ids(pool, case_id)))
+    results = await asyncio.gather(*(one(row["link_id"]) for row in link_ids))
     withdrawn = sum(results)
     return CaseWithdrawal(case_id=case_id, withdrawn=withdrawn, already_closed=len(results) - withdrawn)
 
 
-async def _why_not_running(pool: asyncpg.Pool, handle: WorkflowHandle, link_id: str) -> Exception:
+async def _why_not_running(handle: WorkflowHandle, link: LinkRow) -> Exception:
     try:
         description = await handle.describe()
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
-        return LinkNotFound(f"{link_id} (recorded, but Temporal has no workflow for it)")
-    link = await find_link(pool, link_id)
+        return LinkNotFound(f"{link.link_id} (recorded, but Temporal has no workflow for it)")
     parts = [link.state]
     status = description.status
     if status is not None and status != WorkflowExecutionStatus.COMPLETED:
@@ -99,4 +100,4 @@ async def _why_not_running(pool: asyncpg.Pool, handle: WorkflowHandle, link_id: 
         detail = link.next_action.removeprefix("none: ")
         if detail.casefold() != link.state.casefold():
             parts.append(detail)
-    return LinkClosed(link_id, ", ".join(parts))
+    return LinkClosed(link.link_id, ", ".join(parts))

@@ -23,18 +23,12 @@ from tada.domain.registry import Registry
 from tada.domain.urls import host_of, link_id_for
 from tada.domain.victim_data import check_jurisdiction, check_reference
 from tada.adapters.data_crypto import DataCrypto, configured_crypto
+from tada.app.client_source import ClientSource, client_of
+from tada.errors import CaseNotFound, CaseRefused
 from tada.workflows.link import LinkWorkflow
 
 CASE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 START_CONCURRENCY = 32
-
-
-class CaseRefused(Exception):
-    """The case cannot be opened or changed (under age, withdrawn)."""
-
-
-class CaseNotFound(LookupError):
-    pass
 
 
 class ImportOutcome(BaseModel):
@@ -164,7 +158,7 @@ async def _start_workflow(client: Client, link: LinkInput, task_queue: str) -> b
 
 async def add_links(
     pool: asyncpg.Pool,
-    client: Client,
+    client: ClientSource,
     registry: Registry,
     *,
     case_id: str,
@@ -175,8 +169,10 @@ async def add_links(
     progress: Callable[[int], None] | None = None,
 ) -> ImportOutcome:
     """Start a workflow for every good row; bad rows were already set aside by the parser.
-    Every row is recorded first, in one statement; then the workflows start, 32 at a time."""
+    Every row is recorded first, in one statement; then the workflows start, 32 at a time.
+    The case is checked before Temporal is contacted (``client`` may be the callable that opens it)."""
     language = await case_language(pool, case_id)
+    client = await client_of(client)
     outcome = ImportOutcome(rejected=list(rejected))
     policies: dict[str, PlatformPolicy] = {}  # one per host: the registry's answer does not change
     links: dict[str, LinkInput] = {}  # by link id: a URL twice in one file is one link

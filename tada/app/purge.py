@@ -23,7 +23,7 @@ from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from tada.app.intake import CaseNotFound, CaseRefused
+from tada.errors import CaseNotFound, CaseRefused
 
 PURGEABLE = ("withdrawn", "closed")
 DELETE_CONCURRENCY = 16

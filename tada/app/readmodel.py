@@ -16,12 +16,8 @@ from pydantic import BaseModel, Field
 
 from tada.domain.states import LinkState
 from tada.adapters.data_crypto import DataCrypto, configured_crypto
-from tada.app.intake import CaseNotFound
 from tada.adapters.sealing import is_sealed
-
-
-class LinkNotFound(LookupError):
-    pass
+from tada.errors import CaseNotFound, LinkNotFound
 
 
 class LinkRow(BaseModel):

@@ -34,6 +34,7 @@ from tada.domain.states import LinkState
 from tada.domain.urls import InvalidUrl, host_of, link_id_for, normalise_url
 from tada.app.case_hashes import case_hashes
 from tada.app.caseworker import LinkClosed, signal_link
+from tada.app.client_source import ClientSource, client_of
 from tada.app.intake import CaseRefused, case_language, start_link, start_options
 from tada.app.readmodel import LinkNotFound
 from tada.settings import Settings
@@ -52,7 +53,7 @@ class RepostOutcome(BaseModel):
 
 async def report_repost(
     pool: asyncpg.Pool,
-    client: Client,
+    client: ClientSource,
     registry: Registry,
     *,
     case_id: str,
@@ -63,7 +64,8 @@ async def report_repost(
     settings: Settings,
 ) -> RepostOutcome:
     """Take one monitor's find for a case. InvalidRepost names a bad field; RepostRefused says
-    why a good one is not taken; CaseNotFound / CaseRefused as at intake."""
+    why a good one is not taken; CaseNotFound / CaseRefused as at intake, before Temporal is
+    contacted (``client`` may be the callable that opens it)."""
     source = check_source(source)
     try:
         normalised = normalise_url(url)
@@ -71,6 +73,7 @@ async def report_repost(
         raise InvalidRepost("url", error.reason) from None
     candidate = _pdq(pdq)
     language = await case_language(pool, case_id)
+    client = await client_of(client)
     if of_link is not None and not await pool.fetchval(
         "SELECT 1 FROM links WHERE link_id = $1 AND case_id = $2", of_link, case_id
     ):

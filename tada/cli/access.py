@@ -3,7 +3,8 @@
 With no tokens configured at all (neither TADA_API_TOKENS nor TADA_TOKEN), the CLI
 runs in local single-user mode, as under `make run`: everything is allowed and
 only purges are audited. Otherwise every decision is audited, and a command the
-token's role may not run is refused (exit 3) naming the roles that may.
+token's role may not run is refused (exit 3) naming the roles that may. Each command
+states its action (tada/cli/runtime.py ``run``); the audit names it and the case or link.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import importlib
-
 import asyncpg
 
-from tada.domain.access import CLI_COMMANDS, Action, allowed, parse_tokens, roles_allowed
 from tada.app.audit import record_audit
+from tada.domain.access import Action, allowed, parse_tokens, roles_allowed
+from tada.errors import Refused
 from tada.settings import Settings
 
 LOCAL = "local"
@@ -30,7 +30,7 @@ class Decision:
     audited: bool
 
 
-def decide(settings: Settings, action: Action | None) -> Decision:
+def decide(settings: Settings, action: Action) -> Decision:
     tokens_text = settings.api_tokens.get_secret_value()
     token = settings.cli_token.get_secret_value().strip()
     if not tokens_text.strip() and not token:
@@ -44,49 +44,28 @@ def decide(settings: Settings, action: Action | None) -> Decision:
     role = table.role_of(token)
     if role is None:
         return Decision(False, None, "TADA_TOKEN is not a known token (TADA_API_TOKENS)", audited=True)
-    if action is None:
-        return Decision(False, role.value, "this command has no entry in the permission table", audited=True)
     if not allowed(role, action):
         who = " or ".join(r.value for r in roles_allowed(action))
         return Decision(False, role.value, f"{action.value} needs a {who} token; this is a {role.value} token", True)
     return Decision(True, role.value, "", audited=True)
 
 
-class AccessRefused(Exception):
+class AccessRefused(Refused):
     """This token's role may not run this command (exit 3); the refusal is audited."""
 
-
-def current_command() -> tuple[str, Action | None, str | None]:
-    """The running command's words after ``tada``, its action, and its target (a case or link id)."""
-    ctx = _click_context()
-    if ctx is None:  # fail closed: no action, refused whenever tokens are configured
-        return "", None, None
-    words = " ".join(ctx.command_path.split()[1:])
-    target = ctx.params.get("case_id") or ctx.params.get("link_id")
-    return words, CLI_COMMANDS.get(words), target if isinstance(target, str) else None
+    http_status = 403
 
 
-def _click_context():
-    """The running command's click context: typer >= 0.22 carries its own copy of click."""
-    for module in ("typer._click.globals", "click"):
-        try:
-            context = importlib.import_module(module).get_current_context(silent=True)
-        except (ImportError, AttributeError):
-            continue
-        if context is not None:
-            return context
-    return None
-
-
-async def authorise(settings: Settings, pool: Callable[[], Awaitable[asyncpg.Pool]]) -> Decision:
-    """Decide for the running command, audit the decision, and raise AccessRefused if refused."""
-    words, action, target = current_command()
+async def authorise(
+    settings: Settings, pool: Callable[[], Awaitable[asyncpg.Pool]], action: Action, target: str | None
+) -> Decision:
+    """Decide for a command's action on its target (a case or link id), audit the decision,
+    and raise AccessRefused if refused."""
     decision = decide(settings, action)
     if decision.audited:
-        name = action.value if action else words or "unknown"
         try:
             await record_audit(
-                await pool(), actor_role=decision.actor_role, action=name, target=target,
+                await pool(), actor_role=decision.actor_role, action=action.value, target=target,
                 allowed=decision.allowed, reason=decision.reason,
             )  # fmt: skip
         except Exception:

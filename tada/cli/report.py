@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +13,11 @@ from tada.reporting.queries import build_report
 from tada.reporting.render import ReportFormat, render
 from tada.reporting.render_table import renderables
 from tada.cli.output import Output
+from tada.cli.runtime import CliError, Session, needs, run
+from tada.domain.access import Action
+from tada.errors import EXIT_USAGE
+
+app = typer.Typer()
 
 
 def _day(value: str | None) -> date | None:
@@ -37,33 +41,31 @@ def write_report(out: Output, text: str, fmt: ReportFormat, path: Path | None, r
         out.console.file.flush()
 
 
-def add_report_command(app: typer.Typer, run: Callable, usage_error: Callable[[str], Exception]) -> None:
-    """Register ``tada report`` on the CLI; ``run`` is the CLI's runner (settings, pool, exit codes)."""
+@app.command("report")
+@needs(Action.READ)
+def report(
+    start: Annotated[
+        str | None, typer.Option("--from", metavar="DATE", help="First day (UTC) of links added, e.g. 2021-04-01.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", metavar="DATE", help="Last day (UTC) of links added, inclusive.")
+    ] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = ReportFormat.TABLE,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="Write the report to FILE instead of stdout.")
+    ] = None,
+) -> None:
+    """The service report: cases, links, removal rates, removal steps, silent platforms, reposts.
 
-    @app.command("report")
-    def report(
-        start: Annotated[
-            str | None, typer.Option("--from", metavar="DATE", help="First day (UTC) of links added, e.g. 2021-04-01.")
-        ] = None,
-        end: Annotated[
-            str | None, typer.Option("--to", metavar="DATE", help="Last day (UTC) of links added, inclusive.")
-        ] = None,
-        fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = ReportFormat.TABLE,
-        out_file: Annotated[
-            Path | None, typer.Option("--out", metavar="FILE", help="Write the report to FILE instead of stdout.")
-        ] = None,
-    ) -> None:
-        """The service report: cases, links, removal rates, removal steps, silent platforms, reposts.
+    Covers the links added in the period (links.added_at); every figure comes from one query.
+    """
+    first, last = _day(start), _day(end)
+    out = Output(as_json=fmt == ReportFormat.JSON)
 
-        Covers the links added in the period (links.added_at); every figure comes from one query.
-        """
-        first, last = _day(start), _day(end)
-        out = Output(as_json=fmt == ReportFormat.JSON)
+    async def command(session: Session) -> None:
+        if first and last and first > last:
+            raise CliError(f"--from {first} is after --to {last}", EXIT_USAGE)
+        result = await build_report(await session.pool(), start=first, end=last, now=datetime.now().astimezone())
+        write_report(out, render(result, fmt), fmt, out_file, result)
 
-        async def command(session) -> None:
-            if first and last and first > last:
-                raise usage_error(f"--from {first} is after --to {last}")
-            result = await build_report(await session.pool(), start=first, end=last, now=datetime.now().astimezone())
-            write_report(out, render(result, fmt), fmt, out_file, result)
-
-        run(out, command)
+    run(out, command, Action.READ)

@@ -66,33 +66,6 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
 }
 
 
-#: Every ``tada`` command that touches the database or Temporal, by its words after ``tada``.
-#: A command missing here is refused whenever tokens are configured (fail closed).
-CLI_COMMANDS: dict[str, Action] = {
-    "case open": Action.CASE_OPEN,
-    "case withdraw": Action.CASE_WITHDRAW,
-    "case purge": Action.CASE_PURGE,
-    "case add-hash": Action.CASE_ADD_HASH,
-    "links import": Action.LINKS_IMPORT,
-    "links add": Action.LINKS_IMPORT,
-    "status": Action.READ,
-    "link show": Action.READ,
-    "report": Action.READ,
-    "link respond": Action.LINK_RESPOND,
-    "link escalate": Action.LINK_ESCALATE,
-    "link pause": Action.LINK_PAUSE,
-    "link resume": Action.LINK_RESUME,
-    "link recheck": Action.LINK_RECHECK,
-    "link reopen": Action.LINK_REOPEN,
-    "link filed": Action.LINK_FILED,
-    "link withdraw": Action.LINK_WITHDRAW,
-    "repost": Action.REPOST,
-    "api": Action.SERVE,
-    "codec-server": Action.SERVE,
-    "simulate": Action.SIMULATE,
-}
-
-
 def allowed(role: Role | None, action: Action) -> bool:
     return role is not None and action in PERMISSIONS.get(role, frozenset())
 

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, Field
 
 from tada.domain.urls import MAX_URL_LENGTH, InvalidUrl, normalise_url
+from tada.errors import InvalidInput
 
 MAX_SHOWN = 200
 #: One import file holds at most this many lines (a whole case is hundreds): a bigger file is
@@ -40,7 +41,7 @@ class ParsedImport(BaseModel):
     rejected: list[Rejection] = Field(default_factory=list)
 
 
-class ImportTooLarge(ValueError):
+class ImportTooLarge(InvalidInput, ValueError):
     """The file is refused as a whole; the message says how to split it."""
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from tada.errors import InvalidInput
+
 __all__ = ["BITS", "HEX_DIGITS", "InvalidPdq", "best_match", "from_bits", "hamming", "parse_pdq"]
 
 BITS = 256
@@ -18,7 +20,7 @@ HEX_DIGITS = BITS // 4
 _HEX = re.compile(r"[0-9a-f]{64}")
 
 
-class InvalidPdq(ValueError):
+class InvalidPdq(InvalidInput, ValueError):
     """Not a PDQ hash; ``reason`` says why, for people."""
 
     def __init__(self, reason: str) -> None:

@@ -21,6 +21,7 @@ from tada.domain.hosts import ip_literal, registrable_domain
 from tada.domain.models import PlatformPolicy, Timings
 from tada.domain.states import Category, Channel, Escalation
 from tada.domain.urls import host_of
+from tada.errors import Misconfigured
 
 PLATFORM_FIELDS: dict[str, read.Reader] = {
     "name": read.text,
@@ -50,8 +51,12 @@ REQUIRED_FIELDS = ("name", "domains", "channel")
 CHANNEL_NEEDS = {Channel.EMAIL: "email", Channel.FORM: "form_url", Channel.MANUAL: "manual_instructions"}
 
 
-class RegistryError(ValueError):
+class RegistryError(Misconfigured, ValueError):
     """A registry that cannot be used; the message names the file, the entry and the field."""
+
+    @property
+    def message(self) -> str:
+        return f"platform registry (TADA_PLATFORMS): {self}"
 
 
 class RegisteredPlatform(BaseModel):

@@ -17,6 +17,7 @@ from urllib.parse import quote, unquote, urlsplit
 import idna
 
 from tada.domain.hosts import ip_literal, registrable_domain
+from tada.errors import InvalidInput
 
 __all__ = [
     "MAX_URL_LENGTH",
@@ -57,7 +58,7 @@ _SAFE = "!$%&'()*+,/:;=?@[]~-._"
 NEVER_HOSTS = frozenset({"javascript", "data", "vbscript", "file", "mailto", "about", "blob"})
 
 
-class InvalidUrl(ValueError):
+class InvalidUrl(InvalidInput, ValueError):
     """A value that is not a link tada can take down; ``reason`` says why, for people."""
 
     def __init__(self, reason: str) -> None:

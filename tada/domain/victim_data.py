@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from tada.errors import InvalidInput
+
 MAX_REFERENCE = 100
 MAX_NOTE = 2000
 _JURISDICTION = re.compile(r"[A-Za-z]{2}(?:-[A-Za-z0-9]{1,3})?")
@@ -23,7 +25,7 @@ _JURISDICTION = re.compile(r"[A-Za-z]{2}(?:-[A-Za-z0-9]{1,3})?")
 SEALED_DETAIL_FIELDS = frozenset({"note"})
 
 
-class InvalidField(ValueError):
+class InvalidField(InvalidInput, ValueError):
     """A value a person typed cannot be stored; the message says why, never echoing it."""
 
 

@@ -30,13 +30,14 @@ from temporalio.converter import PayloadCodec
 
 from tada.adapters.codec import EncryptionCodec, PayloadDecryptionError
 from tada.adapters.keys import configured_keys
+from tada.errors import Misconfigured
 from tada.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 ALLOWED_HEADERS = ["content-type", "authorization", "x-namespace"]
 
 
-class CodecServerRefused(Exception):
+class CodecServerRefused(Misconfigured):
     """The codec server will not start; the message says what to configure."""
 
 

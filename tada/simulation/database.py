@@ -9,13 +9,18 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from tada.adapters.database import apply_schema
+from tada.errors import Refused
 
 DEFAULT_DATABASE = "tada_simulation"
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
-class DatabaseRefused(ValueError):
-    pass
+class DatabaseRefused(Refused, ValueError):
+    """The rehearsal's database cannot be used (it is not the rehearsal's own, say)."""
+
+    @property
+    def message(self) -> str:
+        return f"simulation refused: {self}"
 
 
 def database_name(url: str) -> str:

@@ -12,14 +12,19 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from tada.domain.registry import Registry
+from tada.errors import Refused
 from tada.settings import Settings
 
 SMTP_HOST = "127.0.0.1"
 RESERVED_EMAIL_SUFFIX = ".test"
 
 
-class SimulationRefused(Exception):
+class SimulationRefused(Refused):
     """The simulation would reach beyond 127.0.0.1; nothing was started."""
+
+    @property
+    def message(self) -> str:
+        return f"simulation refused: {self}"
 
 
 def _loopback(host: str | None) -> bool:

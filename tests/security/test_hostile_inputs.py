@@ -21,7 +21,8 @@ from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-import tada.cli.main as starter
+from tada.cli.main import app as tada_app
+from tada.cli.runtime import use_settings
 from tada.clients.mailer import Mailer, SmtpConfig
 from tada.activities.notices import NoticeActivities, NotifierIdentity
 from tada.activities.store import StoreActivities
@@ -148,7 +149,7 @@ def first_json(out: str):
 
 
 @pytest.fixture
-def cli(stack, tmp_path, monkeypatch):  # noqa: F811
+def cli(stack, tmp_path):  # noqa: F811
     """``await cli(*args)``: the real `tada` app, in-process (a subprocess costs seconds of imports),
     with the CLI stack's settings; (exit code, stdout, stderr)."""
     env = stack.env
@@ -160,14 +161,13 @@ def cli(stack, tmp_path, monkeypatch):  # noqa: F811
         state_dir=tmp_path / ".tada",
         log_format="json",
     )
-    monkeypatch.setattr(starter, "get_settings", lambda: settings)
-    monkeypatch.setattr(starter, "configure_logging", lambda *args, **kwargs: None)  # the suite's logging stays
 
     async def invoke(*args: str) -> tuple[int, str, str]:
-        result = await asyncio.to_thread(CliRunner().invoke, starter.app, list(args))
+        result = await asyncio.to_thread(CliRunner().invoke, tada_app, list(args))
         return result.exit_code, result.stdout, result.stderr
 
-    return invoke
+    with use_settings(settings, configure_logs=False):  # the suite's logging stays
+        yield invoke
 
 
 async def test_hostile_cli_arguments_get_clear_errors(cli, stack, tmp_path):  # noqa: F811

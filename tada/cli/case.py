@@ -1,0 +1,170 @@
+"""``tada case``: open, withdraw or purge a case; add PDQ hashes of its images."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from tada.app.audit import record_audit
+from tada.app.case_hashes import add_case_hash
+from tada.app.caseworker import withdraw_case
+from tada.app.intake import open_case
+from tada.app.purge import delete_histories, purge_case_data
+from tada.app.readmodel import case_link_ids
+from tada.cli.output import Output
+from tada.cli.params import CaseArg, Json, checked
+from tada.cli.runtime import Session, needs, run
+from tada.domain import registry_values
+from tada.domain.access import Action
+from tada.domain.pdq import InvalidPdq, parse_pdq
+from tada.domain.victim_data import check_jurisdiction, check_note, check_reference
+from tada.errors import EXIT_USAGE, CaseRefused
+
+app = typer.Typer(help="Open or withdraw a case; add PDQ hashes of its images.", no_args_is_help=True)
+
+
+class Language(str, Enum):
+    EN = "en"
+    ZH_HANT = "zh-Hant"
+
+
+assert {lang.value for lang in Language} == set(registry_values.LANGUAGES)
+
+
+@app.command("open")
+@needs(Action.CASE_OPEN)
+def case_open(
+    age: Annotated[
+        int, typer.Option("--age", min=0, help="The victim's age; under the minimum age no case is opened.")
+    ],
+    language: Annotated[Language, typer.Option("--language", help="Language of the notices.")] = Language.EN,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="Your own reference (never the victim's name); one line.",
+            callback=checked(check_reference),
+        ),
+    ] = None,
+    jurisdiction: Annotated[
+        str | None,
+        typer.Option(
+            "--jurisdiction",
+            help="Where the case belongs, e.g. HK: notices then cite local law.",
+            callback=checked(check_jurisdiction),
+        ),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Open a case and print its id."""
+    out = Output(as_json)
+
+    async def command(session: Session) -> None:
+        settings = session.settings
+        if age < settings.minimum_age:  # refused before anything is opened or stored
+            raise CaseRefused(settings.underage_signpost.format(minimum_age=settings.minimum_age))
+        case_id = await open_case(
+            await session.pool(),
+            age=age,
+            minimum_age=settings.minimum_age,
+            signpost=settings.underage_signpost,
+            language=language.value,
+            reference=reference,
+            jurisdiction=jurisdiction,
+        )
+        if out.as_json:
+            out.json(
+                {"case_id": case_id, "language": language.value, "reference": reference, "jurisdiction": jurisdiction}
+            )
+        else:
+            out.console.print(case_id)
+
+    run(out, command, Action.CASE_OPEN)
+
+
+@app.command("withdraw")
+@needs(Action.CASE_WITHDRAW)
+def case_withdraw(
+    case_id: CaseArg,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Recorded in every link's timeline.", callback=checked(check_note))
+    ] = "case withdrawn",
+    as_json: Json = False,
+) -> None:
+    """Withdraw a case: no new links, and every link's workflow stops; nothing more is sent."""
+    out = Output(as_json)
+
+    async def command(session: Session) -> None:
+        # an unknown case: exit 4 before Temporal is contacted (withdraw_case opens the client after)
+        result = await withdraw_case(await session.pool(), session.client, case_id, reason)
+        if out.as_json:
+            out.json(result)
+        else:
+            closed = f", {result.already_closed} already closed" if result.already_closed else ""
+            stopped = f"{result.withdrawn} link(s) told to stop{closed}"
+            out.say(f"Case {case_id} withdrawn: {stopped}. Nothing more will be sent.")
+
+    run(out, command, Action.CASE_WITHDRAW, target=case_id)
+
+
+@app.command("purge")
+@needs(Action.CASE_PURGE)
+def case_purge(
+    case_id: CaseArg,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Erase a withdrawn or closed case's personal data for good: key, reference, notes, URLs, histories.
+
+    The anonymous counts the reports need (platform, category, states, event kinds and times) stay."""
+    out = Output(as_json)
+    if not yes:
+        if not out.interactive:
+            out.error("purging cannot be undone: add --yes")
+            raise typer.Exit(EXIT_USAGE)
+        typer.confirm(f"Erase the personal data of case {case_id} for good?", abort=True, err=True)
+
+    async def command(session: Session) -> None:
+        pool = await session.pool()
+        outcome = await purge_case_data(pool, case_id)  # not withdrawn or closed: refused, exit 3
+        outcome.histories_deleted = await delete_histories(await session.client(), await case_link_ids(pool, case_id))
+        await record_audit(
+            pool, actor_role=session.actor_role, action=Action.CASE_PURGE.value, target=case_id, allowed=True,
+            reason=f"done: {outcome.links} link(s) erased, {outcome.histories_deleted} workflow run(s) deleted",
+        )  # fmt: skip
+        if out.as_json:
+            out.json(outcome)
+        else:
+            out.say(
+                f"Case {case_id} purged: its key, reference and notes are unreadable for good, "
+                f"{outcome.links} link address(es) erased, {outcome.histories_deleted} workflow run(s) deleted."
+            )
+
+    run(out, command, Action.CASE_PURGE, target=case_id)
+
+
+@app.command("add-hash")
+@needs(Action.CASE_ADD_HASH)
+def case_add_hash(
+    case_id: CaseArg,
+    pdq: Annotated[str, typer.Argument(metavar="HEX", help="A PDQ hash (64 hex digits), e.g. from `tada hash`.")],
+    as_json: Json = False,
+) -> None:
+    """Add a PDQ hash of one of the victim's images: monitors' finds are matched against it."""
+    out = Output(as_json)
+    try:
+        value = parse_pdq(pdq)
+    except InvalidPdq as error:
+        out.error(f"HEX: {error.reason}")
+        raise typer.Exit(EXIT_USAGE) from None
+
+    async def command(session: Session) -> None:
+        added = await add_case_hash(await session.pool(), case_id, value)
+        if out.as_json:
+            out.json({"case_id": case_id, "pdq": value, "added": added})
+        else:
+            out.say(f"{'Added' if added else 'Already there:'} {value} (case {case_id})")
+
+    run(out, command, Action.CASE_ADD_HASH, target=case_id)

@@ -1,0 +1,26 @@
+"""What many commands take: ``--json``, a case or link id, and free text checked before use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from tada.domain.victim_data import InvalidField
+
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+CaseArg = Annotated[str, typer.Argument(metavar="CASE", help="Case id, e.g. TD-AB3DEF7G.")]
+LinkArg = Annotated[str, typer.Argument(metavar="LINK", help="Link id, as `tada status CASE` lists them.")]
+
+
+def checked(check: Callable[[str | None], str | None]) -> Callable[[str | None], str | None]:
+    """A typer callback: free text checked by tada/domain/victim_data.py, or a usage error (exit 2)."""
+
+    def callback(value: str | None) -> str | None:
+        try:
+            return check(value)
+        except InvalidField as error:
+            raise typer.BadParameter(str(error)) from None
+
+    return callback
