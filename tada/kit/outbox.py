@@ -1,4 +1,4 @@
-"""A local SMTP server that keeps every message as an ``.eml`` file and relays nothing.
+"""The SMTP outbox of ``make run``: the kit's sink keeping every message as an ``.eml`` file.
 
 With it, ``make run`` sends real notices over real SMTP without any of them
 reaching a platform; tests read the files to assert what was sent.
@@ -9,93 +9,30 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import os
 import time
-import uuid
-from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-
-from tada.kit.ports import ensure_port_free
+from tada.kit.smtp import SmtpSink
 
 SERVER_HOSTNAME = "outbox.tada.invalid"
 
 
-class SaveToDirectory:
-    """aiosmtpd handler: store each message under ``directory``, atomically, and accept it."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
-
-    async def handle_DATA(self, server: object, session: object, envelope) -> str:  # noqa: N802 (aiosmtpd hook)
-        content = envelope.original_content or envelope.content
-        if isinstance(content, str):
-            content = content.encode("utf-8")
-        self.save(envelope.mail_from, list(envelope.rcpt_tos), content)
-        return "250 Message accepted for delivery"
-
-    def save(self, mail_from: str, rcpt_tos: list[str], content: bytes) -> Path:
-        """Write ``content`` (with the envelope as ``X-Outbox-*`` headers) to a new ``.eml`` file."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        envelope_headers = (
-            f"X-Outbox-Mail-From: {mail_from}\r\n"
-            f"X-Outbox-Rcpt-To: {', '.join(rcpt_tos)}\r\n"
-        ).encode("utf-8")
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        name = f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
-        final = self.directory / name
-        temporary = self.directory / f".{name}.tmp"
-        with temporary.open("wb") as file:
-            file.write(envelope_headers + content)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, final)
-        return final
-
-
-class Outbox:
+class Outbox(SmtpSink):
     """An SMTP server on ``host:port`` (in a background thread) writing to ``directory``."""
 
+    directory: Path
+
     def __init__(self, directory: Path, host: str = "127.0.0.1", port: int = 8025) -> None:
-        self.directory = Path(directory)
-        self.host = host
-        self.port = port
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        ensure_port_free(self.host, self.port, "SMTP outbox")
-        controller = Controller(
-            SaveToDirectory(self.directory),
-            hostname=self.host,
-            port=self.port,
-            server_hostname=SERVER_HOSTNAME,  # skips socket.getfqdn(), which can hang offline
-            enable_SMTPUTF8=True,
-            ready_timeout=10.0,
+        super().__init__(
+            host=host,
+            port=port,
+            directory=directory,
+            reply="250 Message accepted for delivery",
+            server_hostname=SERVER_HOSTNAME,
+            smtputf8=True,
+            service="SMTP outbox",
         )
-        controller.start()
-        self._controller = controller
-
-    def stop(self) -> None:
-        controller, self._controller = self._controller, None
-        if controller is not None:
-            controller.stop()
-
-    def __enter__(self) -> Outbox:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Outbox:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await asyncio.to_thread(self.stop)
 
     # -- reading what was sent (tests) -----------------------------------------------------
 

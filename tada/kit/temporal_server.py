@@ -40,18 +40,21 @@ class DevTemporalServer:
 
     def __init__(
         self,
-        db_file: Path,
+        db_file: Path | None,
         port: int,
-        ui_port: int,
+        ui_port: int | None,
         log_file: Path,
         *,
         namespace: str = "default",
+        log_level: str | None = None,
     ) -> None:
-        self.db_file = Path(db_file).expanduser().resolve()
+        """``db_file`` None: in memory, gone when it stops; ``ui_port`` None: no Web UI (headless)."""
+        self.db_file = Path(db_file).expanduser().resolve() if db_file is not None else None
         self.port = port
         self.ui_port = ui_port
         self.log_file = Path(log_file).expanduser().resolve()
         self.namespace = namespace
+        self.log_level = log_level
         self.host = "127.0.0.1"
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -63,20 +66,28 @@ class DevTemporalServer:
     def ui_url(self) -> str:
         return f"http://{self.host}:{self.ui_port}"
 
+    @property
+    def ports(self) -> list[int]:
+        return [self.port] if self.ui_port is None else [self.port, self.ui_port]
+
     def command(self) -> list[str]:
-        args = [
-            temporal_executable(),
-            "server",
-            "start-dev",
-            "--ip", self.host,
-            "--port", str(self.port),
-            "--ui-port", str(self.ui_port),
-            "--db-filename", str(self.db_file),
-            "--sqlite-pragma", "journal_mode=wal",
-            "--sqlite-pragma", "synchronous=normal",
-            "--namespace", self.namespace,
-            "--ui-disable-news-fetch",
-        ]
+        args = [temporal_executable(), "server", "start-dev"]
+        if self.ui_port is None:
+            args.append("--headless")
+        args += ["--ip", self.host, "--port", str(self.port)]
+        if self.ui_port is not None:
+            args += ["--ui-port", str(self.ui_port)]
+        if self.db_file is not None:
+            args += [
+                "--db-filename", str(self.db_file),
+                "--sqlite-pragma", "journal_mode=wal",
+                "--sqlite-pragma", "synchronous=normal",
+            ]  # fmt: skip
+        args += ["--namespace", self.namespace]
+        if self.ui_port is not None:
+            args.append("--ui-disable-news-fetch")
+        if self.log_level is not None:
+            args += ["--log-level", self.log_level]
         for name, kind in SEARCH_ATTRIBUTES.items():
             args += ["--search-attribute", f"{name}={kind}"]
         return args
@@ -85,11 +96,13 @@ class DevTemporalServer:
 
     async def start(self, timeout: float = 60.0) -> None:
         """Start the server and return once a client can connect and the search attributes exist."""
-        if await _stop_leftovers(self.db_file):
-            await _wait_ports_free(self.host, [self.port, self.ui_port], 15.0)
+        if self.db_file is not None and await _stop_leftovers(self.db_file):
+            await _wait_ports_free(self.host, self.ports, 15.0)
         ensure_port_free(self.host, self.port, "Temporal dev server")
-        ensure_port_free(self.host, self.ui_port, "Temporal Web UI")
-        self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        if self.ui_port is not None:
+            ensure_port_free(self.host, self.ui_port, "Temporal Web UI")
+        if self.db_file is not None:
+            self.db_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             log.write(f"--- {datetime.now(timezone.utc).isoformat()} starting: {' '.join(self.command())}\n".encode())
@@ -119,7 +132,7 @@ class DevTemporalServer:
             if not await _wait_exit(process, timeout):
                 process.kill()
                 await _wait_exit(process, 5.0)
-        await _wait_ports_free(self.host, [self.port, self.ui_port], 15.0)
+        await _wait_ports_free(self.host, self.ports, 15.0)
 
     def is_running(self) -> bool:
         return self._process is not None and self._process.poll() is None

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tada.kit.web import LoopbackWeb, Request, Response
 from tada.simulation.sites import REGISTRAR, Provider
 
 
@@ -29,7 +28,7 @@ class SimulatedRdap:
         self.providers = providers
         self.port = 0
         self.queries: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LoopbackWeb | None = None
 
     @property
     def base_url(self) -> str:
@@ -91,29 +90,16 @@ class SimulatedRdap:
         registrar = _entity("9999", ["registrar"], REGISTRAR.name, entities=[abuse])
         return {"rdapConformance": ["rdap_level_0"], "objectClassName": "domain", "ldhName": name, "entities": [registrar]}
 
+    def respond(self, request: Request) -> Response:
+        status, data = self.answer(request.path)
+        return Response(status, json.dumps(data), "application/rdap+json")
+
     def start(self) -> None:
-        state = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                status, data = state.answer(self.path.split("?", 1)[0])
-                body = json.dumps(data).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/rdap+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self._server = ThreadingHTTPServer((self.host, 0), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+        self._server = LoopbackWeb(self.respond, [self.host], keep_alive=False)
+        self._server.start()
+        self.port = self._server.port
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None

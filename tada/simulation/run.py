@@ -28,6 +28,8 @@ from tada.reporting.model import Report
 from tada.reporting.queries import build_report
 from tada.adapters.database import create_pool
 from tada.adapters.temporal import connect
+from tada.kit.ports import free_port
+from tada.kit.temporal_server import DevTemporalServer
 from tada.settings import Settings
 from tada.simulation.behaviour import DEFAULT_BEHAVIOUR, Behaviour
 from tada.simulation.database import DEFAULT_DATABASE, fresh_database
@@ -41,7 +43,6 @@ from tada.simulation.sites import PROVIDERS
 from tada.simulation.smtp import ReceivedMail, SimulatedMailServer
 from tada.simulation.web import SiteServers
 from tada.simulation.world import World
-from tada.simulation.temporal import EphemeralTemporal
 from tada.simulation.worker import build_simulation_worker
 from tada.worker import new_http_client
 from tada.workflows.link import LinkWorkflow
@@ -163,7 +164,9 @@ async def run_simulation(
 
         database_url = await fresh_database(base.database_url, options.database)
         settings = settings.model_copy(update={"database_url": database_url})
-        temporal = EphemeralTemporal(directory / "temporal.log", namespace=settings.temporal_namespace)
+        temporal = DevTemporalServer(  # in memory, headless: the rehearsal's record is the database
+            None, free_port(), None, directory / "temporal.log", namespace=settings.temporal_namespace, log_level="error"
+        )
         await temporal.start()
         stack.push_async_callback(temporal.stop)
         settings = settings.model_copy(update={"temporal_address": temporal.address})
@@ -208,7 +211,7 @@ async def run_simulation(
         seconds=seconds,
         settled=settled,
         database_url=database_url,
-        mail=list(mail.received),
+        mail=list(mail.mail),
         smtp=(mail.host, mail.port),
         link_ids=link_ids,
     )

@@ -20,8 +20,7 @@ Every registrable domain above has a registrar with an abuse contact
 
 from __future__ import annotations
 
-from http.server import ThreadingHTTPServer
-
+from tada.kit.web import LoopbackWeb
 from tests.support.dns import RunningDnsServer, start_dns_server
 from tests.support.rdap import RdapServer, start_rdap_server
 from tests.support.rdap_records import arin_network, registry_domain, ripe_network
@@ -50,7 +49,7 @@ def start_escalation_dns() -> RunningDnsServer:
     return server
 
 
-def start_escalation_rdap() -> tuple[RdapServer, ThreadingHTTPServer]:
+def start_escalation_rdap() -> tuple[RdapServer, LoopbackWeb]:
     """The RDAP service of the scenario; ``shutdown()`` the server when done.
     Its ``bootstrap_url`` is TADA_RDAP_BOOTSTRAP (with TADA_RDAP_ALLOW_HTTP)."""
     state, httpd = start_rdap_server()
@@ -60,29 +59,20 @@ def start_escalation_rdap() -> tuple[RdapServer, ThreadingHTTPServer]:
     }
     state.tlds = {VERISIGN: ["com", "net"], NOMINET: ["uk"]}
     arin, ripe = state.registry_url(ARIN), state.registry_url(RIPE)
+    arin_blocks = [  # (network, handle, name, abuse addresses...)
+        ("23.94.0.0/15", "CC-17", "ColoHost Inc", "abuse@colohost.example"),
+        ("50.7.0.0/16", "QUIET-1", "Quiet Hosting LLC"),  # no abuse contact
+        ("93.184.0.0/16", "BUSY-1", "Busy Host Inc", "abuse@busy.example"),
+        ("94.130.0.0/16", "SWAMP-1", "Swamped Inc", "abuse@swamped.example"),
+    ]
+    ripe_blocks = [
+        ("185.53.176.0/22", "HOSTDE-NET", "HostDE GmbH", "abuse@hostde.example"),
+        ("2a01:4f8::/32", "HOSTDE-V6", "HostDE GmbH", "abuse@hostde.example"),
+    ]
     state.networks = {
-        "23.94.0.0/15": (
-            ARIN,
-            arin_network("23.94.0.0/15", "CC-17", "ColoHost Inc", "abuse@colohost.example", base=arin),
-        ),
-        "185.53.176.0/22": (
-            RIPE,
-            ripe_network("185.53.176.0/22", "HOSTDE-NET", "HostDE GmbH", "abuse@hostde.example", base=ripe),
-        ),
-        "2a01:4f8::/32": (
-            RIPE,
-            ripe_network("2a01:4f8::/32", "HOSTDE-V6", "HostDE GmbH", "abuse@hostde.example", base=ripe),
-        ),
+        **{cidr: (ARIN, arin_network(cidr, *rest, base=arin)) for cidr, *rest in arin_blocks},
+        **{cidr: (RIPE, ripe_network(cidr, *rest, base=ripe)) for cidr, *rest in ripe_blocks},
         "45.76.0.0/16": (ARIN, _several_contacts(arin, ripe)),
-        "50.7.0.0/16": (ARIN, arin_network("50.7.0.0/16", "QUIET-1", "Quiet Hosting LLC", base=arin)),
-        "93.184.0.0/16": (
-            ARIN,
-            arin_network("93.184.0.0/16", "BUSY-1", "Busy Host Inc", "abuse@busy.example", base=arin),
-        ),
-        "94.130.0.0/16": (
-            ARIN,
-            arin_network("94.130.0.0/16", "SWAMP-1", "Swamped Inc", "abuse@swamped.example", base=arin),
-        ),
         "45.140.0.0/16": (
             RIPE,
             ripe_network(

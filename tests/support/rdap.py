@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tada.kit.web import LoopbackWeb, Request, Response, serve
 
 JSON = dict[str, Any]
 
@@ -97,36 +97,20 @@ class RdapServer:
         ]
         return max(matches, key=lambda m: m[0].prefixlen)[1] if matches else None
 
-
-def _handler(state: RdapServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            state.hits.append(path)
-            if path.startswith("/bootstrap/"):
-                data = state.bootstrap(path.removeprefix("/bootstrap/"))
-                status, headers = (200, {}) if data else (404, {})
-            else:
-                status, data, headers = state.answer(path)
-            body = json.dumps(data).encode() if data is not None else b""
-            self.send_response(status)
-            self.send_header("Content-Type", "application/rdap+json")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-    return Handler
+    def respond(self, request: Request) -> Response:
+        path = request.path
+        self.hits.append(path)
+        if path.startswith("/bootstrap/"):
+            data = self.bootstrap(path.removeprefix("/bootstrap/"))
+            status, headers = (200, {}) if data else (404, {})
+        else:
+            status, data, headers = self.answer(path)
+        body = json.dumps(data).encode() if data is not None else b""
+        return Response(status, body, "application/rdap+json", headers)
 
 
-def start_rdap_server() -> tuple[RdapServer, ThreadingHTTPServer]:
+def start_rdap_server() -> tuple[RdapServer, LoopbackWeb]:
     state = RdapServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    httpd.daemon_threads = True
-    state.port = httpd.server_address[1]
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return state, httpd
+    server = serve(state.respond, keep_alive=False)
+    state.port = server.port
+    return state, server

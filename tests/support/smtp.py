@@ -1,30 +1,26 @@
-"""A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps every message it receives."""
+"""A real SMTP server on 127.0.0.1 (the kit's sink) that keeps every message it receives."""
 
 from __future__ import annotations
 
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from aiosmtpd.controller import Controller
-
-from tada.kit.ports import free_port
+from tada.kit.smtp import SmtpSink
 
 
-class Collector:
+class Collector(SmtpSink):
     def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
+        super().__init__(collect=True)
 
-    async def handle_DATA(self, server, session, envelope) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append(message)
-        return "250 OK"
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.collected
 
     def for_recipient(self, recipient: str) -> list[EmailMessage]:
         return [m for m in self.messages if m["To"] == recipient]
 
 
-def start_smtp_server() -> tuple[Collector, Controller]:
+def start_smtp_server() -> tuple[Collector, Collector]:
+    """(what it received, the server: ``.port``, ``.stop()``)."""
     collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    return collector, controller
+    collector.start()
+    return collector, collector

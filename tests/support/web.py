@@ -1,13 +1,12 @@
-"""A real HTTP server on 127.0.0.1 whose pages go live, 404 or soft-removed on cue,
-and which records every form POST it receives."""
+"""A real HTTP server on 127.0.0.1 (the kit's) whose pages go live, 404 or soft-removed on
+cue, and which records every form POST it receives."""
 
 from __future__ import annotations
 
-import threading
-import time
+import asyncio
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+
+from tada.kit.web import LoopbackWeb, Request, Response, serve
 
 
 @dataclass
@@ -18,7 +17,6 @@ class Page:
     location: str | None = None
     delay: float = 0.0  # seconds the server thinks before answering
     headers: dict[str, str] = field(default_factory=dict)  # more response headers (Set-Cookie, ...)
-
 
 
 @dataclass
@@ -32,7 +30,6 @@ class WebServer:
     #: GETs being answered right now, and the most there ever were at once.
     in_flight: int = 0
     peak_in_flight: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -56,58 +53,26 @@ class WebServer:
         self.cookies_sent.clear()
         self.peak_in_flight = 0
 
-
-def _handler(server_state: WebServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:  # keep test output quiet
-            pass
-
-        def _page(self) -> Page:
-            path = self.path.split("?", 1)[0]
-            server_state.hits[path] = server_state.hits.get(path, 0) + 1
-            return server_state.pages.get(path, Page(404, "not found"))
-
-        def do_GET(self) -> None:
-            page = self._page()
-            server_state.cookies_sent.append(self.headers.get("Cookie"))
-            with server_state.lock:
-                server_state.in_flight += 1
-                server_state.peak_in_flight = max(server_state.peak_in_flight, server_state.in_flight)
-            try:
-                time.sleep(page.delay)
-                self._answer(page)
-            finally:
-                with server_state.lock:
-                    server_state.in_flight -= 1
-
-        def _answer(self, page: Page) -> None:
-            body = page.body.encode()
-            self.send_response(page.status)
-            if page.location:
-                self.send_header("Location", page.location)
-            self.send_header("Content-Type", page.content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in page.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            data = self.rfile.read(length).decode()
-            server_state.posts.append((self.path, parse_qs(data)))
-            page = self._page()
-            self.send_response(page.status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    return Handler
+    async def answer(self, request: Request) -> Response:
+        """Runs on the server's one event loop: the counters need no lock."""
+        self.hits[request.path] = self.hits.get(request.path, 0) + 1
+        page = self.pages.get(request.path, Page(404, "not found"))
+        if request.method == "POST":
+            self.posts.append((request.target, request.form()))
+            return Response(page.status, content_type=None)
+        self.cookies_sent.append(request.headers.get("cookie"))
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(page.delay)
+        finally:
+            self.in_flight -= 1
+        headers = {"Location": page.location} if page.location else {}
+        return Response(page.status, page.body, page.content_type, {**headers, **page.headers})
 
 
-def start_web_server() -> tuple[WebServer, ThreadingHTTPServer]:
+def start_web_server() -> tuple[WebServer, LoopbackWeb]:
     state = WebServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    httpd.daemon_threads = True
-    state.port = httpd.server_address[1]
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return state, httpd
+    server = serve(state.answer, keep_alive=False)  # one connection a request, as before
+    state.port = server.port
+    return state, server
