@@ -8,7 +8,7 @@ A third side, the control, is bare Temporal carrying what a tada start must carr
 opaque input as large as tada's encrypted ``LinkInput``. It tells how much of the gap is
 the dev server storing it, and how much is tada's own work (the INSERT, the registry,
 encryption) in the importing process. (A start carries no search attributes: the link's
-workflow sets them in its first task; see ``tada.app.intake.start_options``.)
+workflow sets them in its first task; see ``tada.app.start_links.start_options``.)
 """
 
 from __future__ import annotations

@@ -29,10 +29,10 @@ from tada.domain.urls import normalise_url
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.database import create_pool
 from tada.app.intake import open_case, start_link
+from tada.app.start_links import START_CONCURRENCY  # what intake uses
 from tada.workflows.link import LinkWorkflow
 
 TARGET = 0.8
-START_CONCURRENCY = 32  # what tada.app.intake uses
 PLATFORM_EMAIL = "reports@platform.bench.test"
 
 
@@ -187,7 +187,7 @@ async def run(
             assert status.state == LinkState.REMOVED, status
             link_id = await pool.fetchval("SELECT link_id FROM links WHERE case_id = $1", case_id)
             plan, work = await _measure_plan(tada_client, link_id, case_id)
-            mails_before = stack.smtp.handler.messages
+            mails_before = stack.smtp.received
 
             # Rounds in alternating order (bare, tada, tada, bare, ...) so that a busier spell of
             # the machine falls on both sides alike.
@@ -210,7 +210,7 @@ async def run(
                     seconds[side] += took
                     _add(cpu[side], meter)
             bare_work = await _bare_work(bare_client, sample_id)
-        mails = stack.smtp.handler.messages - mails_before
+        mails = stack.smtp.received - mails_before
         removed = sum(1 for s in statuses if s.state == LinkState.REMOVED)
         events = await pool.fetchval("SELECT count(*) FROM link_events WHERE case_id = ANY($1::text[])", case_ids)
         notices = await pool.fetchval(

@@ -37,13 +37,13 @@ from temporalio.client import Client
 
 from bench.report import Report, percentile
 from bench.stack import Stack, WorkerProcess, rss_sampler
-from tada.domain.models import LinkCarry, LinkInput, PlatformPolicy, Timings
+from tada.domain.models import LinkCarry, PlatformPolicy, Timings
 from tada.domain.states import Category, Channel, Escalation, LinkState
 from tada.domain.urls import host_of, link_id_for, normalise_url
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.database import create_pool
-from tada.app.intake import START_CONCURRENCY, open_case, start_options
-from tada.workflows.link import LinkWorkflow
+from tada.app.intake import open_case
+from tada.app.start_links import START_CONCURRENCY, link_input, start_links
 
 RSS_TARGET_MB = 300
 CHUNK = 1000
@@ -94,21 +94,16 @@ class Sides:
             )
 
     async def start_tada(self, rows: list[tuple[str, str, str]], wake_at: datetime) -> None:
-        gate = asyncio.Semaphore(START_CONCURRENCY)
         carry = LinkCarry(
             state=LinkState.AWAITING_RESPONSE, seq=4, notices_sent=1, next_action="follow-up check", next_action_at=wake_at
         )
-
-        async def one(link_id: str, case_id: str, url: str) -> None:
-            link = LinkInput(case_id=case_id, link_id=link_id, host=host_of(url), policy=self.policy, carry=carry)
-            async with gate:
-                await self.tada.start_workflow(
-                    LinkWorkflow.run, link, **start_options(link_id, TQ_TADA)
-                )
-
-        async with asyncio.TaskGroup() as group:  # one failure cancels the rest
-            for row in rows:
-                group.create_task(one(*row))
+        links = [
+            link_input(case_id=case_id, link_id=link_id, url=url, policy=self.policy, carry=carry)
+            for link_id, case_id, url in rows
+        ]
+        started = await start_links(self.tada, links, TQ_TADA)
+        if started != len(rows):
+            raise RuntimeError(f"{len(rows) - started} of {len(rows)} tada links were started already")
         self.tada_ids += [row[0] for row in rows]
 
     async def start_bare(self, count: int, wake_at: datetime) -> None:

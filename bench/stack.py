@@ -1,48 +1,41 @@
 """The local world one benchmark runs in, and workers in processes of their own.
 
-One Temporal dev server (SQLite file with the WAL pragmas, free ports), one
-embedded PostgreSQL, one SMTP sink and one HTTP server, all on 127.0.0.1 and
-all under a temporary directory that is deleted afterwards. tada and bare
-Temporal run on the same server in the same run.
+The kit's local stack (tada/kit/stack.py: a Temporal dev server on a SQLite file with
+the WAL pragmas, an embedded PostgreSQL and an SMTP sink, on free ports) with the
+benchmarks' pages (bench/web.py) and their take-down sink (bench/smtp.py), all on
+127.0.0.1 and all under a temporary directory that is deleted afterwards. tada and
+bare Temporal run on the same server in the same run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from pydantic import SecretStr
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from bench.smtp import SmtpSink
+from bench.smtp import TakeDownSink
 from bench.web import LocalWeb
-from tada.kit.ports import free_port
-from tada.kit.postgres import EmbeddedPostgres
-from tada.kit.temporal_server import DevTemporalServer
-from tada.adapters.database import apply_schema
 from tada.adapters.temporal import connect
+from tada.kit.postgres import EmbeddedPostgres
+from tada.kit.stack import LocalStack, random_key, settings_from_env, temporary_directory
+from tada.kit.temporal_server import DevTemporalServer
 from tada.settings import Settings
 
 REPOSITORY = Path(__file__).resolve().parents[1]  # bench/ is not installed: its workers import it from here
-
-
-def _key() -> str:
-    return base64.b64encode(os.urandom(32)).decode("ascii")
 
 
 @dataclass
@@ -54,72 +47,47 @@ class Stack:
     live_by_default: bool = True
     keep: bool = False
     dir: Path = field(init=False)
-    temporal: DevTemporalServer = field(init=False)
-    postgres: EmbeddedPostgres = field(init=False)
+    local: LocalStack = field(init=False)
     web: LocalWeb = field(init=False)
-    smtp: SmtpSink = field(init=False)
+    smtp: TakeDownSink = field(init=False)
     env: dict[str, str] = field(init=False)
 
     async def __aenter__(self) -> Stack:
-        # Not under a pytest or user temp root: PostgreSQL runs as its own user under root.
-        self.dir = Path(tempfile.mkdtemp(prefix="tada-bench-"))
-        os.chmod(self.dir, 0o755)
+        self.dir = temporary_directory("tada-bench-")
+        self.web = LocalWeb(self.web_hosts, latency=self.web_latency, live_by_default=self.live_by_default)
+        self.smtp = TakeDownSink(self.web)
+        self.local = LocalStack(self.dir, self.smtp)
         try:
-            self.web = LocalWeb(self.web_hosts, latency=self.web_latency, live_by_default=self.live_by_default)
             self.web.start()
-            self.smtp = SmtpSink(self.web)
-            self.smtp.start()
-            self.postgres = EmbeddedPostgres(self.dir / "pg", free_port())
-            await asyncio.to_thread(self.postgres.start)
-            await apply_schema(self.postgres.url)
-            self.temporal = DevTemporalServer(
-                self.dir / "temporal.db", free_port(), free_port(), self.dir / "temporal.log"
-            )
-            await self.temporal.start()
+            await self.local.start()
         except BaseException:
             await self.__aexit__()
             raise
         self.env = {
-            "TADA_TEMPORAL_ADDRESS": self.temporal.address,
-            "TADA_TEMPORAL_NAMESPACE": "default",
-            "TADA_DATABASE_URL": self.postgres.url,
-            "TADA_SMTP_HOST": "127.0.0.1",
-            "TADA_SMTP_PORT": str(self.smtp.port),
-            "TADA_ALLOW_PRIVATE_TARGETS": "true",  # the "internet" here is 127.0.0.x
-            "TADA_RECIPIENT_HOURLY_LIMIT": "0",  # every notice goes to one platform address
-            "TADA_DATA_KEY": _key(),
-            "TADA_PAYLOAD_KEYS": f"bench:{_key()}",  # payloads encrypted, as in production
-            "TADA_STATE_DIR": str(self.dir / "state"),
-            "TADA_LOG_FORMAT": "json",
+            **self.local.env(),
+            "TADA_PAYLOAD_KEYS": f"bench:{random_key()}",  # payloads encrypted, as in production
             "TADA_LIVENESS_TIMEOUT_SECONDS": "10",
         }
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for stop in (
-            lambda: self.temporal.stop() if hasattr(self, "temporal") else None,
-            lambda: asyncio.to_thread(self.postgres.stop) if hasattr(self, "postgres") else None,
-        ):
-            try:
-                awaitable = stop()
-                if awaitable is not None:
-                    await awaitable
-            except Exception as error:  # keep tearing down
-                print(f"bench: teardown: {error}", file=sys.stderr)
-        for part in ("smtp", "web"):
-            if hasattr(self, part):
-                getattr(self, part).stop()
+        await self.local.stop()
+        self.web.stop()
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
         else:
             print(f"bench: kept {self.dir}", file=sys.stderr)
 
+    @property
+    def temporal(self) -> DevTemporalServer:
+        return self.local.temporal
+
+    @property
+    def postgres(self) -> EmbeddedPostgres:
+        return self.local.postgres
+
     def settings(self, task_queue: str) -> Settings:
-        values = {**self.env, "TADA_TASK_QUEUE": task_queue}
-        fields = {name[5:].lower(): value for name, value in values.items()}
-        for secret in ("data_key", "payload_keys"):
-            fields[secret] = SecretStr(fields[secret])
-        return Settings(_env_file=None, **fields)
+        return settings_from_env({**self.env, "TADA_TASK_QUEUE": task_queue})
 
     async def tada_client(self, task_queue: str = "tada") -> Client:
         return await connect(self.settings(task_queue))
@@ -128,12 +96,7 @@ class Stack:
         return await Client.connect(self.temporal.address, namespace="default")
 
     def temporal_db_bytes(self) -> int:
-        total = 0
-        for suffix in ("", "-wal", "-shm"):
-            path = Path(f"{self.temporal.db_file}{suffix}")
-            if path.exists():
-                total += path.stat().st_size
-        return total
+        return self.local.temporal_db_bytes()
 
     def pids(self) -> dict[str, int]:
         """The Temporal server's and PostgreSQL's process ids (for CpuMeter)."""

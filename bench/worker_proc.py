@@ -3,8 +3,9 @@
 Settings come from the TADA_* environment (bench.stack sets them), options from BENCH_*.
 
 - ``tada``: exactly the production worker (``worker.run_worker``).
-- ``tada-scale``: the production worker, with the liveness activity wrapped to note when
-  each link woke (its first check's scheduled and started times) in BENCH_WAKE_FILE.
+- ``tada-scale``: the production worker, with an activity interceptor (the worker's
+  sanctioned hook) noting when each link woke (its first liveness check's scheduled and
+  started times) in BENCH_WAKE_FILE.
 - ``tada-liveness``: the load driver and tada's liveness activity (database lookup, egress
   policy, safe transport, classification, the per-host limit) with a limit of BENCH_PER_HOST.
 - ``bare``: bare Temporal's workflows and activities (bench.bare), default converter.
@@ -22,7 +23,7 @@ from datetime import timedelta
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor, Worker
 
 from bench import bare
 
@@ -30,26 +31,31 @@ if sys.argv[1:2] != ["bare"]:  # the bare worker loads nothing of tada's (its RS
     import tada.worker as tada_worker
     from tada.clients.host_limiter import HostLimiter
     from tada.activities.liveness import LivenessActivities
-    from tada.domain.models import LivenessRequest, LivenessResult
     from tada.adapters.database import create_pool
     from tada.adapters.temporal import connect
     from tada.settings import Settings
 
 
-def _note_wakes(activities: list, path: str) -> list:
-    """Replace check_liveness by a wrapper that notes (workflow id, scheduled, started) once per link."""
-    out = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (open for the process's life)
-    index = next(i for i, fn in enumerate(activities) if activity._Definition.from_callable(fn).name == "check_liveness")
-    original = activities[index]
+class _NoteWakes(ActivityInboundInterceptor):
+    """Before a link's first liveness check runs: note (workflow id, scheduled, started)."""
 
-    @activity.defn(name="check_liveness")
-    async def check_liveness(request: LivenessRequest) -> LivenessResult:
+    def __init__(self, next: ActivityInboundInterceptor, out) -> None:  # noqa: A002 (the SDK's name)
+        super().__init__(next)
+        self._out = out
+
+    async def execute_activity(self, input: ExecuteActivityInput):  # noqa: A002 (the SDK's name)
         info = activity.info()
-        if info.attempt == 1:
-            out.write(f"{info.workflow_id} {info.scheduled_time.timestamp():.6f} {time.time():.6f}\n")
-        return await original(request)
+        if info.activity_type == "check_liveness" and info.attempt == 1:
+            self._out.write(f"{info.workflow_id} {info.scheduled_time.timestamp():.6f} {time.time():.6f}\n")
+        return await super().execute_activity(input)
 
-    return [*activities[:index], check_liveness, *activities[index + 1 :]]
+
+class WakeNotes(Interceptor):
+    def __init__(self, path: str) -> None:
+        self._out = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (open for the process's life)
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:  # noqa: A002
+        return _NoteWakes(next, self._out)
 
 
 async def _run(mode: str, stop: asyncio.Event) -> None:
@@ -64,10 +70,7 @@ async def _run(mode: str, stop: asyncio.Event) -> None:
         await tada_worker.run_worker(settings, stop=stop)
         return
     if mode == "tada-scale":
-        build = tada_worker.build_activities
-        wake_file = os.environ["BENCH_WAKE_FILE"]
-        tada_worker.build_activities = lambda *a, **k: _note_wakes(build(*a, **k), wake_file)
-        await tada_worker.run_worker(settings, stop=stop)
+        await tada_worker.run_worker(settings, stop=stop, interceptors=[WakeNotes(os.environ["BENCH_WAKE_FILE"])])
         return
     if mode == "tada-liveness":
         client = await connect(settings)

@@ -10,14 +10,16 @@ import asyncio
 import compileall
 import signal
 from datetime import timedelta
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from tada.clients.egress import EgressPolicy
 from tada.clients.host_limiter import HostLimiter
@@ -99,20 +101,32 @@ def cache_workflow_bytecode() -> None:
     compileall.compile_dir(Path(workflows.__file__).parent, quiet=2)
 
 
-def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings) -> Worker:
+def build_worker(
+    client: Client,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    *,
+    interceptors: Sequence[Interceptor] = (),
+    **options: Any,
+) -> Worker:
+    """The worker. A harness (the benchmarks, the rehearsal) may add Temporal ``interceptors``
+    around the activities and workflows, and override ``Worker`` keyword ``options`` (its
+    capacity); production passes neither."""
     cache_workflow_bytecode()
-    return Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=[LinkWorkflow, NoticeBatchWorkflow],
-        activities=build_activities(client, pool, http, settings),
-        max_cached_workflows=settings.max_cached_workflows,
-        graceful_shutdown_timeout=timedelta(seconds=10),
-    )
+    arguments: dict[str, Any] = {
+        "task_queue": settings.task_queue,
+        "workflows": [LinkWorkflow, NoticeBatchWorkflow],
+        "activities": build_activities(client, pool, http, settings),
+        "max_cached_workflows": settings.max_cached_workflows,
+        "graceful_shutdown_timeout": timedelta(seconds=10),
+        "interceptors": list(interceptors),
+    }
+    return Worker(client, **{**arguments, **options})
 
 
-async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
-    """Run until ``stop`` is set, then shut down cleanly."""
+async def run_worker(settings: Settings, *, stop: asyncio.Event, interceptors: Sequence[Interceptor] = ()) -> None:
+    """Run until ``stop`` is set, then shut down cleanly (``interceptors``: see build_worker)."""
     registry = load_registry(settings.platforms)  # a broken registry stops us here, named
     if not DataCrypto.from_settings(settings).configured:  # notes could not be stored: stop here
         raise DataKeyMissing()
@@ -127,7 +141,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
         pool = await create_pool(settings.database_url)
         stack.push_async_callback(pool.close)
         http = await stack.enter_async_context(new_http_client(settings))
-        worker = build_worker(client, pool, http, settings)
+        worker = build_worker(client, pool, http, settings, interceptors=interceptors)
         log.info("worker_started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
         async with worker:
             await stop.wait()

@@ -6,7 +6,6 @@ normalised URL, so the same link imported twice is one row and one workflow.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -14,8 +13,6 @@ from urllib.parse import urlsplit
 import asyncpg
 from pydantic import BaseModel, Field
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from tada.domain.intake import ImportRow, Rejection
 from tada.domain.models import LinkInput, PlatformPolicy
@@ -25,10 +22,10 @@ from tada.domain.victim_data import check_jurisdiction, check_reference
 from tada.adapters.data_crypto import DataCrypto, configured_crypto
 from tada.app.client_source import ClientSource, client_of
 from tada.errors import CaseNotFound, CaseRefused
-from tada.workflows.link import LinkWorkflow
+from tada.app.start_links import START_CONCURRENCY, link_input, start_links, start_options  # noqa: F401 (re-exported)
+from tada.app.start_links import start_link as start_link_workflow
 
 CASE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-START_CONCURRENCY = 32
 
 
 class ImportOutcome(BaseModel):
@@ -86,18 +83,6 @@ async def case_language(pool: asyncpg.Pool, case_id: str) -> str:
     return row["language"]
 
 
-def start_options(link_id: str, task_queue: str) -> dict:
-    """How a link's workflow is started. No search attributes: the workflow sets all five in its
-    first task (and again at every change), so a start that carried them wrote them twice, and
-    on the dev server any search attribute on a start costs about a tenth of its start rate."""
-    return {
-        "id": link_id,
-        "task_queue": task_queue,
-        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        "id_conflict_policy": WorkflowIDConflictPolicy.FAIL,
-    }
-
-
 async def start_link_row(
     pool: asyncpg.Pool, *, case_id: str, url: str, platform: str, category: str, source: str = "import"
 ) -> str:
@@ -141,19 +126,8 @@ async def start_link(
     link_id = await start_link_row(
         pool, case_id=case_id, url=url, platform=policy.name, category=policy.category.value, source=source
     )
-    link = LinkInput(case_id=case_id, link_id=link_id, host=host_of(url), language=language, policy=policy)
-    return link_id, await _start_workflow(client, link, task_queue)
-
-
-async def _start_workflow(client: Client, link: LinkInput, task_queue: str) -> bool:
-    """Start the link's workflow; False when it already runs (or ran): the same link again."""
-    try:
-        await client.start_workflow(
-            LinkWorkflow.run, link, **start_options(link.link_id, task_queue)
-        )
-    except WorkflowAlreadyStartedError:
-        return False
-    return True
+    link = link_input(case_id=case_id, link_id=link_id, url=url, language=language, policy=policy)
+    return link_id, await start_link_workflow(client, link, task_queue)
 
 
 async def add_links(
@@ -188,15 +162,14 @@ async def add_links(
             if progress:
                 progress(1)
             continue
-        links[link_id] = LinkInput(case_id=case_id, link_id=link_id, host=host, language=language, policy=policy)
+        links[link_id] = link_input(
+            case_id=case_id, link_id=link_id, url=row.url, host=host, language=language, policy=policy
+        )
         records.append((link_id, row.url, host, policy.name, policy.category.value))
     if records:
         await _insert_link_rows(pool, case_id, source, records)
-    gate = asyncio.Semaphore(START_CONCURRENCY)
 
-    async def one(link: LinkInput) -> None:
-        async with gate:
-            started = await _start_workflow(client, link, task_queue)
+    def counted(link: LinkInput, started: bool) -> None:
         if started:
             outcome.started += 1
         else:
@@ -204,5 +177,5 @@ async def add_links(
         if progress:
             progress(1)
 
-    await asyncio.gather(*(one(link) for link in links.values()))
+    await start_links(client, links.values(), task_queue, on_each=counted)
     return outcome

@@ -23,10 +23,8 @@ import asyncpg
 import structlog
 from pydantic import BaseModel
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from tada.domain.models import LinkCarry, LinkInput
+from tada.domain.models import LinkCarry
 from tada.domain.pdq import InvalidPdq, best_match, parse_pdq
 from tada.domain.registry import Registry
 from tada.domain.reposts import InvalidRepost, RepostRefused, check_source
@@ -35,8 +33,10 @@ from tada.domain.urls import InvalidUrl, host_of, link_id_for, normalise_url
 from tada.app.case_hashes import case_hashes
 from tada.app.caseworker import LinkClosed, signal_link
 from tada.app.client_source import ClientSource, client_of
-from tada.app.intake import CaseRefused, case_language, start_link, start_options
+from tada.app.intake import CaseRefused, case_language, start_link
 from tada.app.readmodel import LinkNotFound
+from tada.app.start_links import link_input
+from tada.app.start_links import start_link as start_link_workflow
 from tada.settings import Settings
 from tada.workflows.link import LinkWorkflow
 
@@ -167,15 +167,9 @@ async def _recheck_or_restart(
             previous_removal_at=await _last_removal(pool, link_id),
             next_action="repost reported",
         )
-    link = LinkInput(
-        case_id=case_id, link_id=link_id, host=host_of(url), language=language, policy=policy, carry=carry
-    )
-    options = start_options(link_id, task_queue)
-    options["id_reuse_policy"] = WorkflowIDReusePolicy.ALLOW_DUPLICATE  # id_conflict_policy stays FAIL
-    try:
-        await client.start_workflow(LinkWorkflow.run, link, **options)
-    except WorkflowAlreadyStartedError:
-        pass  # another report started it a moment ago: one workflow, as it should be
+    link = link_input(case_id=case_id, link_id=link_id, url=url, language=language, policy=policy, carry=carry)
+    # False: another report started it a moment ago: one workflow, as it should be
+    await start_link_workflow(client, link, task_queue, again=True)
     log.info("link_restarted", case_id=case_id, link_id=link_id, cycle=carry.cycle if carry else 1)
 
 

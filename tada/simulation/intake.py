@@ -1,6 +1,6 @@
 """Opening the rehearsal's cases and starting one real link workflow per simulated link.
 
-As ``tada.app.intake.start_link`` does, with one difference: the workflow is told
+Through the one start seam (``tada.app.start_links``), with one difference: the workflow is told
 the site's host name (``www.<site>.test``) rather than the loopback address its
 pages are served from, so that escalation looks the host up in the simulation's
 DNS and RDAP, as it would on the internet.
@@ -13,14 +13,11 @@ import asyncio
 import asyncpg
 from temporalio.client import Client
 
-from tada.domain.models import LinkInput
 from tada.domain.registry import Registry
-from tada.app.intake import open_case, start_link_row, start_options
+from tada.app.intake import open_case, start_link_row
+from tada.app.start_links import START_CONCURRENCY, link_input, start_link
 from tada.settings import Settings
 from tada.simulation.world import World
-from tada.workflows.link import LinkWorkflow
-
-CONCURRENCY = 32
 
 
 async def open_cases(pool: asyncpg.Pool, settings: Settings, count: int) -> list[str]:
@@ -35,7 +32,7 @@ async def open_cases(pool: asyncpg.Pool, settings: Settings, count: int) -> list
 async def start_links(
     pool: asyncpg.Pool, client: Client, registry: Registry, settings: Settings, world: World, case_ids: list[str]
 ) -> None:
-    gate = asyncio.Semaphore(CONCURRENCY)
+    gate = asyncio.Semaphore(START_CONCURRENCY)
 
     async def start(url: str) -> None:
         link = world.links[url]
@@ -45,11 +42,9 @@ async def start_links(
             link.link_id = await start_link_row(
                 pool, case_id=case_id, url=url, platform=policy.name, category=policy.category.value, source="simulation"
             )
-            workflow_input = LinkInput(
-                case_id=case_id, link_id=link.link_id, host=link.site.hostname, policy=policy
+            workflow_input = link_input(
+                case_id=case_id, link_id=link.link_id, url=url, host=link.site.hostname, policy=policy
             )
-            await client.start_workflow(
-                LinkWorkflow.run, workflow_input, **start_options(link.link_id, settings.task_queue)
-            )
+            await start_link(client, workflow_input, settings.task_queue)
 
     await asyncio.gather(*(start(url) for url in world.links))

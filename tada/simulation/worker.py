@@ -1,11 +1,11 @@
-"""The rehearsal's worker: the real workflows and activities (``worker.build_activities``),
+"""The rehearsal's worker: the real workflows and activities (``worker.build_worker``),
 sized for a burst of a thousand-odd links on one machine.
 
-The only differences from ``worker.build_worker`` are capacity settings: every link
-workflow and notice batch stays in the worker's cache (a cache smaller than the
-number of open workflows makes the worker replay histories over and over), more
-workflow tasks and activities run at once, and tada's own modules pass through the
-sandbox instead of being imported again for each of the thousand-odd workflow runs.
+The only differences from production are capacity settings: every link workflow and
+notice batch stays in the worker's cache (a cache smaller than the number of open
+workflows makes the worker replay histories over and over), more workflow tasks and
+activities run at once, and tada's own modules pass through the sandbox instead of
+being imported again for each of the thousand-odd workflow runs.
 """
 
 from __future__ import annotations
@@ -19,19 +19,17 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from tada.settings import Settings
-from tada.worker import build_activities
-from tada.workflows.link import LinkWorkflow
-from tada.workflows.notice_batch import NoticeBatchWorkflow
+from tada.worker import build_worker
 
 
 def build_simulation_worker(
     client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings, *, links: int
 ) -> Worker:
-    return Worker(
+    return build_worker(
         client,
-        task_queue=settings.task_queue,
-        workflows=[LinkWorkflow, NoticeBatchWorkflow],
-        activities=build_activities(client, pool, http, settings),
+        pool,
+        http,
+        settings,
         max_cached_workflows=max(1000, 3 * links),
         max_concurrent_workflow_tasks=200,
         max_concurrent_activities=200,
