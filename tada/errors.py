@@ -87,3 +87,15 @@ class LinkNotFound(NotFound):
     @property
     def message(self) -> str:
         return f"no link {self}"
+
+
+class PortInUseError(Unavailable, RuntimeError):
+    """A server (the API, the codec server, a service of the local stack) cannot start because
+    its port is taken."""
+
+    def __init__(self, port: int, service: str, host: str = "127.0.0.1") -> None:
+        super().__init__(f"{service} cannot start: {host}:{port} is already in use by another program")
+        self.port = port
+        self.service = service
+        self.host = host
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib.resources import files
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -38,3 +39,13 @@ async def apply_schema(database_url: str) -> None:
             await conn.execute(SCHEMA_PATH.read_text(encoding="utf-8"))
     finally:
         await conn.close()
+
+
+def redact_url(url: str) -> str:
+    """A database URL with any password replaced by ``***``, fit to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+

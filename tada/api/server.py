@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from tada.api.app import create_app
-from tada.kit.ports import PortInUseError
+from tada.errors import PortInUseError
 from tada.settings import Settings
 
 START_TIMEOUT = 60.0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from rich.console import Console
 from rich.table import Table
+
+from tada.adapters.database import redact_url as redact_url  # the stack prints the database URL with it
 
 
 @dataclass
@@ -20,15 +21,6 @@ class StackInfo:
     notes: list[str] = field(default_factory=list)
     api: str | None = None  # the HTTP API's address
     api_tokens: str | None = None  # which bearer tokens work
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def show_path(path: Path) -> str:

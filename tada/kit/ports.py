@@ -5,15 +5,9 @@ from __future__ import annotations
 import socket
 import time
 
+from tada.errors import PortInUseError as PortInUseError  # raised here, and by the API and the codec server
 
-class PortInUseError(RuntimeError):
-    """A service of the local stack cannot start because its port is taken."""
 
-    def __init__(self, port: int, service: str, host: str = "127.0.0.1") -> None:
-        super().__init__(f"{service} cannot start: {host}:{port} is already in use by another program")
-        self.port = port
-        self.service = service
-        self.host = host
 
 
 def free_port(host: str = "127.0.0.1") -> int:

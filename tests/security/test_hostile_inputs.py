@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from tada.cli.main import app as tada_app
 from tada.cli.runtime import use_settings
 from tada.clients.mailer import Mailer, SmtpConfig
+from tada.clients.rate_limit import RecipientRateLimit
 from tada.activities.notices import NoticeActivities, NotifierIdentity
 from tada.activities.store import StoreActivities
 from tada.api.server import ApiRunner
@@ -246,7 +247,7 @@ def smtp_envelopes():
 
 
 async def test_a_crlf_reference_is_refused_at_intake_and_inert_if_it_was_ever_stored(
-    db_pool, smtp_envelopes, web
+    db_pool, smtp_envelopes, web, data_crypto
 ):
     with pytest.raises(InvalidField, match="line breaks"):
         await open_case(db_pool, age=30, minimum_age=16, signpost="", reference="R\r\nBcc: evil@x.test")
@@ -261,7 +262,9 @@ async def test_a_crlf_reference_is_refused_at_intake_and_inert_if_it_was_ever_st
     identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org\r\nBcc: evil@x.test",
                                 allow_private_targets=True)  # fmt: skip
     async with httpx.AsyncClient(timeout=5) as http:
-        notices = NoticeActivities(db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=port)), http, identity)
+        notices = NoticeActivities(
+            db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=port)), http, identity, RecipientRateLimit(db_pool), data_crypto
+        )
         request = NoticeRequest(
             notice_key=f"{link_id}:1:1:initial", link_id=link_id, case_id=case_id, cycle=1,
             kind=NoticeKind.INITIAL, channel=Channel.EMAIL, recipient="abuse@site.example", platform="site.example",
@@ -288,11 +291,11 @@ async def test_a_crlf_reference_is_refused_at_intake_and_inert_if_it_was_ever_st
 # --- notes: stored sealed, read back as given ------------------------------------------------
 
 
-async def test_hostile_notes_are_stored_sealed_and_read_back_inert(db_pool):
+async def test_hostile_notes_are_stored_sealed_and_read_back_inert(db_pool, data_crypto):
     case_id = await open_case(db_pool, age=30, minimum_age=16, signpost="")
     url = normalise_url(f"https://notes.example/{uuid.uuid4().hex}")
     link_id = await start_link_row(db_pool, case_id=case_id, url=url, platform="p", category="other")
-    store = StoreActivities(db_pool)
+    store = StoreActivities(db_pool, data_crypto)
     for seq, (_, note) in enumerate(NOTES, 1):
         await store.record_event(LinkEvent(
             event_key=f"{link_id}:1:{seq}", link_id=link_id, case_id=case_id, cycle=1, kind="response",
