@@ -25,16 +25,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import contextlib
 import os
 import re
-import secrets
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -43,21 +39,17 @@ from pathlib import Path
 
 import asyncpg
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from chaos.world import ADDRESSES, BEHAVIOURS, ESCALATION_EMAIL, Behaviour, SmtpSink, WebServers, World
+from chaos.world import ADDRESSES, BEHAVIOURS, ESCALATION_EMAIL, Behaviour, ChaosSink, WebServers, World
 from tada.kit.ports import free_port
-from tada.kit.postgres import EmbeddedPostgres
-from tada.kit.temporal_server import DevTemporalServer
-from tada.domain.models import LinkInput, LinkStatus
+from tada.kit.stack import LocalStack, settings_from_env, temporary_directory
+from tada.domain.models import LinkStatus
 from tada.domain.registry import load_registry
 from tada.domain.states import TRANSITIONS, LinkState
-from tada.domain.urls import host_of
 from tada.adapters.data_crypto import DataCrypto
-from tada.adapters.database import apply_schema
-from tada.app.intake import open_case, start_link_row, start_options
+from tada.app.intake import open_case, start_link_row
+from tada.app.start_links import link_input, start_link
 from tada.adapters.temporal import connect
-from tada.settings import Settings
 
 REPOSITORY = Path(__file__).resolve().parents[1]  # chaos/ is not installed: its worker process imports it from here
 from tada.workflows.link import LinkWorkflow
@@ -253,7 +245,7 @@ def _quiet_temporal_client() -> None:
 
 
 async def main_async(options: Options) -> int:
-    directory = Path(tempfile.mkdtemp(prefix="tada-chaos-"))
+    directory = temporary_directory("tada-chaos-")
     run = Run(options, directory)
     run.t0 = time.monotonic()
     try:
@@ -269,36 +261,29 @@ async def _run(run: Run) -> int:
     o, d = run.options, run.directory
     web = WebServers(run.world)
     web.start()
-    sink = SmtpSink(run.world, free_port())
-    sink.start()
-    postgres = EmbeddedPostgres(d / "pgdata", free_port())
-    await asyncio.to_thread(postgres.start)
-    temporal = DevTemporalServer(d / "temporal.db", free_port(), free_port(), d / "temporal.log")
-    await temporal.start()
+    sink = ChaosSink(run.world, free_port())
+    stack = LocalStack(d, sink)  # PostgreSQL (schema applied), the Temporal dev server, the sink
+    try:
+        await stack.start()
+    except BaseException:
+        web.stop()
+        raise
+    postgres, temporal = stack.postgres, stack.temporal
     registry_file = d / "platforms.toml"
     registry_file.write_text(registry_toml(web, o.step), encoding="utf-8")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TADA_")},
-        "TADA_TEMPORAL_ADDRESS": temporal.address,
+        **stack.env(),
         "TADA_TASK_QUEUE": TASK_QUEUE,
-        "TADA_DATABASE_URL": postgres.url,
-        "TADA_SMTP_HOST": sink.host,
-        "TADA_SMTP_PORT": str(sink.port),
         "TADA_PLATFORMS": str(registry_file),
-        "TADA_ALLOW_PRIVATE_TARGETS": "true",
-        "TADA_STATE_DIR": str(d / "state"),
-        "TADA_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "TADA_PAYLOAD_KEYS": "",
-        "TADA_RECIPIENT_HOURLY_LIMIT": "0",
-        "TADA_LOG_FORMAT": "json",
         "TADA_LIVENESS_TIMEOUT_SECONDS": "5",
     }
-    settings = Settings(**{k[5:].lower(): v for k, v in env.items() if k.startswith("TADA_") and v})
+    settings = settings_from_env(env)
     run.say(
         f"stack up: PostgreSQL {postgres.port}, Temporal {temporal.address}, SMTP {sink.port}, "
         f"web {', '.join(ADDRESSES.values())} port {web.port}; temp dir {d}"
     )
-    await apply_schema(postgres.url)
     worker = WorkerProcess(env, d / "worker.log")
     worker.start()
     client = await connect(settings)
@@ -328,11 +313,8 @@ async def _run(run: Run) -> int:
                     conn_pool, case_id=case_id, url=url, platform=policy.name, category=policy.category.value
                 )
                 run.behaviour_of[link_id] = behaviour
-                link = LinkInput(case_id=case_id, link_id=link_id, host=host_of(url), policy=policy)
-                with contextlib.suppress(WorkflowAlreadyStartedError):  # a retry after a timeout
-                    await client.start_workflow(
-                        LinkWorkflow.run, link, **start_options(link_id, TASK_QUEUE)
-                    )
+                link = link_input(case_id=case_id, link_id=link_id, url=url, policy=policy)
+                await start_link(client, link, TASK_QUEUE)  # False: a retry after a timeout had started it
 
             await _retry(go)
             run.started_links += 1
@@ -406,9 +388,7 @@ async def _run(run: Run) -> int:
     finally:
         worker.stop()
         await pool.close()
-        await temporal.stop()
-        await asyncio.to_thread(postgres.stop)
-        sink.stop()
+        await stack.stop()
         web.stop()
 
 

@@ -1,7 +1,8 @@
 """The chaos run's own small world on 127.0.0.x: one web server per platform (each on its
 own loopback address, so the registry tells them apart by host) whose pages go 404 when
 the notice that the platform's behaviour names arrives, and an SMTP sink that records
-every message it is given and can be stopped and started again on the same port."""
+every message it is given and can be stopped and started again on the same port. Both
+are the kit's servers (tada/kit/web.py, tada/kit/smtp.py); what is chaos's is here."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from aiosmtpd.controller import Controller
+from tada.kit.smtp import Mail, SmtpSink
+from tada.kit.web import LoopbackWeb, Request, Response
 
 URL_PATTERN = re.compile(r"http://127\.0\.0\.\d{1,3}:\d{1,5}/item/\d+")
 
@@ -87,128 +87,63 @@ class World:
                     page.live = False
 
 
-def _handler(world: World) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802
-            live = world.is_live(self.path.split("?")[0])
-            status, body = (200, b"<html><body><p>A chaos-test page. No image.</p></body></html>") if live else (
-                404, b"<html><body><p>Not found.</p></body></html>")  # fmt: skip
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    return Handler
-
-
-class _Quiet(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address) -> None:
-        pass
-
-
-class WebServers:
-    """One server per platform address, all on the same free port."""
+class WebServers(LoopbackWeb):
+    """The kit's loopback server on every platform's address, all on the same free port."""
 
     def __init__(self, world: World) -> None:
+        super().__init__(self._page, [ADDRESSES[b] for b in BEHAVIOURS])
         self.world = world
-        self.port = 0
-        self._servers: list[_Quiet] = []
 
-    def start(self) -> None:
-        for behaviour in BEHAVIOURS:
-            server = _Quiet((ADDRESSES[behaviour], self.port), _handler(self.world))
-            self.port = server.server_address[1]
-            self._servers.append(server)
-            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+    def _page(self, request: Request) -> Response:
+        if self.world.is_live(request.path):
+            return Response(200, "<html><body><p>A chaos-test page. No image.</p></body></html>")
+        return Response(404, "<html><body><p>Not found.</p></body></html>")
 
     def base_url(self, behaviour: Behaviour) -> str:
         return f"http://{ADDRESSES[behaviour]}:{self.port}"
 
-    def stop(self) -> None:
-        for server in self._servers:
-            server.shutdown()
-            server.server_close()
-        self._servers.clear()
 
+class ChaosSink(SmtpSink):
+    """The kit's sink on 127.0.0.1:``port``: records every message for the checks and lets the
+    platforms read it; ``stop()`` refuses connections until ``start()`` again, on the same port."""
 
-class _MailHandler:
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, port: int) -> None:
+        super().__init__(
+            port=port, on_mail=self._arrived, reply="250 OK: recorded by the chaos sink", server_hostname="sink.chaos.test"
+        )
         self.world = world
         self.armed = False  # hold the reply to the next message until released
         self.caught = threading.Event()
-        self.release = threading.Event()
+        self.released = threading.Event()
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd hook)
-        content = envelope.original_content or envelope.content
-        if isinstance(content, str):
-            content = content.encode("utf-8")
-        message = message_from_bytes(content, policy=policy.default)
-        body = message.get_body(("plain",))
-        text = body.get_content() if body is not None else ""
-        urls = list(dict.fromkeys(URL_PATTERN.findall(text)))
-        kind = str(message.get("X-Tada-Notice-Kind", ""))
+    async def _arrived(self, mail: Mail) -> None:
+        urls = list(dict.fromkeys(URL_PATTERN.findall(mail.text)))
+        kind, message_id = mail.header("X-Tada-Notice-Kind"), mail.header("Message-ID")
         with self.world.lock:
-            self.world.mail.append(
-                Received(time.monotonic(), str(message.get("Message-ID", "")), kind, list(envelope.rcpt_tos), urls)
-            )
-        self.world.notice(kind, urls, str(message.get("Message-ID", "")))
+            self.world.mail.append(Received(time.monotonic(), message_id, kind, mail.rcpt_tos, urls))
+        self.world.notice(kind, urls, message_id)
         if self.armed:  # the message is taken; the sender has not heard so yet
             self.armed = False
             self.caught.set()
-            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30.0)
-        return "250 OK: recorded by the chaos sink"
+            await asyncio.get_running_loop().run_in_executor(None, self.released.wait, 30.0)
 
-
-class SmtpSink:
-    """aiosmtpd on 127.0.0.1:``port``; ``stop()`` refuses connections until ``start()`` again."""
-
-    host = "127.0.0.1"
-
-    def __init__(self, world: World, port: int) -> None:
-        self.port = port
-        self._handler = _MailHandler(world)
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        deadline = time.monotonic() + 20
-        while True:
-            controller = Controller(
-                self._handler, hostname=self.host, port=self.port, server_hostname="sink.chaos.test", ready_timeout=10.0
-            )
-            try:
-                controller.start()
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-                continue
-            self._controller = controller
-            return
+    def start(self, *, retry_for: float = 20.0) -> None:
+        super().start(retry_for=retry_for)
 
     def stop(self) -> None:
         self.release()
-        controller, self._controller = self._controller, None
-        if controller is not None:
-            controller.stop()
+        super().stop()
 
     def hold_next(self) -> None:
         """Take the next message, then hold back the 250 until ``release()``: a fault injected
         meanwhile hits a worker whose notice went out but is not yet marked sent."""
-        self._handler.caught.clear()
-        self._handler.release.clear()
-        self._handler.armed = True
+        self.caught.clear()
+        self.released.clear()
+        self.armed = True
 
     def wait_caught(self, timeout: float) -> bool:
-        return self._handler.caught.wait(timeout)
+        return self.caught.wait(timeout)
 
     def release(self) -> None:
-        self._handler.armed = False
-        self._handler.release.set()
+        self.armed = False
+        self.released.set()

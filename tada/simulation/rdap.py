@@ -27,12 +27,9 @@ class SimulatedRdap:
     def __init__(self, providers: list[Provider]) -> None:
         self.providers = providers
         self.port = 0
+        self.base_url = ""  # http://127.0.0.1:PORT/, once started
         self.queries: list[str] = []
         self._server: LoopbackWeb | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
 
     @property
     def bootstrap_url(self) -> str:
@@ -98,6 +95,7 @@ class SimulatedRdap:
         self._server = LoopbackWeb(self.respond, [self.host], keep_alive=False)
         self._server.start()
         self.port = self._server.port
+        self.base_url = self._server.url("/")
 
     def stop(self) -> None:
         if self._server is not None:
