@@ -145,6 +145,6 @@ def settings(postgres_url, smtp_server, tmp_path) -> Settings:
 @pytest.fixture(scope="session")
 def data_crypto():
     """Victim data at rest under this run's data key (TADA_DATA_KEY above), for activities built by hand."""
-    from tada.adapters.data_crypto import DataCrypto
+    from tests.support.crypto import suite_crypto
 
-    return DataCrypto.from_settings(Settings())
+    return suite_crypto()

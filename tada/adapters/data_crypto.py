@@ -23,7 +23,6 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -198,11 +197,3 @@ def _wrap_context(case_id: str) -> str:
 
 def _field_context(case_id: str, name: str) -> str:
     return f"tada/{case_id}/{name}"
-
-
-@lru_cache(maxsize=1)
-def configured_crypto() -> DataCrypto:
-    """The crypto of the process's settings (TADA_* environment), for callers given none."""
-    from tada.settings import get_settings
-
-    return DataCrypto.from_settings(get_settings())

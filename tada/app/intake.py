@@ -19,7 +19,7 @@ from tada.domain.models import LinkInput, PlatformPolicy
 from tada.domain.registry import Registry
 from tada.domain.urls import host_of, link_id_for
 from tada.domain.victim_data import check_jurisdiction, check_reference
-from tada.adapters.data_crypto import DataCrypto, configured_crypto
+from tada.adapters.data_crypto import DataCrypto
 from tada.app.client_source import ClientSource, client_of
 from tada.errors import CaseNotFound, CaseRefused
 from tada.app.start_links import START_CONCURRENCY, link_input, start_links, start_options  # noqa: F401 (re-exported)
@@ -47,16 +47,15 @@ async def open_case(
     language: str = "en",
     reference: str | None = None,
     jurisdiction: str | None = None,
-    crypto: DataCrypto | None = None,
+    crypto: DataCrypto,
 ) -> str:
     """Open a case; under the minimum age nothing is stored and CaseRefused carries the signpost.
-    The reference is sealed with the case's own key (tada/app/data_crypto); a reference or
+    The reference is sealed with the case's own key (tada/adapters/data_crypto.py); a reference or
     jurisdiction that cannot be stored is InvalidField, before anything is."""
     if age < minimum_age:
         raise CaseRefused(signpost.format(minimum_age=minimum_age))
     reference = check_reference(reference)
     jurisdiction = check_jurisdiction(jurisdiction)
-    crypto = crypto or configured_crypto()
     while True:
         case_id = new_case_id()
         async with pool.acquire() as conn, conn.transaction():

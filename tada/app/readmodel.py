@@ -15,7 +15,7 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from tada.domain.states import LinkState
-from tada.adapters.data_crypto import DataCrypto, configured_crypto
+from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.sealing import is_sealed
 from tada.errors import CaseNotFound, LinkNotFound
 
@@ -96,7 +96,7 @@ SELECT l.link_id, l.case_id, l.url, l.host, l.platform, l.category, l.source, l.
 """
 
 
-async def case_status(pool: asyncpg.Pool, case_id: str, crypto: DataCrypto | None = None) -> CaseStatus:
+async def case_status(pool: asyncpg.Pool, case_id: str, crypto: DataCrypto) -> CaseStatus:
     """Every link of a case with its state, next action and notices sent, plus counts by state.
     The reference is opened with the case's key (None once the case is purged)."""
     case = await pool.fetchrow(
@@ -106,7 +106,7 @@ async def case_status(pool: asyncpg.Pool, case_id: str, crypto: DataCrypto | Non
     if case is None:
         raise CaseNotFound(case_id)
     case = dict(case)
-    case["reference"] = await (crypto or configured_crypto()).open(pool, case_id, "reference", case["reference"])
+    case["reference"] = await crypto.open(pool, case_id, "reference", case["reference"])
     rows = await pool.fetch(_LINKS + " WHERE l.case_id = $1 ORDER BY l.added_at, l.link_id", case_id)
     links = [LinkRow(**dict(row)) for row in rows]
     counts = {state.value: 0 for state in LinkState}
@@ -122,7 +122,7 @@ async def find_link(pool: asyncpg.Pool, link_id: str) -> LinkRow:
     return LinkRow(**dict(row))
 
 
-async def link_timeline(pool: asyncpg.Pool, link_id: str, crypto: DataCrypto | None = None) -> LinkDetail:
+async def link_timeline(pool: asyncpg.Pool, link_id: str, crypto: DataCrypto) -> LinkDetail:
     """A link with every event of its timeline, oldest first, and every notice. Sealed notes
     are opened with the case's key ("[purged]" once the case is purged)."""
     link = await find_link(pool, link_id)
@@ -140,7 +140,6 @@ async def link_timeline(pool: asyncpg.Pool, link_id: str, crypto: DataCrypto | N
         """,
         link_id,
     )
-    crypto = crypto or configured_crypto()
     rows = [_event(row) for row in events]
     for row in rows:
         for name, value in row["detail"].items():

@@ -73,6 +73,7 @@ def case_open(
             language=language.value,
             reference=reference,
             jurisdiction=jurisdiction,
+            crypto=session.crypto,
         )
         if out.as_json:
             out.json(

@@ -41,7 +41,7 @@ def link_show(link_id: LinkArg, as_json: Json = False) -> None:
     out = Output(as_json)
 
     async def command(session: Session) -> None:
-        detail = await link_timeline(await session.pool(), link_id)
+        detail = await link_timeline(await session.pool(), link_id, session.crypto)
         live, problem = await _live_status(session, link_id)
         if out.as_json:
             data = detail.model_dump(mode="json")

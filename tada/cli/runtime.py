@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.database import create_pool
 from tada.adapters.log_setup import configure_logging
 from tada.adapters.temporal import connect
@@ -91,6 +92,14 @@ class Session:
         self._pool: asyncpg.Pool | None = None
         self._client: Client | None = None
         self.actor_role: str | None = None  # the token's role, or "local" (tada/cli/access.py)
+        self._crypto: DataCrypto | None = None
+
+    @property
+    def crypto(self) -> DataCrypto:
+        """Victim data at rest: the keys of this command's settings (TADA_DATA_KEY)."""
+        if self._crypto is None:
+            self._crypto = DataCrypto.from_settings(self.settings)
+        return self._crypto
 
     async def pool(self) -> asyncpg.Pool:
         if self._pool is None:

@@ -20,7 +20,7 @@ def status(case_id: CaseArg, as_json: Json = False) -> None:
     out = Output(as_json)
 
     async def command(session: Session) -> None:
-        result = await case_status(await session.pool(), case_id)
+        result = await case_status(await session.pool(), case_id, session.crypto)
         if out.as_json:
             out.json(result)
         else:

@@ -13,6 +13,7 @@ import asyncio
 import asyncpg
 from temporalio.client import Client
 
+from tada.adapters.data_crypto import DataCrypto
 from tada.domain.registry import Registry
 from tada.app.intake import open_case, start_link_row
 from tada.app.start_links import START_CONCURRENCY, link_input, start_link
@@ -24,7 +25,9 @@ async def open_cases(pool: asyncpg.Pool, settings: Settings, count: int) -> list
     """Cases without a reference (notices quote the case id): nothing to seal, so the
     rehearsal needs no data key."""
     return [
-        await open_case(pool, age=30, minimum_age=settings.minimum_age, signpost=settings.underage_signpost)
+        await open_case(
+            pool, age=30, minimum_age=settings.minimum_age, signpost=settings.underage_signpost, crypto=DataCrypto([])
+        )
         for _ in range(count)
     ]
 

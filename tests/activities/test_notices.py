@@ -12,6 +12,7 @@ from tada.domain.models import NoticeBatch, NoticeRequest
 from tada.domain.states import Channel, NoticeKind
 from tada.domain.urls import normalise_url
 from tada.app.intake import open_case, start_link_row
+from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -27,7 +28,7 @@ async def notices(db_pool, smtp_server, data_crypto):
 
 
 async def _link(db_pool) -> tuple[str, str]:
-    case_id = await open_case(db_pool, age=20, minimum_age=16, signpost="", reference="CASE-REF")
+    case_id = await open_case(db_pool, age=20, minimum_age=16, signpost="", reference="CASE-REF", crypto=suite_crypto())
     url = normalise_url("https://site.test/watch?v=1&utm_source=x")
     link_id = await start_link_row(db_pool, case_id=case_id, url=url, platform="site.test", category="other")
     return case_id, link_id

@@ -26,6 +26,7 @@ from tada.app.intake import open_case
 from tada.settings import Settings
 from tada.worker import build_worker, new_http_client
 from tada.workflows.link import LinkWorkflow
+from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -66,7 +67,7 @@ class Api:
         return await self.http.post(f"/v1/cases/{case_id}/reposts", json=body, headers=self.auth(token))
 
     async def open_case(self) -> str:
-        return await open_case(self.pool, age=30, minimum_age=16, signpost="under {minimum_age}")
+        return await open_case(self.pool, age=30, minimum_age=16, signpost="under {minimum_age}", crypto=suite_crypto())
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30.0) -> Any:

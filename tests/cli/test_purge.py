@@ -8,10 +8,11 @@ import asyncio
 import pytest
 
 from tada.domain.urls import link_id_for, normalise_url
-from tada.adapters.data_crypto import PURGED, configured_crypto
+from tada.adapters.data_crypto import PURGED
 from tada.app.readmodel import case_status, link_timeline
 from tada.adapters.sealing import is_sealed
 from tests.cli.test_cli import in_state, mail_count, stack  # noqa: F401 - the CLI stack fixture
+from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -63,7 +64,7 @@ async def test_purge_erases_a_withdrawn_case_for_good(stack, web, mailbox):  # n
 
     # The sealed note is still in the append-only timeline, but nothing can open it: not even
     # the master key, since the case key it was sealed with no longer exists anywhere.
-    crypto = configured_crypto()  # the suite's data key, as the worker and the CLI have it
+    crypto = suite_crypto()  # the suite's data key, as the worker and the CLI have it
     timeline = await link_timeline(pool, link_id, crypto)
     response = next(e for e in timeline.events if e.kind == "response")
     assert response.detail == {"outcome": "acknowledged", "note": PURGED}

@@ -19,6 +19,7 @@ from tada.app.intake import open_case, start_link
 from tada.settings import Settings
 from tada.worker import build_worker, new_http_client
 from tada.workflows.link import LinkWorkflow
+from tests.support.crypto import suite_crypto
 
 PLATFORM_EMAIL = "reports@platform.test"
 HOST_EMAIL = "abuse@host.test"
@@ -54,7 +55,7 @@ class Harness:
     started: list[str] = field(default_factory=list)
 
     async def open_case(self) -> str:
-        return await open_case(self.pool, age=30, minimum_age=16, signpost="", reference="REF-1")
+        return await open_case(self.pool, age=30, minimum_age=16, signpost="", reference="REF-1", crypto=suite_crypto())
 
     async def start(self, url: str, policy: PlatformPolicy | None = None, *, case_id: str | None = None) -> WorkflowHandle:
         case_id = case_id or await self.open_case()

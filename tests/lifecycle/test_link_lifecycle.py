@@ -16,6 +16,7 @@ from tada.domain.states import Channel, Escalation, LinkState, ResponseOutcome
 from tada.app.readmodel import link_timeline
 from tests.lifecycle.harness import HOST_EMAIL, PLATFORM_EMAIL, running_worker, make_policy
 from tada.workflows.link import LinkWorkflow
+from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -113,7 +114,7 @@ async def test_rejected_is_escalated_to_the_host_then_removed(time_env, db_pool,
         )
         assert response["detail"]["outcome"] == "rejected"
         assert response["detail"]["note"].startswith("tada1:")  # sealed at rest with the case key
-        timeline = await link_timeline(db_pool, handle.id)
+        timeline = await link_timeline(db_pool, handle.id, suite_crypto())
         [opened] = [event.detail for event in timeline.events if event.kind == "response"]
         assert opened == {"outcome": "rejected", "note": "no"}
 

@@ -17,6 +17,7 @@ from tada.domain.states import Escalation, LinkState, ResponseOutcome
 from tada.app.intake import open_case
 from tests.lifecycle.harness import HOST_EMAIL, PLATFORM_EMAIL, Harness, make_policy
 from tada.workflows.link import LinkWorkflow
+from tests.support.crypto import suite_crypto
 
 DAY = timedelta(days=1)
 S = LinkState
@@ -72,7 +73,7 @@ class Secrets:
 async def full_lifecycle(h: Harness, web, mailbox) -> Secrets:
     secrets = Secrets.new(web.url(""))
     web.live(secrets.path)
-    case_id = await open_case(h.pool, age=30, minimum_age=16, signpost="", reference=secrets.reference)
+    case_id = await open_case(h.pool, age=30, minimum_age=16, signpost="", reference=secrets.reference, crypto=suite_crypto())
     # A batching window, so the notices also pass through notice-batch workflows, whose
     # histories must hold nothing readable either.
     policy = make_policy()

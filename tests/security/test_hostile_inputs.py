@@ -41,6 +41,7 @@ from tada.settings import Settings
 from tests.cli.test_cli import in_state, mail_count, stack  # noqa: F401 - the CLI stack fixture
 from tests.support.web import Page
 from tests.security.hostile_corpus import CLI_ARGS, CSV_ROWS, EITHER, GOOD_URLS, INERT, LINES, NOTES, REJECTED
+from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -202,7 +203,7 @@ async def test_hostile_references_are_stored_inert_and_a_hostile_import_still_st
     case_id = first_json(opened[1])["case_id"]
     stored = await stack.pool.fetchval("SELECT reference FROM cases WHERE case_id = $1", case_id)
     assert is_sealed(stored) and "DROP" not in stored
-    assert (await case_status(stack.pool, case_id)).case.reference == reference
+    assert (await case_status(stack.pool, case_id, suite_crypto())).case.reference == reference
 
     web.live("/hostile/good1")
     web.live("/hostile/good2")
@@ -250,10 +251,10 @@ async def test_a_crlf_reference_is_refused_at_intake_and_inert_if_it_was_ever_st
     db_pool, smtp_envelopes, web, data_crypto
 ):
     with pytest.raises(InvalidField, match="line breaks"):
-        await open_case(db_pool, age=30, minimum_age=16, signpost="", reference="R\r\nBcc: evil@x.test")
+        await open_case(db_pool, age=30, minimum_age=16, signpost="", reference="R\r\nBcc: evil@x.test", crypto=suite_crypto())
 
     handler, port = smtp_envelopes
-    case_id = await open_case(db_pool, age=30, minimum_age=16, signpost="")
+    case_id = await open_case(db_pool, age=30, minimum_age=16, signpost="", crypto=suite_crypto())
     # As if written before validation existed (or by a path that forgot it): plain text, CRLF and all.
     hostile = "R-1\r\nBcc: evil@x.test\r\nX-Injected: yes\r\n\r\nforged body"
     await db_pool.execute("UPDATE cases SET reference = $2 WHERE case_id = $1", case_id, hostile)
@@ -292,7 +293,7 @@ async def test_a_crlf_reference_is_refused_at_intake_and_inert_if_it_was_ever_st
 
 
 async def test_hostile_notes_are_stored_sealed_and_read_back_inert(db_pool, data_crypto):
-    case_id = await open_case(db_pool, age=30, minimum_age=16, signpost="")
+    case_id = await open_case(db_pool, age=30, minimum_age=16, signpost="", crypto=suite_crypto())
     url = normalise_url(f"https://notes.example/{uuid.uuid4().hex}")
     link_id = await start_link_row(db_pool, case_id=case_id, url=url, platform="p", category="other")
     store = StoreActivities(db_pool, data_crypto)
@@ -303,7 +304,7 @@ async def test_hostile_notes_are_stored_sealed_and_read_back_inert(db_pool, data
         ))  # fmt: skip
     raw = await db_pool.fetch("SELECT detail->>'note' AS note FROM link_events WHERE link_id = $1", link_id)
     assert len(raw) == len(NOTES) and all(is_sealed(row["note"]) for row in raw)
-    timeline = await link_timeline(db_pool, link_id)
+    timeline = await link_timeline(db_pool, link_id, suite_crypto())
     read = [event.detail["note"] for event in timeline.events]
     for (label, note), got in zip(NOTES, read):
         expected = note.replace("\x00", "\ufffd").replace("\ud800", "\ufffd")
@@ -352,7 +353,7 @@ API_BODIES = [
 
 
 async def test_hostile_api_bodies_are_refused_and_store_nothing(api, stack):  # noqa: F811
-    case_id = await open_case(stack.pool, age=30, minimum_age=16, signpost="")
+    case_id = await open_case(stack.pool, age=30, minimum_age=16, signpost="", crypto=suite_crypto())
     headers = {"Authorization": f"Bearer {MONITOR}"}
     for label, body in API_BODIES:
         response = await api.post(f"/v1/cases/{case_id}/reposts", json=body, headers=headers)
