@@ -29,18 +29,17 @@ class LivenessActivities(Liveness):
         pool: asyncpg.Pool,
         http: httpx.AsyncClient,
         *,
-        allow_private: bool = False,
-        max_bytes: int = 65536,
-        egress: EgressPolicy | None = None,
-        limiter: HostLimiter | None = None,
+        egress: EgressPolicy,
+        limiter: HostLimiter,
+        max_bytes: int,
     ) -> None:
         self._pool = pool
         self._http = http
         #: Checked before every hop; the http client's transport checks again at connect time.
-        self._egress = egress or EgressPolicy(allow_private=allow_private)
+        self._egress = egress
         self._max_bytes = max_bytes
         #: At most so many requests at once to any one host (each redirect hop takes its host's slot).
-        self._limiter = limiter if limiter is not None else HostLimiter(0)  # (an idle limiter is falsy)
+        self._limiter = limiter
 
     @activity.defn(name=CHECK_LIVENESS)
     async def check(self, request: LivenessRequest) -> LivenessResult:

@@ -29,6 +29,7 @@ from bench import bare
 
 if sys.argv[1:2] != ["bare"]:  # the bare worker loads nothing of tada's (its RSS is bare Temporal's)
     import tada.worker as tada_worker
+    from tada.clients.egress import EgressPolicy
     from tada.clients.host_limiter import HostLimiter
     from tada.activities.liveness import LivenessActivities
     from tada.adapters.database import create_pool
@@ -78,8 +79,8 @@ async def _run(mode: str, stop: asyncio.Event) -> None:
         limiter = HostLimiter(int(os.environ.get("BENCH_PER_HOST", "4")))
         async with tada_worker.new_http_client(settings) as http:
             liveness = LivenessActivities(
-                pool, http, allow_private=settings.allow_private_targets, max_bytes=settings.liveness_max_bytes,
-                limiter=limiter,
+                pool, http, egress=EgressPolicy(allow_private=settings.allow_private_targets), limiter=limiter,
+                max_bytes=settings.liveness_max_bytes,
             )
             async with Worker(
                 client,

@@ -63,9 +63,9 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
     liveness = LivenessActivities(
         pool,
         http,
-        allow_private=settings.allow_private_targets,
-        max_bytes=settings.liveness_max_bytes,
+        egress=EgressPolicy(allow_private=settings.allow_private_targets),
         limiter=HostLimiter(settings.liveness_per_host),
+        max_bytes=settings.liveness_max_bytes,
     )
     crypto = DataCrypto.from_settings(settings)  # victim data at rest (tada/adapters/data_crypto.py)
     notices = NoticeActivities(

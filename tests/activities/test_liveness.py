@@ -7,10 +7,13 @@ import asyncio
 import httpx
 import pytest
 
+from tada.clients.egress import EgressPolicy
 from tada.clients.host_limiter import HostLimiter
 from tada.activities.liveness import LivenessActivities
 from tada.domain.states import Verdict
 from tests.support.web import Page
+
+OPEN = EgressPolicy(allow_private=True)  # the test sites are on 127.0.0.1
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -20,7 +23,7 @@ MARKERS = ["This content has been removed"]
 @pytest.fixture
 async def probe(db_pool):
     async with httpx.AsyncClient(timeout=5) as http:
-        yield LivenessActivities(db_pool, http, allow_private=True, max_bytes=4096).probe
+        yield LivenessActivities(db_pool, http, egress=OPEN, limiter=HostLimiter(0), max_bytes=4096).probe
 
 
 @pytest.mark.parametrize(
@@ -84,7 +87,7 @@ async def test_nothing_listening_is_unknown_not_gone(probe):
 async def test_private_targets_are_refused_unless_allowed(db_pool, web):
     web.live("/p")
     async with httpx.AsyncClient(timeout=5) as http:
-        strict = LivenessActivities(db_pool, http, allow_private=False)
+        strict = LivenessActivities(db_pool, http, egress=EgressPolicy(), limiter=HostLimiter(0), max_bytes=65536)
         result = await strict.probe(web.url("/p"), MARKERS)
     assert result.verdict == Verdict.UNKNOWN
     assert "refused" in result.reason
@@ -98,7 +101,7 @@ async def test_the_per_host_limit_holds_against_one_slow_host(db_pool, web, per_
     with none (0) it sees more."""
     web.pages["/slow"] = Page(200, "<html>a video page</html>", delay=0.2)
     async with httpx.AsyncClient(timeout=5, limits=httpx.Limits(max_connections=50)) as http:
-        limited = LivenessActivities(db_pool, http, allow_private=True, limiter=HostLimiter(per_host))
+        limited = LivenessActivities(db_pool, http, egress=OPEN, limiter=HostLimiter(per_host), max_bytes=65536)
         results = await asyncio.gather(*(limited.probe(web.url("/slow"), MARKERS) for _ in range(12)))
     assert [r.verdict for r in results] == [Verdict.LIVE] * 12
     if per_host:

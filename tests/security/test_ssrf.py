@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tada.clients.egress import EgressPolicy, EgressRefused
+from tada.clients.host_limiter import HostLimiter
 from tada.activities.liveness import LivenessActivities
 from tada.clients.safe_transport import GuardedBackend, safe_client
 from tada.domain.states import Verdict
@@ -129,7 +130,7 @@ async def test_a_request_through_the_transport_is_refused(url, why):
 async def test_the_liveness_probe_refuses(url, why):
     recorder = RecordingBackend()
     async with safe_client(policy(), timeout=2, backend=recorder) as http:
-        result = await LivenessActivities(None, http, egress=policy()).probe(url, [])
+        result = await LivenessActivities(None, http, egress=policy(), limiter=HostLimiter(0), max_bytes=65536).probe(url, [])
     assert result.verdict == Verdict.UNKNOWN
     assert result.reason.startswith("refused"), result.reason
     assert recorder.connects == []
@@ -146,7 +147,7 @@ async def test_a_redirect_to_loopback_is_refused(web):
 
     recorder = RecordingBackend()
     async with safe_client(allowed_once, timeout=5, backend=recorder) as http:
-        result = await LivenessActivities(None, http, egress=allowed_once).probe(first_hop, [])
+        result = await LivenessActivities(None, http, egress=allowed_once, limiter=HostLimiter(0), max_bytes=65536).probe(first_hop, [])
         assert result.verdict == Verdict.UNKNOWN and "refused" in result.reason
         with pytest.raises(EgressRefused):  # the transport alone, following redirects itself
             await http.get(first_hop, follow_redirects=True)
@@ -166,7 +167,7 @@ async def test_every_redirect_hop_is_checked(web, target):
     allowed_once = EgressPolicy(resolver=dns, exempt_hosts=frozenset({"public.test"}))
     recorder = RecordingBackend()
     async with safe_client(allowed_once, timeout=5, backend=recorder) as http:
-        result = await LivenessActivities(None, http, egress=allowed_once).probe(
+        result = await LivenessActivities(None, http, egress=allowed_once, limiter=HostLimiter(0), max_bytes=65536).probe(
             f"http://public.test:{web.port}/hop", []
         )
     assert result.verdict == Verdict.UNKNOWN and "refused" in result.reason
@@ -183,7 +184,7 @@ async def test_dns_rebinding_is_refused_at_connect_time(web):
     url = f"http://rebind.test:{web.port}/rebind"
     recorder = RecordingBackend()
     async with safe_client(strict, timeout=5, backend=recorder) as http:
-        result = await LivenessActivities(None, http, egress=strict).probe(url, [])
+        result = await LivenessActivities(None, http, egress=strict, limiter=HostLimiter(0), max_bytes=65536).probe(url, [])
     assert dns.queries == ["rebind.test", "rebind.test"]
     assert result.verdict == Verdict.UNKNOWN and "refused" in result.reason
     assert recorder.connects == [] and web.hits == {}
