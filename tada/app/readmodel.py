@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, Field
 
-from tada.domain.states import LinkState
+from tada.domain.states import EventKind, LinkState
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.sealing import is_sealed
 from tada.errors import CaseNotFound, LinkNotFound
@@ -87,10 +87,10 @@ class LinkDetail(BaseModel):
 
 # Notices sent = notice events in the timeline: the workflow records one after every
 # email or form notice goes out and after a caseworker confirms a manual filing.
-_LINKS = """
+_LINKS = f"""
 SELECT l.link_id, l.case_id, l.url, l.host, l.platform, l.category, l.source, l.state, l.cycle,
        l.next_action, l.next_action_at, l.added_at, l.updated_at,
-       (SELECT count(*) FROM link_events e WHERE e.link_id = l.link_id AND e.kind = 'notice')::int
+       (SELECT count(*) FROM link_events e WHERE e.link_id = l.link_id AND e.kind = '{EventKind.NOTICE}')::int
            AS notices_sent
   FROM links l
 """

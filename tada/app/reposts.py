@@ -28,7 +28,7 @@ from tada.domain.models import LinkCarry
 from tada.domain.pdq import InvalidPdq, best_match, parse_pdq
 from tada.domain.registry import Registry
 from tada.domain.reposts import InvalidRepost, RepostRefused, check_source
-from tada.domain.states import LinkState
+from tada.domain.states import EventKind, LinkState
 from tada.domain.urls import InvalidUrl, host_of, link_id_for, normalise_url
 from tada.app.case_hashes import case_hashes
 from tada.app.caseworker import LinkClosed, signal_link
@@ -175,7 +175,8 @@ async def _recheck_or_restart(
 
 async def _last_removal(pool: asyncpg.Pool, link_id: str) -> datetime | None:
     return await pool.fetchval(
-        "SELECT max(occurred_at) FROM link_events WHERE link_id = $1 AND kind = 'transition' AND to_state = $2",
+        "SELECT max(occurred_at) FROM link_events WHERE link_id = $1 AND kind = $2 AND to_state = $3",
         link_id,
+        EventKind.TRANSITION.value,
         LinkState.REMOVED.value,
     )
