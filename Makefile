@@ -24,7 +24,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m tada.kit.run
 
+# The suite, after lint, format and types (pyproject.toml: [tool.ruff], [tool.mypy]).
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 chaos: $(STAMP)

@@ -9,8 +9,8 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from tada.domain.batching import batch_key_for, batch_workflow_id
 from tada.domain.models import NoticeRequest
-from tada.workflows.notice_batch import NoticeBatchWorkflow
 from tada.workflows.activity_contracts import HAND_OVER_NOTICE, NoticeHandOver
+from tada.workflows.notice_batch import NoticeBatchWorkflow
 
 log = structlog.get_logger(__name__)
 

@@ -18,12 +18,12 @@ import structlog
 from pydantic import BaseModel
 from temporalio import activity
 
+from tada.adapters.data_crypto import DataCrypto
 from tada.clients.forms import fill_fields, submit_form
 from tada.clients.mailer import Mailer
 from tada.clients.rate_limit import RecipientRateLimit
-from tada.adapters.data_crypto import DataCrypto
-from tada.domain.models import NoticeBatch, NoticeReceipt, NoticeRequest
 from tada.domain.mail_thread import thread_headers
+from tada.domain.models import NoticeBatch, NoticeReceipt, NoticeRequest
 from tada.domain.notices import NoticeContext, render_notice
 from tada.domain.states import Channel
 from tada.workflows.activity_contracts import SEND_NOTICE_BATCH, Notices
@@ -230,6 +230,4 @@ class NoticeActivities(Notices):
             "notifier_email": context.notifier_email,
         }
         fields = fill_fields(request.form_fields, values) if request.form_fields else {"message": rendered.text}
-        await submit_form(
-            self._http, request.form_url, fields, allow_private=self._identity.allow_private_targets
-        )
+        await submit_form(self._http, request.form_url, fields, allow_private=self._identity.allow_private_targets)

@@ -6,9 +6,9 @@ import asyncpg
 import structlog
 from temporalio import activity
 
+from tada.adapters.data_crypto import DataCrypto
 from tada.domain.models import LinkEvent
 from tada.domain.victim_data import sealed_detail_fields, storable
-from tada.adapters.data_crypto import DataCrypto
 from tada.workflows.activity_contracts import RECORD_EVENT, Store
 
 log = structlog.get_logger(__name__)

@@ -22,8 +22,9 @@ NAMES = ("happy", "import", "scale", "liveness")
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    p.add_argument("which", nargs="*", metavar="{happy,import,scale,liveness,all}",
-                   help="benchmarks to run (default: all four)")
+    p.add_argument(
+        "which", nargs="*", metavar="{happy,import,scale,liveness,all}", help="benchmarks to run (default: all four)"
+    )
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     p.add_argument("--keep", action="store_true", help="keep each run's temporary directory (logs, databases)")
     g = p.add_argument_group("1. happy path")
@@ -37,14 +38,26 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--import-per-case", type=int, default=1_000, help="links per case, one import each (default 1000)")
     g.add_argument("--with-worker", action="store_true", help="run a tada worker during the import")
     g = p.add_argument_group("3. scale")
-    g.add_argument("--links", type=int, default=5_000,
-                   help="sleeping links, and as many bare workflows (default 5000; 100000 for the full test)")
+    g.add_argument(
+        "--links",
+        type=int,
+        default=5_000,
+        help="sleeping links, and as many bare workflows (default 5000; 100000 for the full test)",
+    )
     g.add_argument("--sleep", type=float, default=60.0, help="seconds of RSS sampling while they sleep (default 60)")
     g.add_argument("--bare-links", type=int, default=0, help="bare workflows beside them (default: as many)")
-    g.add_argument("--wake", type=int, default=1_000,
-                   help="of them, how many a side wake at the instant; the rest sleep 30 days (default 1000)")
-    g.add_argument("--worker-cache", type=int, default=0,
-                   help="max_cached_workflows of both workers (default: tada's, TADA_MAX_CACHED_WORKFLOWS)")
+    g.add_argument(
+        "--wake",
+        type=int,
+        default=1_000,
+        help="of them, how many a side wake at the instant; the rest sleep 30 days (default 1000)",
+    )
+    g.add_argument(
+        "--worker-cache",
+        type=int,
+        default=0,
+        help="max_cached_workflows of both workers (default: tada's, TADA_MAX_CACHED_WORKFLOWS)",
+    )
     g = p.add_argument_group("4. liveness")
     g.add_argument("--checks", type=int, default=6_000, help="liveness checks per side (default 6000)")
     g.add_argument("--hosts", type=int, default=50, help="distinct hosts, 127.0.0.1..N (default 50)")

@@ -20,14 +20,14 @@ import uuid
 
 from bench.report import Report, ratio_line
 from bench.stack import CpuMeter, Stack, WorkerProcess
+from tada.adapters.data_crypto import DataCrypto
+from tada.adapters.database import create_pool
+from tada.app import intake
+from tada.app.intake import add_links, open_case
 from tada.domain.intake import ImportRow
 from tada.domain.models import LinkInput
 from tada.domain.registry import load_registry
 from tada.domain.urls import normalise_url
-from tada.app import intake
-from tada.adapters.data_crypto import DataCrypto
-from tada.adapters.database import create_pool
-from tada.app.intake import add_links, open_case
 
 TARGET = 0.9
 TASK_QUEUE = "tada-import"
@@ -44,7 +44,9 @@ async def _bare(client, first: int, count: int, run: str, control: int | None = 
                 await client.start_workflow("BareNoop", id=f"bare-import-{run}-{i}", task_queue="bare-import")
             else:
                 await client.start_workflow(
-                    "BareNoopWithInput", os.urandom(control // 2).hex(), id=f"control-import-{run}-{i}",
+                    "BareNoopWithInput",
+                    os.urandom(control // 2).hex(),
+                    id=f"control-import-{run}-{i}",
                     task_queue="bare-import",
                 )
 
@@ -66,7 +68,9 @@ class _Tada:
         hosts = ["exampletube.test", "videos.example.test", "pics.example.test", "t.me", "www.reddit.com"]
         case_id = await open_case(self.pool, age=30, minimum_age=16, signpost="", reference="BENCH", crypto=self.crypto)
         rows = [
-            ImportRow(line=i - first + 1, url=normalise_url(f"https://{hosts[i % len(hosts)]}/v/{i}-{uuid.uuid4().hex[:6]}"))
+            ImportRow(
+                line=i - first + 1, url=normalise_url(f"https://{hosts[i % len(hosts)]}/v/{i}-{uuid.uuid4().hex[:6]}")
+            )
             for i in range(first, first + count)
         ]
         outcome = await add_links(
@@ -78,8 +82,12 @@ class _Tada:
 
 async def _tada_input_bytes(tada: _Tada) -> int:
     """How many bytes tada's start carries as input: a LinkInput as its client encodes it (encrypted)."""
-    link = LinkInput(case_id="TD-ABCDEFGH", link_id="TD-ABCDEFGH-0123456789abcdef", host="exampletube.test",
-                     policy=tada.registry.policy_for("https://exampletube.test/v/1"))
+    link = LinkInput(
+        case_id="TD-ABCDEFGH",
+        link_id="TD-ABCDEFGH-0123456789abcdef",
+        host="exampletube.test",
+        policy=tada.registry.policy_for("https://exampletube.test/v/1"),
+    )
     [payload] = await tada.client.data_converter.encode([link])
     return payload.ByteSize()
 
@@ -139,21 +147,29 @@ async def run(links: int = 10_000, per_case: int = 1_000, with_worker: bool = Fa
     report.add("tada: links started/s", f"{tada_rate:.0f}  ({links} in {seconds['tada']:.1f}s)")
     report.add("bare Temporal: starts/s", f"{bare_rate:.0f}  ({links} in {seconds['bare']:.1f}s)")
     report.add("ratio tada / bare", ratio)
-    report.add("control: bare carrying tada's load", f"{control_rate:.0f} starts/s: bare starts with an opaque input of "
-               f"{control} bytes (tada's encrypted LinkInput); tada / control "
-               f"{tada_rate / control_rate:.2f}, control / bare {control_rate / bare_rate:.2f}")
+    report.add(
+        "control: bare carrying tada's load",
+        f"{control_rate:.0f} starts/s: bare starts with an opaque input of "
+        f"{control} bytes (tada's encrypted LinkInput); tada / control "
+        f"{tada_rate / control_rate:.2f}, control / bare {control_rate / bare_rate:.2f}",
+    )
     for side in ("tada", "bare", "control"):
         parts = ", ".join(f"{process} {used / links * 1000:.1f}" for process, used in cpu[side].items())
         report.add(f"CPU per link, {side}", f"{sum(cpu[side].values()) / links * 1000:.1f} ms ({parts})")
     tada_cpu, bare_cpu = sum(cpu["tada"].values()), sum(cpu["bare"].values())
     report.add("CPU ratio bare / tada", f"{bare_cpu / tada_cpu:.2f} (the rate ratio when CPU is the limit)")
-    report.add("checked", f"{tada.started} started, {tada.duplicates} duplicates, {rows_in_db} link rows in PostgreSQL "
-               "(incl. 20 warm-up)")
+    report.add(
+        "checked",
+        f"{tada.started} started, {tada.duplicates} duplicates, {rows_in_db} link rows in PostgreSQL "
+        "(incl. 20 warm-up)",
+    )
     report.add("Temporal database after", f"{db_bytes / 1e6:.0f} MB (SQLite + WAL, both sides' workflows)")
     report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")
-    report.note(f"{intake.START_CONCURRENCY} starts at a time on both sides (tada.app.intake.START_CONCURRENCY); "
-                "tada per link: INSERT into links, then start_workflow with an encrypted LinkInput (the workflow "
-                "sets its search attributes in its first task); bare: start_workflow with no input; imports one "
-                "after the other, alternating sides")
+    report.note(
+        f"{intake.START_CONCURRENCY} starts at a time on both sides (tada.app.intake.START_CONCURRENCY); "
+        "tada per link: INSERT into links, then start_workflow with an encrypted LinkInput (the workflow "
+        "sets its search attributes in its first task); bare: start_workflow with no input; imports one "
+        "after the other, alternating sides"
+    )
     report.note("worker running during the import" if with_worker else "no worker running: the workflows wait")
     return report

@@ -22,14 +22,14 @@ from temporalio.service import RPCError
 
 from bench.report import Report, ratio_line
 from bench.stack import CpuMeter, Stack, WorkerProcess
-from tada.domain.batching import batch_workflow_id
-from tada.domain.models import NoticeBatchKey, PlatformPolicy, Timings
-from tada.domain.states import Category, Channel, Escalation, LinkState
-from tada.domain.urls import normalise_url
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.database import create_pool
 from tada.app.intake import open_case, start_link
 from tada.app.start_links import START_CONCURRENCY  # what intake uses
+from tada.domain.batching import batch_workflow_id
+from tada.domain.models import NoticeBatchKey, PlatformPolicy, Timings
+from tada.domain.states import Category, Channel, Escalation, LinkState
+from tada.domain.urls import normalise_url
 from tada.workflows.link import LinkWorkflow
 
 TARGET = 0.8
@@ -91,7 +91,8 @@ async def _measure_plan(client: Client, link_id: str, case_id: str) -> tuple[lis
         "activities": sum(names.values()),
         "by_name": dict(names),
         "timers": timers,
-        "workflow_tasks": link_kinds["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"] + batch_kinds["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"],
+        "workflow_tasks": link_kinds["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"]
+        + batch_kinds["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"],
         "events": sum(link_kinds.values()) + sum(batch_kinds.values()),
         "workflows": 2 if batch_steps else 1,
     }
@@ -123,7 +124,12 @@ async def _run_tada(stack: Stack, client: Client, pool, links: int, per_case: in
     async def one(i: int) -> None:
         async with gate:
             link_id, started = await start_link(
-                pool, client, case_id=case_ids[i // per_case], language="en", url=urls[i], policy=pol,
+                pool,
+                client,
+                case_id=case_ids[i // per_case],
+                language="en",
+                url=urls[i],
+                policy=pol,
                 task_queue=settings.task_queue,
             )
         assert started
@@ -161,7 +167,11 @@ def _cpu_row(used: dict[str, float], links: int) -> str:
 
 
 async def run(
-    links: int = 200, per_case: int = 1, follow_up: float = 3.0, recheck: float = 1.0, rounds: int = 2,
+    links: int = 200,
+    per_case: int = 1,
+    follow_up: float = 3.0,
+    recheck: float = 1.0,
+    rounds: int = 2,
     keep: bool = False,
 ) -> Report:
     report = Report(f"1. Happy path: {links} links, REPORTED → notice → AWAITING_RESPONSE → REMOVED → completed")
@@ -226,27 +236,43 @@ async def run(
     report.add("tada: links/s", f"{tada_rate:.1f}  ({links} links in {seconds['tada']:.1f}s)")
     report.add("bare Temporal: links/s", f"{bare_rate:.1f}  ({links} workflows in {seconds['bare']:.1f}s)")
     report.add("ratio tada / bare", ratio)
-    report.add("per link, tada", f"{work['activities']} activities ({by_name}); timers {timers}; "
-               f"{work['workflow_tasks']} workflow tasks in "
-               f"{'2 workflows (link + notice batch)' if work['workflows'] == 2 else '1 workflow (the link sends itself)'}; "
-               f"{work['events']} history events")
-    report.add("per link, bare", f"{bare_work['activities']} no-op activities; timers "
-               + " + ".join(f"{t:.1f}s" for t in bare_work["timers"])
-               + f"; {bare_work['workflow_tasks']} workflow tasks in 1 workflow; {bare_work['events']} history events")
+    report.add(
+        "per link, tada",
+        f"{work['activities']} activities ({by_name}); timers {timers}; "
+        f"{work['workflow_tasks']} workflow tasks in "
+        f"{'2 workflows (link + notice batch)' if work['workflows'] == 2 else '1 workflow (the link sends itself)'}; "
+        f"{work['events']} history events",
+    )
+    report.add(
+        "per link, bare",
+        f"{bare_work['activities']} no-op activities; timers "
+        + " + ".join(f"{t:.1f}s" for t in bare_work["timers"])
+        + f"; {bare_work['workflow_tasks']} workflow tasks in 1 workflow; {bare_work['events']} history events",
+    )
     report.add("timer floor (both)", f"{sum(work['timers']):.1f}s of every link's time is its timers")
     report.add("CPU per link, tada", _cpu_row(cpu["tada"], links))
     report.add("CPU per link, bare", _cpu_row(cpu["bare"], links))
     tada_cpu, bare_cpu = sum(cpu["tada"].values()), sum(cpu["bare"].values())
-    report.add("CPU ratio bare / tada", f"{bare_cpu / tada_cpu:.2f} (the throughput ratio when CPU is the limit; "
-               f"CPU-bound capacity of this machine: tada {os.cpu_count() * links / tada_cpu:.1f} links/s, "
-               f"bare {os.cpu_count() * links / bare_cpu:.1f})")
+    report.add(
+        "CPU ratio bare / tada",
+        f"{bare_cpu / tada_cpu:.2f} (the throughput ratio when CPU is the limit; "
+        f"CPU-bound capacity of this machine: tada {os.cpu_count() * links / tada_cpu:.1f} links/s, "
+        f"bare {os.cpu_count() * links / bare_cpu:.1f})",
+    )
     report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")
-    report.add("checked", f"{removed}/{links} REMOVED and completed; {mails} emails over SMTP; "
-               f"{notices} notices sent; {events} events in PostgreSQL ({events / links:.1f} per link)")
-    report.note(f"follow_up_after {follow_up}s, recheck_schedule [{recheck}s], batch_window 0, "
-                f"{per_case} link(s) per case; starts {START_CONCURRENCY} at a time; {rounds} rounds of "
-                f"{'/'.join(map(str, sizes))} links a side, alternating order; a round's time runs from its first start "
-                "to its last workflow's result")
-    report.note("tada as in production: payloads encrypted (AES-GCM codec), notes sealed, JSON logs; each worker "
-                "in its own process with the SDK's default limits")
+    report.add(
+        "checked",
+        f"{removed}/{links} REMOVED and completed; {mails} emails over SMTP; "
+        f"{notices} notices sent; {events} events in PostgreSQL ({events / links:.1f} per link)",
+    )
+    report.note(
+        f"follow_up_after {follow_up}s, recheck_schedule [{recheck}s], batch_window 0, "
+        f"{per_case} link(s) per case; starts {START_CONCURRENCY} at a time; {rounds} rounds of "
+        f"{'/'.join(map(str, sizes))} links a side, alternating order; a round's time runs from its first start "
+        "to its last workflow's result"
+    )
+    report.note(
+        "tada as in production: payloads encrypted (AES-GCM codec), notes sealed, JSON logs; each worker "
+        "in its own process with the SDK's default limits"
+    )
     return report

@@ -60,7 +60,9 @@ async def _drive(client, task_queue: str, activity: str, args: list) -> tuple[fl
     share = [args[i::DRIVERS] for i in range(DRIVERS)]
     began = time.monotonic()
     handles = [
-        await client.start_workflow("LoadDriver", args=[activity, part, PARALLEL], id=f"load-{run}-{i}", task_queue=task_queue)
+        await client.start_workflow(
+            "LoadDriver", args=[activity, part, PARALLEL], id=f"load-{run}-{i}", task_queue=task_queue
+        )
         for i, part in enumerate(share)
     ]
     verdicts: dict[str, int] = {}
@@ -73,8 +75,10 @@ async def _drive(client, task_queue: str, activity: str, args: list) -> tuple[fl
 async def run(
     checks: int = 6_000, hosts: int = 50, per_host: int = 4, latency: float = 0.02, hot: float = 0.2, keep: bool = False
 ) -> Report:
-    report = Report(f"4. Liveness: {checks} checks per side over {hosts} hosts (127.0.0.1-{hosts}), "
-                    f"per-host limit {per_host}, {latency * 1000:.0f} ms server think time, {hot:.0%} on one host")
+    report = Report(
+        f"4. Liveness: {checks} checks per side over {hosts} hosts (127.0.0.1-{hosts}), "
+        f"per-host limit {per_host}, {latency * 1000:.0f} ms server think time, {hot:.0%} on one host"
+    )
     load_before = f"{os.getloadavg()[0]:.1f}"
     async with Stack(web_hosts=hosts, web_latency=latency, keep=keep) as stack:
         settings = stack.settings("tada-liveness")
@@ -83,11 +87,24 @@ async def run(
         tada_client = await stack.tada_client("tada-liveness")
         bare_client = await stack.bare_client()
         sides = {
-            "tada, limited": (WorkerProcess(stack, "tada-liveness", "tada-limited", per_host=str(per_host)), tada_client,
-                              "check_liveness", [{"link_id": lid, "removed_markers": []} for lid, _ in rows]),
-            "tada, no limit": (WorkerProcess(stack, "tada-liveness", "tada-unlimited", per_host="0"), tada_client,
-                               "check_liveness", [{"link_id": lid, "removed_markers": []} for lid, _ in rows]),
-            "bare": (WorkerProcess(stack, "bare", "bare-liveness"), bare_client, "bare_http_get", [url for _, url in rows]),
+            "tada, limited": (
+                WorkerProcess(stack, "tada-liveness", "tada-limited", per_host=str(per_host)),
+                tada_client,
+                "check_liveness",
+                [{"link_id": lid, "removed_markers": []} for lid, _ in rows],
+            ),
+            "tada, no limit": (
+                WorkerProcess(stack, "tada-liveness", "tada-unlimited", per_host="0"),
+                tada_client,
+                "check_liveness",
+                [{"link_id": lid, "removed_markers": []} for lid, _ in rows],
+            ),
+            "bare": (
+                WorkerProcess(stack, "bare", "bare-liveness"),
+                bare_client,
+                "bare_http_get",
+                [url for _, url in rows],
+            ),
         }
         seconds = dict.fromkeys(sides, 0.0)
         verdicts: dict[str, dict[str, int]] = {name: {} for name in sides}
@@ -97,7 +114,7 @@ async def run(
             await worker.__aenter__()
         try:
             # Warm up each worker (connections, caches) on a few checks, untimed.
-            for name, (worker, client, activity, args) in sides.items():
+            for worker, client, activity, args in sides.values():
                 await _drive(client, worker.task_queue, activity, args[:200])
             per_round = (checks + ROUNDS - 1) // ROUNDS
             names = list(sides)
@@ -106,7 +123,9 @@ async def run(
                 for name in names if number % 2 == 0 else reversed(names):
                     worker, client, activity, args = sides[name]
                     stack.web.stats.reset()
-                    meter = CpuMeter(worker=worker.pid, postgres=stack.pids()["postgres"], temporal=stack.pids()["temporal"])
+                    meter = CpuMeter(
+                        worker=worker.pid, postgres=stack.pids()["postgres"], temporal=stack.pids()["temporal"]
+                    )
                     meter.start()
                     took, got = await asyncio.wait_for(_drive(client, worker.task_queue, activity, args[part]), 1800)
                     meter.stop()
@@ -125,24 +144,39 @@ async def run(
     limited = rates["tada, limited"]
     kept = peak["tada, limited"] <= per_host
     report.verdict(limited >= TARGET and kept and verdicts["tada, limited"].get("live", 0) == checks)
-    report.add("tada, limited: checks/s", f"{limited:.0f}  (target >= {TARGET:.0f}: {'met' if limited >= TARGET else 'MISSED'})")
+    report.add(
+        "tada, limited: checks/s",
+        f"{limited:.0f}  (target >= {TARGET:.0f}: {'met' if limited >= TARGET else 'MISSED'})",
+    )
     report.add("tada, no limit: checks/s", f"{rates['tada, no limit']:.0f}")
     report.add("bare Temporal + httpx: checks/s", f"{rates['bare']:.0f}")
     report.add("ratio tada limited / bare", ratio_line(limited, rates["bare"], 0.0)[0].split(" (")[0])
     capacity = os.cpu_count() * checks / sum(cpu["tada, limited"].values())
-    report.add("CPU-bound capacity", f"tada, limited: {capacity:.0f} checks/s on this machine's {os.cpu_count()} CPUs "
-               "if nothing else ran (worker + Temporal + PostgreSQL CPU per check)")
-    report.add("most at once on one host", f"tada limited {peak['tada, limited']} (limit {per_host}: "
-               f"{'kept' if kept else 'EXCEEDED'}); tada no limit {peak['tada, no limit']}; bare {peak['bare']}")
+    report.add(
+        "CPU-bound capacity",
+        f"tada, limited: {capacity:.0f} checks/s on this machine's {os.cpu_count()} CPUs "
+        "if nothing else ran (worker + Temporal + PostgreSQL CPU per check)",
+    )
+    report.add(
+        "most at once on one host",
+        f"tada limited {peak['tada, limited']} (limit {per_host}: "
+        f"{'kept' if kept else 'EXCEEDED'}); tada no limit {peak['tada, no limit']}; bare {peak['bare']}",
+    )
     for name in sides:
         parts = ", ".join(f"{process} {used / checks * 1000:.1f}" for process, used in cpu[name].items())
         report.add(f"CPU per check, {name}", f"{sum(cpu[name].values()) / checks * 1000:.1f} ms ({parts})")
-    report.add("verdicts", "; ".join(f"{name}: " + ", ".join(f"{v} {c}" for v, c in sorted(verdicts[name].items()))
-                                    for name in sides))
+    report.add(
+        "verdicts",
+        "; ".join(f"{name}: " + ", ".join(f"{v} {c}" for v, c in sorted(verdicts[name].items())) for name in sides),
+    )
     report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")
-    report.note(f"{DRIVERS} driver workflows × {PARALLEL} activities outstanding per worker (the SDK runs 100 at once); "
-                f"{ROUNDS} rounds, order alternating; {hot:.0%} of the links on 127.0.0.1 (one big platform), the rest "
-                "at random over all hosts")
-    report.note("tada, limited = LivenessActivities with its per-host HostLimiter, as tada/worker.py wires it "
-                "(TADA_LIVENESS_PER_HOST)")
+    report.note(
+        f"{DRIVERS} driver workflows × {PARALLEL} activities outstanding per worker (the SDK runs 100 at once); "
+        f"{ROUNDS} rounds, order alternating; {hot:.0%} of the links on 127.0.0.1 (one big platform), the rest "
+        "at random over all hosts"
+    )
+    report.note(
+        "tada, limited = LivenessActivities with its per-host HostLimiter, as tada/worker.py wires it "
+        "(TADA_LIVENESS_PER_HOST)"
+    )
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def cpu_model() -> str:
@@ -31,7 +31,7 @@ def ram_gib() -> float:
 
 def describe() -> dict[str, str]:
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} CPU (nproc {len(os.sched_getaffinity(0))}), "
         f"{ram_gib():.1f} GiB RAM, {cpu_model()}",
         "python": platform.python_version(),

@@ -28,7 +28,7 @@ import os
 import random
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -37,13 +37,13 @@ from temporalio.client import Client
 
 from bench.report import Report, percentile
 from bench.stack import Stack, WorkerProcess, rss_sampler
-from tada.domain.models import LinkCarry, PlatformPolicy, Timings
-from tada.domain.states import Category, Channel, Escalation, LinkState
-from tada.domain.urls import host_of, link_id_for, normalise_url
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.database import create_pool
 from tada.app.intake import open_case
 from tada.app.start_links import START_CONCURRENCY, link_input, start_links
+from tada.domain.models import LinkCarry, PlatformPolicy, Timings
+from tada.domain.states import Category, Channel, Escalation, LinkState
+from tada.domain.urls import host_of, link_id_for, normalise_url
 
 RSS_TARGET_MB = 300
 CHUNK = 1000
@@ -80,12 +80,23 @@ class Sides:
         records = []
         for first in range(0, count, CHUNK):
             case_id = await open_case(self.pool, age=30, minimum_age=16, signpost="", reference="BENCH", crypto=crypto)
-            for i in range(first, min(count, first + CHUNK)):
+            for _ in range(first, min(count, first + CHUNK)):
                 url = normalise_url(self.stack.web.url(f"/s/{self.run}/{len(self.rows)}"))
                 link_id = link_id_for(case_id, url)
                 self.rows.append((link_id, case_id, url))
-                records.append((link_id, case_id, url, host_of(url), self.policy.name, self.policy.category.value,
-                                "import", LinkState.AWAITING_RESPONSE.value, "follow-up check"))
+                records.append(
+                    (
+                        link_id,
+                        case_id,
+                        url,
+                        host_of(url),
+                        self.policy.name,
+                        self.policy.category.value,
+                        "import",
+                        LinkState.AWAITING_RESPONSE.value,
+                        "follow-up check",
+                    )
+                )
         async with self.pool.acquire() as conn:
             await conn.copy_records_to_table(
                 "links",
@@ -95,7 +106,11 @@ class Sides:
 
     async def start_tada(self, rows: list[tuple[str, str, str]], wake_at: datetime) -> None:
         carry = LinkCarry(
-            state=LinkState.AWAITING_RESPONSE, seq=4, notices_sent=1, next_action="follow-up check", next_action_at=wake_at
+            state=LinkState.AWAITING_RESPONSE,
+            seq=4,
+            notices_sent=1,
+            next_action="follow-up check",
+            next_action_at=wake_at,
         )
         links = [
             link_input(case_id=case_id, link_id=link_id, url=url, policy=self.policy, carry=carry)
@@ -149,7 +164,7 @@ async def _timer_fired_lateness(client: Client, ids: list[str], wake_at: datetim
             history = await client.get_workflow_handle(workflow_id).fetch_history()
         for event in history.events:
             if event.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
-                late.append((event.event_time.ToDatetime(tzinfo=timezone.utc) - wake_at).total_seconds())
+                late.append((event.event_time.ToDatetime(tzinfo=UTC) - wake_at).total_seconds())
                 return
 
     await asyncio.gather(*(one(i) for i in random.sample(ids, min(sample, len(ids)))))
@@ -175,17 +190,22 @@ def _rss_summary(samples: list[tuple[float, int]], since: float, until: float) -
 def _lateness_row(late: list[float]) -> str:
     if not late:
         return "no data"
-    return (f"p50 {percentile(late, 50):.2f}s, p99 {percentile(late, 99):.2f}s, max {max(late):.2f}s "
-            f"(n={len(late)})")
+    return f"p50 {percentile(late, 50):.2f}s, p99 {percentile(late, 99):.2f}s, max {max(late):.2f}s (n={len(late)})"
 
 
-async def _create(sides: Sides, rows: list[tuple[str, str, str]], bare: int, wake_at: datetime,
-                  times: dict[str, float], first_chunk: int = 0) -> None:
+async def _create(
+    sides: Sides,
+    rows: list[tuple[str, str, str]],
+    bare: int,
+    wake_at: datetime,
+    times: dict[str, float],
+    first_chunk: int = 0,
+) -> None:
     """Start ``rows`` on the tada side and ``bare`` bare workflows, in chunks, alternating which side
     goes first (ABBA) so that drift hits both alike; add each side's time to ``times``."""
     chunks = range(0, len(rows), CHUNK)
     for number, first in enumerate(chunks, start=first_chunk):
-        chunk = rows[first:first + CHUNK]
+        chunk = rows[first : first + CHUNK]
         bare_chunk = bare * (first + len(chunk)) // len(rows) - bare * first // len(rows)
         for side in ("tada", "bare") if number % 2 == 0 else ("bare", "tada"):
             began = time.monotonic()
@@ -196,8 +216,16 @@ async def _create(sides: Sides, rows: list[tuple[str, str, str]], bare: int, wak
             times[side] += time.monotonic() - began
 
 
-async def _measure(stack: Stack, sides: Sides, links: int, bare_links: int, wake: int, sleep: float,
-                   wake_files: dict[str, Path], samples: dict[str, list]) -> SimpleNamespace:
+async def _measure(
+    stack: Stack,
+    sides: Sides,
+    links: int,
+    bare_links: int,
+    wake: int,
+    sleep: float,
+    wake_files: dict[str, Path],
+    samples: dict[str, list],
+) -> SimpleNamespace:
     m = SimpleNamespace()
     await asyncio.sleep(2)
     m.idle = {side: (s[-1][1] / 1e6 if s else 0.0) for side, s in samples.items()}
@@ -208,25 +236,25 @@ async def _measure(stack: Stack, sides: Sides, links: int, bare_links: int, wake
     # sample, whose instant is placed now: the sample's own creation, then ``sleep`` seconds.
     m.times = {"tada": 0.0, "bare": 0.0}
     created_at = time.monotonic()
-    far = datetime.now(timezone.utc) + timedelta(days=30)
+    far = datetime.now(UTC) + timedelta(days=30)
     await _create(sides, sides.rows[: links - wake], bare_links - wake, far, m.times)
     await _wait_asleep(sides.tada, sides.tada_ids, 3600)
     await _wait_asleep(sides.bare, sides.bare_ids, 3600)
     per_second = (links + bare_links - 2 * wake) / (time.monotonic() - created_at) if links > wake else 50.0
-    m.wake_at = wake_at = datetime.now(timezone.utc) + timedelta(seconds=2 * 2 * wake / per_second + 10 + sleep)
+    m.wake_at = wake_at = datetime.now(UTC) + timedelta(seconds=2 * 2 * wake / per_second + 10 + sleep)
     tada_before, bare_before = len(sides.tada_ids), len(sides.bare_ids)
-    await _create(sides, sides.rows[links - wake:], wake, wake_at, m.times, first_chunk=(links - wake) // CHUNK + 1)
+    await _create(sides, sides.rows[links - wake :], wake, wake_at, m.times, first_chunk=(links - wake) // CHUNK + 1)
     m.sample_ids = {"tada": set(sides.tada_ids[tada_before:]), "bare": set(sides.bare_ids[bare_before:])}
     await _wait_asleep(sides.tada, sides.tada_ids, 600)
     await _wait_asleep(sides.bare, sides.bare_ids, 600)
     m.asleep_at = time.monotonic()
     m.create_seconds = m.asleep_at - created_at
-    m.overran = datetime.now(timezone.utc) > wake_at - timedelta(seconds=5)
+    m.overran = datetime.now(UTC) > wake_at - timedelta(seconds=5)
 
     # Sleep: nothing to do until the instant; measure the database and the server.
     m.db_asleep = stack.temporal_db_bytes()
     m.server_rss = stack.temporal_rss()
-    sleep_left = (wake_at - datetime.now(timezone.utc)).total_seconds() - 2
+    sleep_left = (wake_at - datetime.now(UTC)).total_seconds() - 2
     if sleep_left > 0:
         await asyncio.sleep(sleep_left)
     m.slept_until = time.monotonic()
@@ -247,13 +275,19 @@ async def _measure(stack: Stack, sides: Sides, links: int, bare_links: int, wake
         await asyncio.sleep(1)
     m.removed_at = time.monotonic()
     m.peak = {side: max((rss for t, rss in s if t >= m.slept_until), default=0) / 1e6 for side, s in samples.items()}
-    m.fired = {side: await _timer_fired_lateness(client, sorted(m.sample_ids[side]), wake_at, 300)
-               for side, client in (("tada", sides.tada), ("bare", sides.bare))}
+    m.fired = {
+        side: await _timer_fired_lateness(client, sorted(m.sample_ids[side]), wake_at, 300)
+        for side, client in (("tada", sides.tada), ("bare", sides.bare))
+    }
     return m
 
 
 async def run(
-    links: int = 5_000, bare_links: int = 0, wake: int = 1_000, sleep: float = 60.0, worker_cache: int = 0,
+    links: int = 5_000,
+    bare_links: int = 0,
+    wake: int = 1_000,
+    sleep: float = 60.0,
+    worker_cache: int = 0,
     keep: bool = False,
 ) -> Report:
     bare_links = bare_links or links
@@ -283,8 +317,10 @@ async def run(
         await pool.close()
 
     t0 = m.wake_at.timestamp()
-    late = {side: [scheduled - t0 for wid, (scheduled, _) in m.woke[side].items() if wid in ids]
-            for side, ids in m.sample_ids.items()}
+    late = {
+        side: [scheduled - t0 for wid, (scheduled, _) in m.woke[side].items() if wid in ids]
+        for side, ids in m.sample_ids.items()
+    }
     t_first, t_last, t_min, t_max = _rss_summary(samples["tada"], m.asleep_at, m.slept_until)
     b_first, b_last, b_min, b_max = _rss_summary(samples["bare"], m.asleep_at, m.slept_until)
     sleep_seconds = m.slept_until - m.asleep_at
@@ -294,20 +330,38 @@ async def run(
     per_workflow = (m.db_asleep - m.db_empty) / (links + bare_links) / 1024
     tada_time, bare_time = m.times["tada"], m.times["bare"]
     tada_rate, bare_rate = links / tada_time, bare_links / bare_time
-    report.add("created (tada + bare)", f"{links + bare_links} in {m.create_seconds:.0f}s until all asleep; to start: "
-               f"tada {tada_rate:.0f}/s, bare {bare_rate:.0f}/s (ratio {tada_rate / bare_rate:.2f})")
-    report.add("Temporal database", f"{m.db_asleep / 1e6:.0f} MB asleep (SQLite + WAL; {per_workflow:.1f} KiB per sleeping "
-               f"workflow, both kinds); server RSS {m.server_rss / 1e6:.0f} MB")
-    report.add("tada worker RSS asleep", f"{t_first:.0f} → {t_last:.0f} MB over {sleep_seconds:.0f}s (min {t_min:.0f}, max "
-               f"{t_max:.0f}; target flat and < {RSS_TARGET_MB} MB: {'met' if flat else 'MISSED'}); idle before "
-               f"{m.idle['tada']:.0f} MB, peak at wake {m.peak['tada']:.0f} MB")
-    report.add("bare worker RSS asleep", f"{b_first:.0f} → {b_last:.0f} MB (min {b_min:.0f}, max {b_max:.0f}); idle before "
-               f"{m.idle['bare']:.0f} MB, peak at wake {m.peak['bare']:.0f} MB")
-    report.add("workflow cache", f"max_cached_workflows {worker_cache or settings.max_cached_workflows} on both workers"
-               + ("" if worker_cache else " (TADA_MAX_CACHED_WORKFLOWS default)"))
-    report.add("sample woke (tada / bare)", f"{len(late['tada'])}/{wake} and {len(late['bare'])}/{wake} within "
-               f"{m.all_woke_at - m.slept_until:.0f}s of the instant, {links + bare_links - 2 * wake} others still asleep; "
-               f"{m.removed} sampled links REMOVED {m.removed_at - m.slept_until:.0f}s after it")
+    report.add(
+        "created (tada + bare)",
+        f"{links + bare_links} in {m.create_seconds:.0f}s until all asleep; to start: "
+        f"tada {tada_rate:.0f}/s, bare {bare_rate:.0f}/s (ratio {tada_rate / bare_rate:.2f})",
+    )
+    report.add(
+        "Temporal database",
+        f"{m.db_asleep / 1e6:.0f} MB asleep (SQLite + WAL; {per_workflow:.1f} KiB per sleeping "
+        f"workflow, both kinds); server RSS {m.server_rss / 1e6:.0f} MB",
+    )
+    report.add(
+        "tada worker RSS asleep",
+        f"{t_first:.0f} → {t_last:.0f} MB over {sleep_seconds:.0f}s (min {t_min:.0f}, max "
+        f"{t_max:.0f}; target flat and < {RSS_TARGET_MB} MB: {'met' if flat else 'MISSED'}); idle before "
+        f"{m.idle['tada']:.0f} MB, peak at wake {m.peak['tada']:.0f} MB",
+    )
+    report.add(
+        "bare worker RSS asleep",
+        f"{b_first:.0f} → {b_last:.0f} MB (min {b_min:.0f}, max {b_max:.0f}); idle before "
+        f"{m.idle['bare']:.0f} MB, peak at wake {m.peak['bare']:.0f} MB",
+    )
+    report.add(
+        "workflow cache",
+        f"max_cached_workflows {worker_cache or settings.max_cached_workflows} on both workers"
+        + ("" if worker_cache else " (TADA_MAX_CACHED_WORKFLOWS default)"),
+    )
+    report.add(
+        "sample woke (tada / bare)",
+        f"{len(late['tada'])}/{wake} and {len(late['bare'])}/{wake} within "
+        f"{m.all_woke_at - m.slept_until:.0f}s of the instant, {links + bare_links - 2 * wake} others still asleep; "
+        f"{m.removed} sampled links REMOVED {m.removed_at - m.slept_until:.0f}s after it",
+    )
     report.add("late: timer → workflow ran, tada", _lateness_row(late["tada"]))
     report.add("late: timer → workflow ran, bare", _lateness_row(late["bare"]))
     report.add("late: TimerFired (server), tada", _lateness_row(m.fired["tada"]))
@@ -315,9 +369,14 @@ async def run(
     report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")
     if m.overran:
         report.note("creating the sample overran the wake-up instant: lateness includes creation")
-    report.note(f"{links - wake} tada links and {bare_links - wake} bare workflows sleep 30 days; the {wake} a side of the sample all fire at the same instant "
-                "(a burst: real links spread out); lateness = the first activity's scheduled time (the workflow ran "
-                "after its timer) minus the instant")
-    report.note("tada links start in AWAITING_RESPONSE from a carried state (see bench/scale.py for why); at the instant "
-                "each checks liveness (page gone), records 3 events and completes")
+    report.note(
+        f"{links - wake} tada links and {bare_links - wake} bare workflows sleep 30 days; "
+        f"the {wake} a side of the sample all fire at the same instant "
+        "(a burst: real links spread out); lateness = the first activity's scheduled time (the workflow ran "
+        "after its timer) minus the instant"
+    )
+    report.note(
+        "tada links start in AWAITING_RESPONSE from a carried state (see bench/scale.py for why); at the instant "
+        "each checks liveness (page gone), records 3 events and completes"
+    )
     return report

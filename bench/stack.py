@@ -178,7 +178,9 @@ class WorkerProcess:
             kinds = []
             for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
                 answer = await client.workflow_service.describe_task_queue(
-                    DescribeTaskQueueRequest(namespace="default", task_queue=TaskQueue(name=self.task_queue), task_queue_type=kind)
+                    DescribeTaskQueueRequest(
+                        namespace="default", task_queue=TaskQueue(name=self.task_queue), task_queue_type=kind
+                    )
                 )
                 kinds.append(bool(answer.pollers))
             if all(kinds):

@@ -29,11 +29,11 @@ from bench import bare
 
 if sys.argv[1:2] != ["bare"]:  # the bare worker loads nothing of tada's (its RSS is bare Temporal's)
     import tada.worker as tada_worker
-    from tada.clients.egress import EgressPolicy
-    from tada.clients.host_limiter import HostLimiter
     from tada.activities.liveness import LivenessActivities
     from tada.adapters.database import create_pool
     from tada.adapters.temporal import connect
+    from tada.clients.egress import EgressPolicy
+    from tada.clients.host_limiter import HostLimiter
     from tada.settings import Settings
 
 
@@ -79,7 +79,10 @@ async def _run(mode: str, stop: asyncio.Event) -> None:
         limiter = HostLimiter(int(os.environ.get("BENCH_PER_HOST", "4")))
         async with tada_worker.new_http_client(settings) as http:
             liveness = LivenessActivities(
-                pool, http, egress=EgressPolicy(allow_private=settings.allow_private_targets), limiter=limiter,
+                pool,
+                http,
+                egress=EgressPolicy(allow_private=settings.allow_private_targets),
+                limiter=limiter,
                 max_bytes=settings.liveness_max_bytes,
             )
             async with Worker(
@@ -106,7 +109,13 @@ async def _run_bare(stop: asyncio.Event) -> None:
             client,
             task_queue=os.environ["TADA_TASK_QUEUE"],
             max_cached_workflows=cache,
-            workflows=[bare.BareNoopWorkflow, bare.BareNoopWithInputWorkflow, bare.BarePlanWorkflow, bare.BareSleeperWorkflow, bare.LoadDriverWorkflow],
+            workflows=[
+                bare.BareNoopWorkflow,
+                bare.BareNoopWithInputWorkflow,
+                bare.BarePlanWorkflow,
+                bare.BareSleeperWorkflow,
+                bare.LoadDriverWorkflow,
+            ],
             activities=[bare.noop, bare.wake, bare.BareHttp(http).get],
             graceful_shutdown_timeout=timedelta(seconds=10),
         ):

@@ -34,25 +34,25 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from chaos.world import ADDRESSES, BEHAVIOURS, ESCALATION_EMAIL, Behaviour, ChaosSink, WebServers, World
-from tada.kit.ports import free_port
-from tada.kit.stack import LocalStack, settings_from_env, temporary_directory
+from tada.adapters.data_crypto import DataCrypto
+from tada.adapters.temporal import connect
+from tada.app.intake import open_case, start_link_row
+from tada.app.start_links import link_input, start_link
 from tada.domain.models import LinkStatus
 from tada.domain.registry import load_registry
 from tada.domain.states import TRANSITIONS, LinkState
-from tada.adapters.data_crypto import DataCrypto
-from tada.app.intake import open_case, start_link_row
-from tada.app.start_links import link_input, start_link
-from tada.adapters.temporal import connect
+from tada.kit.ports import free_port
+from tada.kit.stack import LocalStack, settings_from_env, temporary_directory
+from tada.workflows.link import LinkWorkflow
 
 REPOSITORY = Path(__file__).resolve().parents[1]  # chaos/ is not installed: its worker process imports it from here
-from tada.workflows.link import LinkWorkflow
 
 S = LinkState
 FOLLOW_UPS = 1
@@ -105,7 +105,12 @@ class Options:
         temporal = max(kill + self.worker_down + 5, 0.30 * self.spread)
         smtp = max(temporal + self.temporal_down + 8, 0.45 * self.spread)
         postgres = smtp + self.smtp_down + 8
-        return {"worker SIGKILL": kill, "Temporal restart": temporal, "SMTP outage": smtp, "PostgreSQL outage": postgres}
+        return {
+            "worker SIGKILL": kill,
+            "Temporal restart": temporal,
+            "SMTP outage": smtp,
+            "PostgreSQL outage": postgres,
+        }
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -122,8 +127,11 @@ def parse_args(argv: list[str] | None = None) -> Options:
     p.add_argument("--step", type=float, default=defaults.step, help="follow-up/escalation wait, s")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
     p.add_argument("--quiet", action="store_true")
-    p.add_argument("--strict", action="store_true",
-                   help="fail also on a resend after a SIGKILL between the SMTP server's 250 and marking it sent")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail also on a resend after a SIGKILL between the SMTP server's 250 and marking it sent",
+    )
     return Options(**vars(p.parse_args(argv)))
 
 
@@ -241,7 +249,9 @@ def _quiet_temporal_client() -> None:
     from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
     filter_ = TelemetryFilter(core_level="ERROR", other_level="ERROR")
-    Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=filter_))), error_if_already_set=False)
+    Runtime.set_default(
+        Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=filter_))), error_if_already_set=False
+    )
 
 
 async def main_async(options: Options) -> int:
@@ -291,8 +301,14 @@ async def _run(run: Run) -> int:
     registry = load_registry(registry_file)
     try:
         case_ids = [
-            await open_case(pool, age=30, minimum_age=16, signpost="", reference=f"CHAOS-{n:02d}",
-                            crypto=DataCrypto.from_settings(settings))
+            await open_case(
+                pool,
+                age=30,
+                minimum_age=16,
+                signpost="",
+                reference=f"CHAOS-{n:02d}",
+                crypto=DataCrypto.from_settings(settings),
+            )
             for n in range(o.cases)
         ]
         plan = []
@@ -301,8 +317,10 @@ async def _run(run: Run) -> int:
             path = f"/item/{i:04d}"
             run.world.add(path, behaviour)
             plan.append((f"{web.base_url(behaviour)}{path}", case_ids[(i // len(BEHAVIOURS)) % o.cases], behaviour))
-        run.say(f"{o.links} links in {o.cases} cases, started over {o.spread:g}s; faults at "
-                + ", ".join(f"{name} +{at:.0f}s" for name, at in o.schedule().items()))
+        run.say(
+            f"{o.links} links in {o.cases} cases, started over {o.spread:g}s; faults at "
+            + ", ".join(f"{name} +{at:.0f}s" for name, at in o.schedule().items())
+        )
 
         async def start_one(url: str, case_id: str, behaviour: Behaviour) -> None:
             conn_pool = pool
@@ -362,8 +380,10 @@ async def _run(run: Run) -> int:
                     caught = await asyncio.to_thread(sink.wait_caught, 20.0)
                     await asyncio.to_thread(postgres.stop)
                     sink.release()
-                    run.say(f"FAULT PostgreSQL stopped for {o.postgres_down:g}s"
-                            + (" while a notice was between SMTP and being marked sent" if caught else ""))
+                    run.say(
+                        f"FAULT PostgreSQL stopped for {o.postgres_down:g}s"
+                        + (" while a notice was between SMTP and being marked sent" if caught else "")
+                    )
                     run.pg_mid_send = caught
                     await asyncio.sleep(o.postgres_down)
                     await asyncio.to_thread(postgres.start)
@@ -404,10 +424,13 @@ async def wait_settled(run: Run, pool: asyncpg.Pool, client: Client, timeout: fl
         try:
             rows = await pool.fetch("SELECT link_id, state FROM links")
             done = sum(1 for r in rows if r["state"] == FINAL_STATE[run.behaviour_of[r["link_id"]]])
-            running = (await client.count_workflows(f"TaskQueue = '{TASK_QUEUE}' AND ExecutionStatus = 'Running'")).count
+            running = (
+                await client.count_workflows(f"TaskQueue = '{TASK_QUEUE}' AND ExecutionStatus = 'Running'")
+            ).count
             states = Counter(r["state"] for r in rows)
             line = f"settled {done}/{len(rows)}; open workflows {running}; " + ", ".join(
-                f"{k} {v}" for k, v in sorted(states.items()))
+                f"{k} {v}" for k, v in sorted(states.items())
+            )
             if line != last:
                 run.say(line)
                 last = line
@@ -480,7 +503,7 @@ async def check(run: Run, pool: asyncpg.Pool, client: Client, settled: bool) -> 
                 f"{lid} ({behaviour}): {' '.join(f'{a}->{b}' for a, b in moves)}; expected "
                 f"{' '.join(f'{a}->{b}' for a, b in EXPECTED_PATH[behaviour])}"
             )
-        for (x, y) in zip(moves, moves[1:]):
+        for x, y in zip(moves, moves[1:]):
             if x == y:
                 dup_problems.append(f"{lid}: {x[0]} -> {x[1]} recorded twice in a row")
     for (lid, cycle), numbers in seqs.items():
@@ -504,7 +527,9 @@ async def check(run: Run, pool: asyncpg.Pool, client: Client, settled: bool) -> 
         if count > 1:
             first = min(m.at for m in run.world.mail if m.message_id == mid)
             if not run.options.strict and any(k - CRASH_WINDOW <= first <= k for k in run.kills):
-                crash_window.append(f"Message-ID {mid} arrived {count} times: resent after the worker was SIGKILLed mid-send")
+                crash_window.append(
+                    f"Message-ID {mid} arrived {count} times: resent after the worker was SIGKILLed mid-send"
+                )
             else:
                 mail_problems.append(f"Message-ID {mid} arrived {count} times")
     run.crash_window = crash_window
@@ -539,7 +564,9 @@ async def check(run: Run, pool: asyncpg.Pool, client: Client, settled: bool) -> 
         if received_per_link[lid] != want:
             mail_problems.append(f"{lid} ({behaviour}): emails {dict(received_per_link[lid])}, expected {dict(want)}")
         if recorded_per_link[lid] != want:
-            mail_problems.append(f"{lid} ({behaviour}): notices rows {dict(recorded_per_link[lid])}, expected {dict(want)}")
+            mail_problems.append(
+                f"{lid} ({behaviour}): notices rows {dict(recorded_per_link[lid])}, expected {dict(want)}"
+            )
     run.counts["expected notices"] = sum(sum(EXPECTED_NOTICES[b].values()) for b in run.behaviour_of.values())
     run.counts["link notices received"] = sum(sum(c.values()) for c in received_per_link.values())
     result("exactly one email per (link, notice step), none missing", mail_problems)
@@ -559,7 +586,7 @@ async def check(run: Run, pool: asyncpg.Pool, client: Client, settled: bool) -> 
         behaviour = run.behaviour_of.get(wf.id)
         if behaviour != Behaviour.NEVER or status.state != S.UNRESOLVED:
             stuck.append(f"{wf.id} ({behaviour}) open in {status.state}, next: {status.next_action}")
-        elif status.next_action_at is None or status.next_action_at < datetime.now(timezone.utc):
+        elif status.next_action_at is None or status.next_action_at < datetime.now(UTC):
             stuck.append(f"{wf.id} UNRESOLVED but no timer ahead (next: {status.next_action} {status.next_action_at})")
         if pending:
             stuck.append(f"{wf.id}: {len(pending)} activity(ies) pending, e.g. {pending[0].activity_type.name}")
@@ -579,18 +606,29 @@ def print_summary(run: Run, worker: WorkerProcess, failures: list[str]) -> None:
     o = run.options
     print()
     print("== tada chaos run ==")
-    print(f"links {run.counts['links']} in {o.cases} cases: " + ", ".join(
-        f"{b.value} {sum(1 for x in run.behaviour_of.values() if x == b)}" for b in BEHAVIOURS))
-    print(f"emails received {run.counts['emails']}; link notices in them {run.counts['link notices received']} "
-          f"(expected {run.counts['expected notices']}); notices rows {run.counts['notices']}")
+    print(
+        f"links {run.counts['links']} in {o.cases} cases: "
+        + ", ".join(f"{b.value} {sum(1 for x in run.behaviour_of.values() if x == b)}" for b in BEHAVIOURS)
+    )
+    print(
+        f"emails received {run.counts['emails']}; link notices in them {run.counts['link notices received']} "
+        f"(expected {run.counts['expected notices']}); notices rows {run.counts['notices']}"
+    )
     print(f"events {run.counts['events']}, of them transitions {run.counts['transitions']}")
-    print(f"workflows: {run.counts['completed workflows (links and notice batches)']} completed, "
-          f"{run.counts['open workflows (UNRESOLVED, on their timer)']} open (UNRESOLVED, on their timer)")
-    print(f"worker starts {worker.starts} (1 SIGKILL restart"
-          + (f"; UNEXPECTED exits {worker.unexpected_exits}" if worker.unexpected_exits else "") + ")")
+    print(
+        f"workflows: {run.counts['completed workflows (links and notice batches)']} completed, "
+        f"{run.counts['open workflows (UNRESOLVED, on their timer)']} open (UNRESOLVED, on their timer)"
+    )
+    print(
+        f"worker starts {worker.starts} (1 SIGKILL restart"
+        + (f"; UNEXPECTED exits {worker.unexpected_exits}" if worker.unexpected_exits else "")
+        + ")"
+    )
     if run.crash_window:
-        print(f"known limit: {len(run.crash_window)} message(s) resent with the same Message-ID after the SIGKILL "
-              "landed between the SMTP server's 250 and the notice being marked sent (--strict fails on these):")
+        print(
+            f"known limit: {len(run.crash_window)} message(s) resent with the same Message-ID after the SIGKILL "
+            "landed between the SMTP server's 250 and the notice being marked sent (--strict fails on these):"
+        )
         for line in run.crash_window:
             print(f"  {line}")
     print("faults (seconds after the first link):")
@@ -601,7 +639,9 @@ def print_summary(run: Run, worker: WorkerProcess, failures: list[str]) -> None:
     for name, ok in run.checks.items():
         print(f"  [{'ok' if ok else 'FAIL'}] {name}")
     if worker.unexpected_exits:
-        failures.append(f"the worker exited by itself {len(worker.unexpected_exits)} time(s): {worker.unexpected_exits}")
+        failures.append(
+            f"the worker exited by itself {len(worker.unexpected_exits)} time(s): {worker.unexpected_exits}"
+        )
     print(f"total {time.monotonic() - run.t0:.0f}s")
     if failures:
         print("\nFAILED:")

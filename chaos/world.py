@@ -109,7 +109,10 @@ class ChaosSink(SmtpSink):
 
     def __init__(self, world: World, port: int) -> None:
         super().__init__(
-            port=port, on_mail=self._arrived, reply="250 OK: recorded by the chaos sink", server_hostname="sink.chaos.test"
+            port=port,
+            on_mail=self._arrived,
+            reply="250 OK: recorded by the chaos sink",
+            server_hostname="sink.chaos.test",
         )
         self.world = world
         self.armed = False  # hold the reply to the next message until released

@@ -98,4 +98,3 @@ class PortInUseError(Unavailable, RuntimeError):
         self.port = port
         self.service = service
         self.host = host
-

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import compileall
 import signal
-from datetime import timedelta
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +21,24 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 
-from tada.clients.egress import EgressPolicy
-from tada.clients.host_limiter import HostLimiter
+from tada import workflows
 from tada.activities.host_lookup import HostLookupActivities, HostLookupConfig
 from tada.activities.liveness import LivenessActivities
-from tada.clients.mailer import Mailer, SmtpConfig
 from tada.activities.notice_handover import NoticeHandOverActivities
 from tada.activities.notices import NoticeActivities, NotifierIdentity
-from tada.clients.rate_limit import RecipientRateLimit
-from tada.clients.safe_transport import safe_client
 from tada.activities.store import StoreActivities
-from tada.domain.registry import load_registry
 from tada.adapters.converter import warn_if_unencrypted
 from tada.adapters.data_crypto import DataCrypto, DataKeyMissing
 from tada.adapters.database import apply_schema, create_pool
 from tada.adapters.log_setup import configure_logging
 from tada.adapters.temporal import connect, ensure_search_attributes
+from tada.clients.egress import EgressPolicy
+from tada.clients.host_limiter import HostLimiter
+from tada.clients.mailer import Mailer, SmtpConfig
+from tada.clients.rate_limit import RecipientRateLimit
+from tada.clients.safe_transport import safe_client
+from tada.domain.registry import load_registry
 from tada.settings import Settings, get_settings
-from tada import workflows
 from tada.workflows.link import LinkWorkflow
 from tada.workflows.notice_batch import NoticeBatchWorkflow
 

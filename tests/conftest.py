@@ -16,14 +16,13 @@ import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from tada.adapters.database import apply_schema, create_pool
+from tada.domain.search import SEARCH_ATTRIBUTES
 from tada.kit.ports import free_port
 from tada.kit.postgres import EmbeddedPostgres
-from tada.domain.search import SEARCH_ATTRIBUTES
-from tada.adapters.database import apply_schema, create_pool
 from tada.settings import Settings
 from tests.support.smtp import start_smtp_server
 from tests.support.web import start_web_server
@@ -138,8 +137,6 @@ def settings(postgres_url, smtp_server, tmp_path) -> Settings:
         liveness_timeout_seconds=5,
         recipient_hourly_limit=0,  # tests send many notices to one address; the limit has its own test
     )
-
-
 
 
 @pytest.fixture(scope="session")

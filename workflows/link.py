@@ -7,7 +7,6 @@ timers and listens to caseworkers. It never sees the URL, only the link id.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from typing import NoReturn
 
@@ -16,8 +15,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from tada.domain import search
-    from tada.domain.abuse_contacts import HostLookupRequest, HostLookupResult
-    from tada.domain.next_action import nothing_more
+    from tada.domain.abuse_contacts import HostLookupRequest
     from tada.domain.models import (
         CaseworkerAction,
         EscalationContact,
@@ -28,11 +26,11 @@ with workflow.unsafe.imports_passed_through():
         LivenessRequest,
         LivenessResult,
         NoticeBatch,
-        NoticeReceipt,
         NoticeRequest,
         NoticeSent,
         PlatformResponse,
     )
+    from tada.domain.next_action import nothing_more
     from tada.domain.states import (
         CaseworkerActionKind,
         Channel,
@@ -388,7 +386,7 @@ class LinkWorkflow:
                 return None
             try:
                 await workflow.wait_condition(lambda: bool(self._inbox), timeout=remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return None
 
     async def _hold_while_paused(self) -> None:
@@ -479,9 +477,7 @@ class LinkWorkflow:
         if policy.timings.batch_window > timedelta(0) or not workflow.patched(SEND_UNBATCHED_DIRECTLY):
             sent = await self._send_with_batch(request)
         else:  # no batching window: nothing to wait for, the link sends its notice itself
-            receipt = await workflow.execute_activity_method(
-                Notices.send_batch, NoticeBatch(items=[request]), **NOTICE
-            )
+            receipt = await workflow.execute_activity_method(Notices.send_batch, NoticeBatch(items=[request]), **NOTICE)
             sent = NoticeSent(notice_key=notice_key, message_id=receipt.message_id, recipient=receipt.recipient)
         c.notices_sent += 1
         detail = {"kind": kind.value, "channel": channel.value, "notice_key": notice_key}

@@ -14,7 +14,7 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from tada.domain.models import NoticeBatch, NoticeBatchKey, NoticeReceipt, NoticeRequest, NoticeSent
+    from tada.domain.models import NoticeBatch, NoticeBatchKey, NoticeRequest, NoticeSent
     from tada.workflows.activity_contracts import Notices
     from tada.workflows.options import NOTICE
 

@@ -29,7 +29,16 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from tada.adapters.keys import PayloadKeyError, new_key_line, parse_keys
-from tada.adapters.sealing import KEY_BYTES, Unsealable, is_sealed, new_key, open_bytes, open_text, seal_bytes, seal_text
+from tada.adapters.sealing import (
+    KEY_BYTES,
+    Unsealable,
+    is_sealed,
+    new_key,
+    open_bytes,
+    open_text,
+    seal_bytes,
+    seal_text,
+)
 from tada.errors import Misconfigured
 
 if TYPE_CHECKING:

@@ -48,8 +48,7 @@ def parse_keys(text: str, *, source: str = "TADA_PAYLOAD_KEYS") -> list[PayloadK
         key_id = key_id.strip()
         if not colon or not _KEY_ID.fullmatch(key_id):
             raise PayloadKeyError(
-                f"{source}: entry {number} is not `id:base64key` "
-                "(the id: letters, digits, '.', '_' or '-', at most 64)"
+                f"{source}: entry {number} is not `id:base64key` (the id: letters, digits, '.', '_' or '-', at most 64)"
             )
         key = _decode_key(encoded.strip())
         if key is None:

@@ -54,9 +54,7 @@ def hash_image_path(path: str | Path) -> ImageHash:
     except IsADirectoryError:
         raise UnreadableImage("is a directory, not a file") from None
     except UnidentifiedImageError:
-        raise UnreadableImage(
-            "not an image this helper can read (PNG, JPEG, GIF, WebP, BMP, TIFF...)"
-        ) from None
+        raise UnreadableImage("not an image this helper can read (PNG, JPEG, GIF, WebP, BMP, TIFF...)") from None
     except Image.DecompressionBombError:
         raise UnreadableImage("too many pixels to be a photo (refused as a decompression bomb)") from None
     except OSError as error:

@@ -55,7 +55,7 @@ def open_text(key: bytes, value: str, context: str) -> str:
     if not is_sealed(value):
         raise Unsealable("not a sealed value")
     try:
-        sealed = base64.urlsafe_b64decode(value[len(PREFIX):].encode("ascii"))
+        sealed = base64.urlsafe_b64decode(value[len(PREFIX) :].encode("ascii"))
     except (binascii.Error, ValueError, UnicodeEncodeError):
         raise Unsealable("not a sealed value") from None
     return open_bytes(key, sealed, context).decode("utf-8")

@@ -10,8 +10,8 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
-from tada.domain.search import SEARCH_ATTRIBUTES
 from tada.adapters.converter import data_converter
+from tada.domain.search import SEARCH_ATTRIBUTES
 from tada.settings import Settings
 
 _INDEXED = {

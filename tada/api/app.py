@@ -11,14 +11,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from tada.adapters.data_crypto import DataCrypto
+from tada.adapters.database import apply_schema, create_pool
+from tada.adapters.temporal import connect
 from tada.api import routes_read, routes_reposts
 from tada.api.auth import parse_tokens
 from tada.api.context import ApiContext
 from tada.api.errors import install_error_handlers
 from tada.domain.registry import load_registry
-from tada.adapters.data_crypto import DataCrypto
-from tada.adapters.database import apply_schema, create_pool
-from tada.adapters.temporal import connect
 from tada.settings import Settings
 
 DESCRIPTION = """\
@@ -49,16 +49,12 @@ def create_app(settings: Settings) -> FastAPI:
                 app.state.startup_error = error
                 raise
             crypto = DataCrypto.from_settings(settings)
-            app.state.tada = ApiContext(
-                settings=settings, pool=pool, client=client, registry=registry, crypto=crypto
-            )
+            app.state.tada = ApiContext(settings=settings, pool=pool, client=client, registry=registry, crypto=crypto)
             yield
         finally:
             await pool.close()
 
-    app = FastAPI(
-        title="tada", version="1", summary="Take-Down Assistance", description=DESCRIPTION, lifespan=lifespan
-    )
+    app = FastAPI(title="tada", version="1", summary="Take-Down Assistance", description=DESCRIPTION, lifespan=lifespan)
     app.state.tokens = tokens
     app.state.startup_error = None
     app.include_router(routes_reposts.router)

@@ -19,9 +19,7 @@ from tada.domain.access import Action, Role, TokenTable, allowed, parse_tokens, 
 
 __all__ = ["Action", "Role", "TokenTable", "bearer", "parse_tokens", "require"]
 
-bearer = HTTPBearer(
-    auto_error=False, description="A token from TADA_API_TOKENS: `Authorization: Bearer <token>`."
-)
+bearer = HTTPBearer(auto_error=False, description="A token from TADA_API_TOKENS: `Authorization: Bearer <token>`.")
 
 
 def require(action: Action) -> Callable[..., Coroutine[Any, Any, Role]]:

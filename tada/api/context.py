@@ -8,8 +8,8 @@ import asyncpg
 from fastapi import Request
 from temporalio.client import Client
 
-from tada.domain.registry import Registry
 from tada.adapters.data_crypto import DataCrypto
+from tada.domain.registry import Registry
 from tada.settings import Settings
 
 

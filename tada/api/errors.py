@@ -29,9 +29,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RPCError)
     async def temporal_down(request: Request, error: RPCError) -> JSONResponse:
         log.warning("api_temporal_error", status=error.status.name if error.status else None)
-        return JSONResponse(
-            {"detail": "Temporal is unavailable or refused the request; try again"}, status_code=503
-        )
+        return JSONResponse({"detail": "Temporal is unavailable or refused the request; try again"}, status_code=503)
 
     @app.exception_handler(asyncpg.PostgresConnectionError)
     @app.exception_handler(asyncpg.InterfaceError)

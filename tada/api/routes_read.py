@@ -11,8 +11,8 @@ from temporalio.service import RPCError
 
 from tada.api.auth import Action, require
 from tada.api.context import ApiContext, context
-from tada.domain.models import LinkStatus
 from tada.app.readmodel import CaseStatus, LinkDetail, case_status, link_timeline
+from tada.domain.models import LinkStatus
 from tada.workflows.link import LinkWorkflow
 
 router = APIRouter(prefix="/v1", tags=["read"], dependencies=[Depends(require(Action.READ))])
@@ -32,9 +32,7 @@ class LinkView(LinkDetail):
     live_unavailable: str | None = None
 
 
-@router.get(
-    "/cases/{case_id}", response_model=CaseStatus, responses=NOT_FOUND, summary="A case and its links"
-)
+@router.get("/cases/{case_id}", response_model=CaseStatus, responses=NOT_FOUND, summary="A case and its links")
 async def get_case(
     case_id: Annotated[str, Path(max_length=40)], ctx: Annotated[ApiContext, Depends(context)]
 ) -> CaseStatus:

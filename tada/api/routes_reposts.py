@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tada.api.auth import Action, require
 from tada.api.context import ApiContext, context
+from tada.app.reposts import RepostOutcome, report_repost
 from tada.domain.pdq import HEX_DIGITS, InvalidPdq, parse_pdq
 from tada.domain.reposts import SOURCE_MAX_LENGTH, InvalidRepost, check_source
 from tada.domain.urls import MAX_URL_LENGTH, InvalidUrl, normalise_url
-from tada.app.reposts import RepostOutcome, report_repost
 
 router = APIRouter(prefix="/v1", tags=["reposts"])
 
@@ -23,15 +23,11 @@ class RepostBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [
-                {"url": "https://host.example/v/123", "source": "hashwatch", "of_link": None, "pdq": None}
-            ]
+            "examples": [{"url": "https://host.example/v/123", "source": "hashwatch", "of_link": None, "pdq": None}]
         },
     )
 
-    url: str = Field(
-        min_length=1, max_length=MAX_URL_LENGTH, description="Where the content is (http or https)."
-    )
+    url: str = Field(min_length=1, max_length=MAX_URL_LENGTH, description="Where the content is (http or https).")
     source: str = Field(min_length=1, max_length=SOURCE_MAX_LENGTH, description="The monitor's name.")
     of_link: str | None = Field(
         default=None,

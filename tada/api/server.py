@@ -106,8 +106,8 @@ def main() -> int:
     """``tada api`` / ``tada-api``: serve until Ctrl-C or SIGTERM. Exit 2 on bad configuration."""
     from pydantic import ValidationError
 
-    from tada.domain.registry import RegistryError
     from tada.adapters.log_setup import configure_logging
+    from tada.domain.registry import RegistryError
     from tada.settings import get_settings
 
     try:

@@ -1,1 +1,4 @@
-"""Use cases: what tada does for a person or a program, over the adapters (intake, caseworker actions, reposts, purge, read model)."""
+"""Use cases: what tada does for a person or a program, over the adapters.
+
+Intake, caseworker actions, reposts, purge, the read model, the audit trail.
+"""

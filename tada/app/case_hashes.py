@@ -17,8 +17,7 @@ async def add_case_hash(pool: asyncpg.Pool, case_id: str, pdq: str) -> bool:
     if status != "open":
         raise CaseRefused(f"case {case_id} is {status}")
     added = await pool.fetchval(
-        "INSERT INTO case_hashes (case_id, pdq) VALUES ($1, $2) ON CONFLICT (case_id, pdq) DO NOTHING "
-        "RETURNING 1",
+        "INSERT INTO case_hashes (case_id, pdq) VALUES ($1, $2) ON CONFLICT (case_id, pdq) DO NOTHING RETURNING 1",
         case_id,
         value,
     )

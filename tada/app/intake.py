@@ -14,16 +14,16 @@ import asyncpg
 from pydantic import BaseModel, Field
 from temporalio.client import Client
 
+from tada.adapters.data_crypto import DataCrypto
+from tada.app.client_source import ClientSource, client_of
+from tada.app.start_links import START_CONCURRENCY, link_input, start_links, start_options  # noqa: F401 (re-exported)
+from tada.app.start_links import start_link as start_link_workflow
 from tada.domain.intake import ImportRow, Rejection
 from tada.domain.models import LinkInput, PlatformPolicy
 from tada.domain.registry import Registry
 from tada.domain.urls import host_of, link_id_for
 from tada.domain.victim_data import check_jurisdiction, check_reference
-from tada.adapters.data_crypto import DataCrypto
-from tada.app.client_source import ClientSource, client_of
 from tada.errors import CaseNotFound, CaseRefused
-from tada.app.start_links import START_CONCURRENCY, link_input, start_links, start_options  # noqa: F401 (re-exported)
-from tada.app.start_links import start_link as start_link_workflow
 
 CASE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 

@@ -14,9 +14,9 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, Field
 
-from tada.domain.states import EventKind, LinkState
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.sealing import is_sealed
+from tada.domain.states import EventKind, LinkState
 from tada.errors import CaseNotFound, LinkNotFound
 
 

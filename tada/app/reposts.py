@@ -24,12 +24,6 @@ import structlog
 from pydantic import BaseModel
 from temporalio.client import Client
 
-from tada.domain.models import LinkCarry
-from tada.domain.pdq import InvalidPdq, best_match, parse_pdq
-from tada.domain.registry import Registry
-from tada.domain.reposts import InvalidRepost, RepostRefused, check_source
-from tada.domain.states import EventKind, LinkState
-from tada.domain.urls import InvalidUrl, host_of, link_id_for, normalise_url
 from tada.app.case_hashes import case_hashes
 from tada.app.caseworker import LinkClosed, signal_link
 from tada.app.client_source import ClientSource, client_of
@@ -37,6 +31,12 @@ from tada.app.intake import CaseRefused, case_language, start_link
 from tada.app.readmodel import LinkNotFound
 from tada.app.start_links import link_input
 from tada.app.start_links import start_link as start_link_workflow
+from tada.domain.models import LinkCarry
+from tada.domain.pdq import InvalidPdq, best_match, parse_pdq
+from tada.domain.registry import Registry
+from tada.domain.reposts import InvalidRepost, RepostRefused, check_source
+from tada.domain.states import EventKind, LinkState
+from tada.domain.urls import InvalidUrl, host_of, link_id_for, normalise_url
 from tada.settings import Settings
 from tada.workflows.link import LinkWorkflow
 
@@ -96,8 +96,7 @@ async def report_repost(
             language=language, cycle=known["cycle"], task_queue=settings.task_queue,
         )  # fmt: skip
     await pool.execute(
-        "INSERT INTO reposts (case_id, link_id, source, of_link, pdq_distance, new) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO reposts (case_id, link_id, source, of_link, pdq_distance, new) VALUES ($1, $2, $3, $4, $5, $6)",
         case_id,
         link_id,
         source,

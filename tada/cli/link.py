@@ -138,12 +138,8 @@ def link_withdraw(
 @needs(Action.LINK_ESCALATE)
 def link_escalate(
     link_id: LinkArg,
-    to: Annotated[
-        str, typer.Option("--to", metavar="EMAIL", help="The contact to escalate to.", callback=_email)
-    ],
-    kind: Annotated[
-        EscalationKind, typer.Option("--kind", help="The site's host, or the channel/group admin.")
-    ],
+    to: Annotated[str, typer.Option("--to", metavar="EMAIL", help="The contact to escalate to.", callback=_email)],
+    kind: Annotated[EscalationKind, typer.Option("--kind", help="The site's host, or the channel/group admin.")],
     as_json: Json = False,
 ) -> None:
     """Supply an escalation contact (host or admin); the link escalates to it."""

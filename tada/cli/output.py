@@ -19,10 +19,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tada.domain.intake import Rejection
-from tada.domain.models import LinkStatus
 from tada.app.intake import ImportOutcome
 from tada.app.readmodel import CaseStatus, LinkDetail
+from tada.domain.intake import Rejection
+from tada.domain.models import LinkStatus
 
 STATE_STYLES = {
     "REPORTED": "cyan",

@@ -9,13 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Group
 
-from tada.reporting.queries import build_report
-from tada.reporting.render import ReportFormat, render
-from tada.reporting.render_table import renderables
 from tada.cli.output import Output
 from tada.cli.runtime import CliError, Session, needs, run
 from tada.domain.access import Action
 from tada.errors import EXIT_USAGE
+from tada.reporting.queries import build_report
+from tada.reporting.render import ReportFormat, render
+from tada.reporting.render_table import renderables
 
 app = typer.Typer()
 

@@ -154,9 +154,7 @@ def _settings(out: Output) -> Settings:
         raise typer.Exit(EXIT_USAGE) from None
 
 
-def run(
-    out: Output, command: Callable[[Session], Awaitable[None]], action: Action, target: str | None = None
-) -> None:
+def run(out: Output, command: Callable[[Session], Awaitable[None]], action: Action, target: str | None = None) -> None:
     """Run one command: settings, logging, the access check of its ``action`` on its ``target``
     (a case or link id, for the audit), connections, and the exit code for every failure."""
     if not isinstance(action, Action):  # fail closed: nothing runs unchecked

@@ -11,12 +11,12 @@ import asyncpg
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tada.adapters.database import redact_url
 from tada.cli.output import Output
 from tada.cli.report import write_report
 from tada.cli.runtime import EXIT_INTERRUPTED, CliError, Session, needs, run
 from tada.domain.access import Action
 from tada.errors import EXIT_USAGE
-from tada.adapters.database import redact_url
 from tada.reporting.render import ReportFormat, render
 from tada.simulation.database import DEFAULT_DATABASE
 from tada.simulation.plan import random_seed

@@ -20,9 +20,7 @@ def fill_fields(template: dict[str, str], values: dict[str, str]) -> dict[str, s
     return {field: text.format_map(known) for field, text in template.items()}
 
 
-async def submit_form(
-    http: httpx.AsyncClient, form_url: str, fields: dict[str, str], *, allow_private: bool
-) -> int:
+async def submit_form(http: httpx.AsyncClient, form_url: str, fields: dict[str, str], *, allow_private: bool) -> int:
     await check_target(form_url, allow_private=allow_private)
     # Only the status matters: the answer's body is never read (nor its redirect followed).
     async with http.stream("POST", form_url, data=fields, follow_redirects=False) as response:

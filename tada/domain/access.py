@@ -58,8 +58,18 @@ _CASEWORK = {
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.OPS: frozenset(
-        {Action.CASE_OPEN, Action.LINKS_IMPORT, Action.CASE_WITHDRAW, Action.LINK_WITHDRAW,
-         Action.CASE_PURGE, Action.READ, Action.REPOST, Action.CASE_ADD_HASH, Action.SERVE, Action.SIMULATE}
+        {
+            Action.CASE_OPEN,
+            Action.LINKS_IMPORT,
+            Action.CASE_WITHDRAW,
+            Action.LINK_WITHDRAW,
+            Action.CASE_PURGE,
+            Action.READ,
+            Action.REPOST,
+            Action.CASE_ADD_HASH,
+            Action.SERVE,
+            Action.SIMULATE,
+        }
     ),  # fmt: skip
     Role.CASEWORKER: frozenset({Action.READ, *_CASEWORK}),
     Role.MONITOR: frozenset({Action.REPOST}),

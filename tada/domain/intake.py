@@ -99,7 +99,9 @@ def _csv_entries(lines: list[str], column: int) -> Iterator[_Entry]:
             return
         except csv.Error as error:
             spans = reader.line_num > start
-            yield _Entry(start, lines[start - 1], f"not a readable CSV row ({'a quote left open?' if spans else error})")
+            yield _Entry(
+                start, lines[start - 1], f"not a readable CSV row ({'a quote left open?' if spans else error})"
+            )
             for number in range(start + 1, reader.line_num + 1):  # lines the broken record took along
                 yield _line_entry(lines[number - 1], number, column)
             continue

@@ -32,9 +32,7 @@ class Timings(BaseModel):
     follow_ups: int = Field(default=2, ge=0)
     escalate_after: timedelta = timedelta(days=7)
     escalations: int = Field(default=2, ge=0)
-    recheck_schedule: list[timedelta] = Field(
-        default_factory=lambda: [timedelta(days=d) for d in (1, 7, 30, 90)]
-    )
+    recheck_schedule: list[timedelta] = Field(default_factory=lambda: [timedelta(days=d) for d in (1, 7, 30, 90)])
     unresolved_recheck: timedelta = timedelta(days=30)
     #: How long to gather a case's notices to one recipient into one notice listing them all ("0s": no batching).
     batch_window: timedelta = timedelta(seconds=60)

@@ -192,7 +192,7 @@ def _check_unique(platforms: list[RegisteredPlatform], source: str) -> None:
         where = f'{source}: [[platform]] #{index} "{platform.name}"'
         if platform.name in names:
             raise RegistryError(f'{where}: field "name": "{platform.name}" is already used by {names[platform.name]}')
-        names[platform.name] = f'[[platform]] #{index}'
+        names[platform.name] = f"[[platform]] #{index}"
         for domain in platform.domains:
             if domain in owners:
                 raise RegistryError(f'{where}: field "domains": "{domain}" is already listed by {owners[domain]}')

@@ -58,7 +58,5 @@ def check_source(source: str) -> str:
     if len(value) > SOURCE_MAX_LENGTH:
         raise InvalidRepost("source", f"at most {SOURCE_MAX_LENGTH} characters")
     if not _SOURCE.fullmatch(value):
-        raise InvalidRepost(
-            "source", "letters, digits and . _ : @ / + - only, starting with a letter or digit"
-        )
+        raise InvalidRepost("source", "letters, digits and . _ : @ / + - only, starting with a letter or digit")
     return value

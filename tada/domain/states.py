@@ -67,7 +67,6 @@ class Verdict(StrEnum):
     UNKNOWN = "unknown"
 
 
-
 class EventKind(StrEnum):
     """What one row of a link's timeline records (``link_events.kind``). The values are
     what Temporal histories and the database hold: they never change."""
@@ -101,9 +100,7 @@ S = LinkState
 #: Every legal move. WITHDRAWN is reachable from every non-terminal state.
 TRANSITIONS: dict[LinkState, frozenset[LinkState]] = {
     S.REPORTED: frozenset({S.AWAITING_RESPONSE, S.REMOVED, S.WITHDRAWN}),
-    S.AWAITING_RESPONSE: frozenset(
-        {S.FOLLOW_UP, S.ESCALATED, S.UNRESOLVED, S.REMOVED, S.WITHDRAWN}
-    ),
+    S.AWAITING_RESPONSE: frozenset({S.FOLLOW_UP, S.ESCALATED, S.UNRESOLVED, S.REMOVED, S.WITHDRAWN}),
     S.FOLLOW_UP: frozenset({S.AWAITING_RESPONSE, S.ESCALATED, S.UNRESOLVED, S.REMOVED, S.WITHDRAWN}),
     S.ESCALATED: frozenset({S.UNRESOLVED, S.REMOVED, S.WITHDRAWN}),
     S.UNRESOLVED: frozenset({S.REMOVED, S.REPORTED, S.ESCALATED, S.WITHDRAWN}),

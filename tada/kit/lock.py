@@ -29,8 +29,7 @@ class StackLock:
             holder = file.read().strip() or "another process"
             file.close()
             raise AlreadyRunningError(
-                f"the local stack in {self.path.parent} is already running (pid {holder}); "
-                "stop it with Ctrl-C first"
+                f"the local stack in {self.path.parent} is already running (pid {holder}); stop it with Ctrl-C first"
             ) from None
         file.seek(0)
         file.truncate()

@@ -8,8 +8,6 @@ import time
 from tada.errors import PortInUseError as PortInUseError  # raised here, and by the API and the codec server
 
 
-
-
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

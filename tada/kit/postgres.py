@@ -168,8 +168,23 @@ class EmbeddedPostgres(Scoped):
 
     def _psql(self, sql: str) -> str:
         return _commands.psql(
-            ["-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-h", self.host, "-p", str(self.port),
-             "-U", SUPERUSER, "-d", "postgres", "-c", sql],
+            [
+                "-X",
+                "-q",
+                "-tA",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                SUPERUSER,
+                "-d",
+                "postgres",
+                "-c",
+                sql,
+            ],
             env=_clean_env(),
             timeout=30,
         )

@@ -19,17 +19,17 @@ from collections.abc import Awaitable, Callable
 
 from rich.console import Console
 
+from tada.adapters.data_crypto import ensure_local_data_key
+from tada.adapters.database import apply_schema
+from tada.adapters.keys import ensure_local_keys
+from tada.adapters.log_setup import configure_logging
+from tada.adapters.temporal import connect, ensure_search_attributes
 from tada.kit.banner import StackInfo, print_banner, redact_url, show_path
 from tada.kit.lock import AlreadyRunningError, StackLock
 from tada.kit.outbox import Outbox
 from tada.kit.ports import PortInUseError
 from tada.kit.postgres import EmbeddedPostgres
 from tada.kit.temporal_server import DevTemporalServer
-from tada.adapters.database import apply_schema
-from tada.adapters.data_crypto import ensure_local_data_key
-from tada.adapters.keys import ensure_local_keys
-from tada.adapters.log_setup import configure_logging
-from tada.adapters.temporal import connect, ensure_search_attributes
 from tada.settings import (
     LOCAL_POSTGRES_PORT,
     LOCAL_TEMPORAL_PORT,
@@ -228,7 +228,7 @@ def main() -> int:
     console = Console()
     try:
         settings = get_settings()
-    except Exception as err:  # pydantic ValidationError: names the variable and the problem
+    except Exception as err:  # noqa: BLE001 - pydantic ValidationError: names the variable and the problem
         console.print(f"[bold red]error in the TADA_* configuration:[/] {err}")
         return 2
     configure_logging(settings.log_format)

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from functools import cached_property
@@ -60,10 +60,9 @@ def save_eml(directory: Path, mail: Mail) -> Path:
     """Write the message (with the envelope as ``X-Outbox-*`` headers) to a new ``.eml`` file, atomically."""
     directory.mkdir(parents=True, exist_ok=True)
     envelope_headers = (
-        f"X-Outbox-Mail-From: {mail.mail_from}\r\n"
-        f"X-Outbox-Rcpt-To: {', '.join(mail.rcpt_tos)}\r\n"
-    ).encode("utf-8")
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        f"X-Outbox-Mail-From: {mail.mail_from}\r\nX-Outbox-Rcpt-To: {', '.join(mail.rcpt_tos)}\r\n"
+    ).encode()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     name = f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
     final = directory / name
     temporary = directory / f".{name}.tmp"

@@ -76,7 +76,7 @@ class LocalStack:
         ):
             try:
                 await stop()
-            except Exception as error:  # keep tearing down
+            except Exception as error:  # noqa: BLE001 - keep tearing down
                 print(f"local stack: stopping {name}: {error}", file=sys.stderr)
 
     async def __aenter__(self) -> LocalStack:

@@ -13,14 +13,14 @@ import subprocess
 import sys
 import sysconfig
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client
 
-from tada.kit.ports import ensure_port_free, port_accepts, port_is_free
-from tada.domain.search import SEARCH_ATTRIBUTES
 from tada.adapters.temporal import ensure_search_attributes
+from tada.domain.search import SEARCH_ATTRIBUTES
+from tada.kit.ports import ensure_port_free, port_accepts, port_is_free
 
 
 def temporal_executable() -> str:
@@ -105,7 +105,7 @@ class DevTemporalServer:
             self.db_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
-            log.write(f"--- {datetime.now(timezone.utc).isoformat()} starting: {' '.join(self.command())}\n".encode())
+            log.write(f"--- {datetime.now(UTC).isoformat()} starting: {' '.join(self.command())}\n".encode())
             log.flush()
             self._process = subprocess.Popen(
                 self.command(),
@@ -161,7 +161,7 @@ class DevTemporalServer:
                     client = await Client.connect(self.address, namespace=self.namespace)
                     await ensure_search_attributes(client, self.namespace)
                     return
-                except Exception as err:  # not serving yet
+                except Exception as err:  # noqa: BLE001 - not serving yet
                     last_error = err
             await asyncio.sleep(0.2)
         raise TimeoutError(

@@ -146,7 +146,9 @@ class LoopbackWeb(Scoped):
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 method, target, _ = lines[0].split(" ", 2)
-                headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+                headers = {
+                    k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)
+                }
                 length = int(headers.get("content-length", "0") or 0)
                 if length > self.max_body:
                     writer.write(Response(413, "<p>Too large.</p>").encode(version, True))
@@ -173,7 +175,7 @@ class LoopbackWeb(Scoped):
                 response = await response
         except asyncio.CancelledError:
             raise
-        except Exception:  # a broken handler: an error page, nothing logged (it could name a URL)
+        except Exception:  # noqa: BLE001 - a broken handler: an error page, nothing logged (it could name a URL)
             return Response(500, "<p>Internal error.</p>")
         return response
 

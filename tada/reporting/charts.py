@@ -14,11 +14,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: never a window, works without a display
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-from tada.reporting.model import Report  # noqa: E402
-from tada.reporting.text import category_label, pct  # noqa: E402
+from tada.reporting.model import Report
+from tada.reporting.text import category_label, pct
 
 DPI = 160
 BAR = "#5b3f8c"

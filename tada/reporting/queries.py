@@ -72,20 +72,28 @@ facts AS (
 )
 """
 
-_TOTALS = _SCOPE + f"""
+_TOTALS = (
+    _SCOPE
+    + """
 SELECT count(DISTINCT case_id) AS cases, count(*) AS links, count(*) FILTER (WHERE removed) AS removed
   FROM facts
 """
+)
 
-_CATEGORIES = _SCOPE + f"""
+_CATEGORIES = (
+    _SCOPE
+    + """
 SELECT category, count(*) AS links, count(*) FILTER (WHERE removed) AS removed,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_removal) AS median_seconds,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds_to_removal) AS p90_seconds
   FROM facts
  GROUP BY category
 """
+)
 
-_PLATFORMS = _SCOPE + f"""
+_PLATFORMS = (
+    _SCOPE
+    + """
 SELECT platform, min(category) AS category, count(*) AS links, count(*) FILTER (WHERE removed) AS removed,
        count(*) FILTER (WHERE escalated AND NOT responded) AS silent_links,
        count(*) FILTER (WHERE escalated AND NOT responded AND removed) AS silent_removed
@@ -93,8 +101,11 @@ SELECT platform, min(category) AS category, count(*) AS links, count(*) FILTER (
  GROUP BY platform
  ORDER BY count(*) DESC, platform
 """
+)
 
-_HOSTS = _SCOPE + f"""
+_HOSTS = (
+    _SCOPE
+    + f"""
 , found AS (
     SELECT DISTINCT ON (e.link_id) e.link_id,
            COALESCE(NULLIF(e.detail->>'name', ''), lower(NULLIF(split_part(e.detail->>'email', '@', 2), '')))
@@ -118,8 +129,11 @@ SELECT COALESCE(found.host, escalated_to.host, 'unknown') AS host,
  GROUP BY 1
  ORDER BY count(*) DESC, 1
 """
+)
 
-_STEPS = _SCOPE + f"""
+_STEPS = (
+    _SCOPE
+    + f"""
 , first_removal AS (
     SELECT DISTINCT ON (e.link_id, e.cycle) e.link_id, e.cycle, e.event_id, e.detail->>'reason' AS reason
       FROM link_events e JOIN scope USING (link_id)
@@ -136,14 +150,18 @@ SELECT f.link_id, f.cycle, f.reason,
          ON n.link_id = f.link_id AND n.cycle = f.cycle AND n.kind = '{EventKind.NOTICE}' AND n.event_id < f.event_id
  GROUP BY f.link_id, f.cycle, f.reason
 """
+)
 
-_REPOSTS = _SCOPE + f"""
+_REPOSTS = (
+    _SCOPE
+    + f"""
 SELECT count(*) FILTER (WHERE reposts > 0) AS links, COALESCE(sum(reposts), 0)::bigint AS cycles,
        (SELECT count(DISTINCT (e.link_id, e.cycle))
           FROM link_events e JOIN scope USING (link_id)
          WHERE e.kind = '{EventKind.TRANSITION}' AND e.to_state = 'REMOVED' AND e.cycle > 1) AS removed
   FROM facts
 """
+)
 
 
 def period_bounds(period: Period) -> tuple[datetime | None, datetime | None]:
@@ -249,4 +267,7 @@ def _steps(rows: list) -> list[StepFigures]:
     order += [follow_up_step(n) for n in range(1, most_follow_ups + 1)]
     order += [STEP_ESCALATION_HOST, STEP_ESCALATION_ADMIN, STEP_PLATFORM_CONFIRMED]
     total = sum(counts.values())
-    return [StepFigures(step=step, removals=counts.get(step, 0), share=percent(counts.get(step, 0), total)) for step in order]
+    return [
+        StepFigures(step=step, removals=counts.get(step, 0), share=percent(counts.get(step, 0), total))
+        for step in order
+    ]

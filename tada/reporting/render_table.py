@@ -44,17 +44,23 @@ def renderables(report: Report) -> list[RenderableType]:
         )  # fmt: skip
     parts.append(categories)
 
-    steps = _table("Step at which content came down (one per removal; a repost counts again)", "step", "removals", "share")
+    steps = _table(
+        "Step at which content came down (one per removal; a repost counts again)", "step", "removals", "share"
+    )
     for s in report.steps:
         steps.add_row(_cell(s.step), str(s.removals), pct(s.share))
     parts.append(steps)
 
     platforms = _table("Removal rate per platform", "platform", "category", "links", "removed", "removal rate")
     for p in report.platforms:
-        platforms.add_row(_cell(p.name), _cell(category_label(p.category)), str(p.links), str(p.removed), pct(p.removal_rate))
+        platforms.add_row(
+            _cell(p.name), _cell(category_label(p.category)), str(p.links), str(p.removed), pct(p.removal_rate)
+        )
     parts.append(platforms if report.platforms else Text("Removal rate per platform: no links in this period."))
 
-    hosts = _table("Removal rate per hosting provider (escalated to)", "hosting provider", "links", "removed", "removal rate")
+    hosts = _table(
+        "Removal rate per hosting provider (escalated to)", "hosting provider", "links", "removed", "removal rate"
+    )
     for h in report.hosts:
         hosts.add_row(_cell(h.name), str(h.links), str(h.removed), pct(h.removal_rate))
     parts.append(hosts if report.hosts else Text("Removal rate per hosting provider: no links in this period."))
@@ -65,17 +71,16 @@ def renderables(report: Report) -> list[RenderableType]:
             "platform", "category", "links", "silent links", "removed later",
         )  # fmt: skip
         for p in report.silent_platforms:
-            silent.add_row(_cell(p.platform), _cell(category_label(p.category)), str(p.links), str(p.silent_links), str(p.removed))
+            silent.add_row(
+                _cell(p.platform), _cell(category_label(p.category)), str(p.links), str(p.silent_links), str(p.removed)
+            )
         parts.append(silent)
     else:
         parts.append(Text("Platforms that did not respond: none."))
 
     r = report.reposts
     parts.append(
-        Text(
-            f"Reposts found: {r.cycles} on {r.links} link(s); removed again: {r.removed} "
-            f"({pct(r.removal_rate)})"
-        )
+        Text(f"Reposts found: {r.cycles} on {r.links} link(s); removed again: {r.removed} ({pct(r.removal_rate)})")
     )
     parts.extend(Text(note, style="dim") for note in report.notes)
     return parts

@@ -48,7 +48,7 @@ class SimulatedDns:
                 data, sock = self.request
                 try:
                     sock.sendto(state.answer(data), self.client_address)
-                except Exception:  # a malformed query gets no answer, as from a real server
+                except Exception:  # noqa: BLE001 - a malformed query gets no answer, as from a real server
                     pass
 
         for _ in range(10):  # free_port() checks TCP; the same number on UDP is free all but always

@@ -14,9 +14,9 @@ import asyncpg
 from temporalio.client import Client
 
 from tada.adapters.data_crypto import DataCrypto
-from tada.domain.registry import Registry
 from tada.app.intake import open_case, start_link_row
 from tada.app.start_links import START_CONCURRENCY, link_input, start_link
+from tada.domain.registry import Registry
 from tada.settings import Settings
 from tada.simulation.world import World
 
@@ -43,7 +43,12 @@ async def start_links(
         policy = registry.policy_for(url)
         async with gate:
             link.link_id = await start_link_row(
-                pool, case_id=case_id, url=url, platform=policy.name, category=policy.category.value, source="simulation"
+                pool,
+                case_id=case_id,
+                url=url,
+                platform=policy.name,
+                category=policy.category.value,
+                source="simulation",
             )
             workflow_input = link_input(
                 case_id=case_id, link_id=link.link_id, url=url, host=link.site.hostname, policy=policy

@@ -45,7 +45,12 @@ class SimulatedRdap:
         if blocks is None:
             return None
         services = [[blocks, [self.base_url + "rdap/"]]] if blocks else []
-        return {"version": "1.0", "publication": "2026-01-01T00:00:00Z", "description": "simulation", "services": services}
+        return {
+            "version": "1.0",
+            "publication": "2026-01-01T00:00:00Z",
+            "description": "simulation",
+            "services": services,
+        }
 
     def answer(self, path: str) -> tuple[int, dict]:
         self.queries.append(path)
@@ -85,7 +90,12 @@ class SimulatedRdap:
     def _domain(self, name: str) -> dict:
         abuse = _entity("REGISTRAR-ABUSE", ["abuse"], "Registrar abuse desk", REGISTRAR.abuse_email)
         registrar = _entity("9999", ["registrar"], REGISTRAR.name, entities=[abuse])
-        return {"rdapConformance": ["rdap_level_0"], "objectClassName": "domain", "ldhName": name, "entities": [registrar]}
+        return {
+            "rdapConformance": ["rdap_level_0"],
+            "objectClassName": "domain",
+            "ldhName": name,
+            "entities": [registrar],
+        }
 
     def respond(self, request: Request) -> Response:
         status, data = self.answer(request.path)

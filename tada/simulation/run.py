@@ -21,15 +21,15 @@ import asyncpg
 from pydantic import BaseModel, Field
 from temporalio.client import Client
 
+from tada.adapters.database import create_pool
+from tada.adapters.temporal import connect
 from tada.domain.models import PlatformResponse
 from tada.domain.registry import load_registry
 from tada.domain.urls import normalise_url
-from tada.reporting.model import Report
-from tada.reporting.queries import build_report
-from tada.adapters.database import create_pool
-from tada.adapters.temporal import connect
 from tada.kit.ports import free_port
 from tada.kit.temporal_server import DevTemporalServer
+from tada.reporting.model import Report
+from tada.reporting.queries import build_report
 from tada.settings import Settings
 from tada.simulation.behaviour import DEFAULT_BEHAVIOUR, Behaviour
 from tada.simulation.database import DEFAULT_DATABASE, fresh_database
@@ -42,8 +42,8 @@ from tada.simulation.safety import SMTP_HOST, check_local_only
 from tada.simulation.sites import PROVIDERS
 from tada.simulation.smtp import ReceivedMail, SimulatedMailServer
 from tada.simulation.web import SiteServers
-from tada.simulation.world import World
 from tada.simulation.worker import build_simulation_worker
+from tada.simulation.world import World
 from tada.worker import new_http_client
 from tada.workflows.link import LinkWorkflow
 
@@ -127,7 +127,9 @@ async def run_simulation(
     on_progress: Callable[[Progress], None] | None = None,
     on_started: Callable[[str], None] | None = None,
 ) -> SimulationResult:
-    behaviour: dict = {k: v if isinstance(v, Behaviour) else Behaviour.model_validate(v) for k, v in options.behaviour.items()}
+    behaviour: dict = {
+        k: v if isinstance(v, Behaviour) else Behaviour.model_validate(v) for k, v in options.behaviour.items()
+    }
     plan = plan_world(options.cases, options.links, options.seed, behaviour=behaviour, follow_ups=FOLLOW_UPS)
     world = World(plan=plan, repost_delay=0.0)  # set once the registry says when the first re-check is
     began = time.monotonic()
@@ -165,7 +167,12 @@ async def run_simulation(
         database_url = await fresh_database(base.database_url, options.database)
         settings = settings.model_copy(update={"database_url": database_url})
         temporal = DevTemporalServer(  # in memory, headless: the rehearsal's record is the database
-            None, free_port(), None, directory / "temporal.log", namespace=settings.temporal_namespace, log_level="error"
+            None,
+            free_port(),
+            None,
+            directory / "temporal.log",
+            namespace=settings.temporal_namespace,
+            log_level="error",
         )
         await temporal.start()
         stack.push_async_callback(temporal.stop)
@@ -203,7 +210,8 @@ async def run_simulation(
         report.notes += [
             f"Simulated: {plan.cases} cases, {len(world.links)} links on {len(plan.sites)} simulated platforms; "
             f"one simulated day = {options.seconds_per_day:g} s, so times to removal are in compressed time.",
-            f"Run took {seconds:.0f} s; {'every link settled' if settled else 'NOT every link settled before the timeout'}.",
+            f"Run took {seconds:.0f} s; "
+            f"{'every link settled' if settled else 'NOT every link settled before the timeout'}.",
         ]
         link_ids = [link.link_id for link in world.links.values()]
     return SimulationResult(

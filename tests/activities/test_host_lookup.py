@@ -10,12 +10,12 @@ import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from tada.clients.dns_lookup import parse_dns_server
 from tada.activities.host_lookup import HostLookupActivities, HostLookupConfig
-from tada.settings import Settings
-from tada.worker import host_lookup_config
+from tada.clients.dns_lookup import parse_dns_server
 from tada.clients.rdap_bootstrap import load_bootstrap
 from tada.domain.abuse_contacts import AbuseContact, ContactSource, HostLookupRequest
+from tada.settings import Settings
+from tada.worker import host_lookup_config
 from tests.support.escalation_world import (
     ARIN,
     NOMINET,

@@ -7,9 +7,9 @@ import asyncio
 import httpx
 import pytest
 
+from tada.activities.liveness import LivenessActivities
 from tada.clients.egress import EgressPolicy
 from tada.clients.host_limiter import HostLimiter
-from tada.activities.liveness import LivenessActivities
 from tada.domain.states import Verdict
 from tests.support.web import Page
 
@@ -92,7 +92,6 @@ async def test_private_targets_are_refused_unless_allowed(db_pool, web):
     assert result.verdict == Verdict.UNKNOWN
     assert "refused" in result.reason
     assert web.hits == {}
-
 
 
 @pytest.mark.parametrize("per_host", [3, 0])

@@ -5,13 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tada.activities.notices import NoticeActivities, NotifierIdentity
+from tada.app.intake import open_case, start_link_row
 from tada.clients.mailer import Mailer, SmtpConfig
 from tada.clients.rate_limit import RecipientRateLimit
-from tada.activities.notices import NoticeActivities, NotifierIdentity
 from tada.domain.models import NoticeBatch, NoticeRequest
 from tada.domain.states import Channel, NoticeKind
 from tada.domain.urls import normalise_url
-from tada.app.intake import open_case, start_link_row
 from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -23,7 +23,12 @@ async def notices(db_pool, smtp_server, data_crypto):
     identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org", allow_private_targets=True)
     async with httpx.AsyncClient(timeout=5) as http:
         yield NoticeActivities(
-            db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=port)), http, identity, RecipientRateLimit(db_pool), data_crypto
+            db_pool,
+            Mailer(SmtpConfig(host="127.0.0.1", port=port)),
+            http,
+            identity,
+            RecipientRateLimit(db_pool),
+            data_crypto,
         )
 
 
@@ -77,14 +82,24 @@ async def test_a_failed_send_is_retried_until_it_goes_out(db_pool, mailbox, smtp
     identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org")
     async with httpx.AsyncClient() as http:
         down = NoticeActivities(
-            db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=9, timeout=2)), http, identity, RecipientRateLimit(db_pool), data_crypto
+            db_pool,
+            Mailer(SmtpConfig(host="127.0.0.1", port=9, timeout=2)),
+            http,
+            identity,
+            RecipientRateLimit(db_pool),
+            data_crypto,
         )
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017 - whatever the dead relay raises, the notice stays unsent
             await down.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))
         status = await db_pool.fetchval("SELECT status FROM notices WHERE link_id = $1", link_id)
         assert status == "pending"  # recorded before sending, not marked sent
         up = NoticeActivities(
-            db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=smtp_server[1])), http, identity, RecipientRateLimit(db_pool), data_crypto
+            db_pool,
+            Mailer(SmtpConfig(host="127.0.0.1", port=smtp_server[1])),
+            http,
+            identity,
+            RecipientRateLimit(db_pool),
+            data_crypto,
         )
         assert (await up.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))).sent_now
     assert len(mailbox.messages) == 1
@@ -131,7 +146,7 @@ async def test_the_email_has_an_html_alternative_and_threads_onto_the_first_noti
     )
     headers = thread_headers("<first@org.test>", [])
     request = _request("case", "link", kind=NoticeKind.FOLLOW_UP)
-    await notices._send_email(
+    await notices._send_email(  # noqa: SLF001 - the threading headers of one email, sent directly
         request, context, "<second@org.test>", in_reply_to=headers["In-Reply-To"], references=headers["References"]
     )
     (message,) = mailbox.messages

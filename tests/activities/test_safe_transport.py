@@ -79,4 +79,4 @@ async def test_an_oversized_rdap_answer_is_not_read(web):
     web.pages["/ip/192.0.2.1"] = Page(200, '{"x": "' + "z" * (MAX_RDAP_BYTES + 10) + '"}', "application/rdap+json")
     async with safe_client(LOCAL, timeout=5) as http:
         with pytest.raises(RdapUnavailable, match="ResponseTooLarge"):
-            await RdapClient(http)._get(web.url("/ip/192.0.2.1"), "ip")
+            await RdapClient(http)._get(web.url("/ip/192.0.2.1"), "ip")  # noqa: SLF001 - the raw reader

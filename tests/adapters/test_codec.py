@@ -16,12 +16,8 @@ from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from tada.kit.ports import free_port
-from tada.domain.models import EscalationContact
-from tada.domain.states import Escalation
 from tada.adapters import converter as converter_module
 from tada.adapters.codec import ENCODING, KEY_ID, EncryptionCodec, PayloadDecryptionError
-from tada.servers.codec import CodecServerRefused, build_server
 from tada.adapters.converter import UNENCRYPTED_WARNING, converter_for, data_converter, warn_if_unencrypted
 from tada.adapters.keys import (
     PayloadKey,
@@ -31,6 +27,10 @@ from tada.adapters.keys import (
     new_key_line,
     parse_keys,
 )
+from tada.domain.models import EscalationContact
+from tada.domain.states import Escalation
+from tada.kit.ports import free_port
+from tada.servers.codec import CodecServerRefused, build_server
 from tada.settings import Settings
 
 SECRET = "abuse-desk@secret-host.test"

@@ -17,9 +17,9 @@ from tada.adapters.data_crypto import (
     ensure_local_data_key,
     parse_data_keys,
 )
+from tada.adapters.sealing import Unsealable, is_sealed, new_key, open_text, seal_text
 from tada.app.intake import open_case
 from tada.app.readmodel import case_status
-from tada.adapters.sealing import Unsealable, is_sealed, new_key, open_text, seal_text
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -18,11 +18,11 @@ from pydantic import SecretStr
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from tada.api.server import ApiRunner
-from tada.kit.ports import free_port
-from tada.domain.urls import link_id_for, normalise_url
 from tada.app.case_hashes import add_case_hash
 from tada.app.caseworker import withdraw_case
 from tada.app.intake import open_case
+from tada.domain.urls import link_id_for, normalise_url
+from tada.kit.ports import free_port
 from tada.settings import Settings
 from tada.worker import build_worker, new_http_client
 from tada.workflows.link import LinkWorkflow
@@ -186,9 +186,7 @@ async def test_same_url_twice_is_one_link_and_one_workflow(api, web, mailbox):
     link_id = link_id_for(case_id, normalise_url(web.url("/twice/a")))
     assert first.json() == {"link_id": link_id, "new": True, "distance": None}
 
-    again = await api.report(
-        case_id, {"url": web.url("/twice/a") + "?utm_source=feed#top", "source": "other-bot"}
-    )
+    again = await api.report(case_id, {"url": web.url("/twice/a") + "?utm_source=feed#top", "source": "other-bot"})
     assert again.status_code == 200, again.text
     assert again.json() == {"link_id": link_id, "new": False, "distance": None}
 
@@ -205,10 +203,7 @@ async def test_same_url_twice_is_one_link_and_one_workflow(api, web, mailbox):
     assert [(r["source"], r["new"]) for r in rows] == [("hashwatch", True), ("other-bot", False)]
 
     async def awaiting() -> bool:
-        return (
-            await api.pool.fetchval("SELECT state FROM links WHERE link_id = $1", link_id)
-            == "AWAITING_RESPONSE"
-        )
+        return await api.pool.fetchval("SELECT state FROM links WHERE link_id = $1", link_id) == "AWAITING_RESPONSE"
 
     await eventually(awaiting, "the notice to go out")
     shown = await api.http.get(f"/v1/links/{link_id}", headers=api.auth(CASEWORKER))
@@ -240,10 +235,7 @@ async def test_bad_bodies_get_422_naming_the_field(api, web):
     for body, field in cases:
         errors = field_errors(await api.report(case_id, body))
         assert field in errors, (body, errors)
-    assert (
-        "http"
-        in field_errors(await api.report(case_id, {"url": "ftp://example.com/f", "source": "m"}))["url"]
-    )
+    assert "http" in field_errors(await api.report(case_id, {"url": "ftp://example.com/f", "source": "m"}))["url"]
     assert (
         "64 hexadecimal digits"
         in field_errors(await api.report(case_id, {"url": url, "source": "m", "pdq": "ab"}))["pdq"]
@@ -256,9 +248,7 @@ async def test_bad_bodies_get_422_naming_the_field(api, web):
     )
     assert not_json.status_code == 422
 
-    unknown_link = await api.report(
-        case_id, {"url": url, "source": "m", "of_link": f"{case_id}-0000000000000000"}
-    )
+    unknown_link = await api.report(case_id, {"url": url, "source": "m", "of_link": f"{case_id}-0000000000000000"})
     assert "no link" in field_errors(unknown_link)["of_link"]
     other_case = await api.open_case()
     web.live("/bad/other")
@@ -291,9 +281,7 @@ async def test_pdq_reports_match_the_case_hashes_or_are_refused(api, web):
     first = near.json()["link_id"]
     copy = await api.report(case_id, {"url": web.url("/pdq/b"), "source": "hashwatch", "of_link": first}, OPS)
     assert copy.status_code == 200 and copy.json()["new"] is False
-    rows = await api.pool.fetch(
-        "SELECT pdq_distance, of_link FROM reposts WHERE case_id = $1 ORDER BY id", case_id
-    )
+    rows = await api.pool.fetch("SELECT pdq_distance, of_link FROM reposts WHERE case_id = $1 ORDER BY id", case_id)
     assert [(r["pdq_distance"], r["of_link"]) for r in rows] == [(5, None), (31, None), (None, first)]
     for link_id in {first, edge.json()["link_id"]}:
         await api.client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, "test over")
@@ -330,8 +318,7 @@ async def test_repost_of_a_completed_link_starts_a_new_cycle(api, web, mailbox):
 
     await eventually(completed, "the watch to end (already gone, one re-check after 1 s)")
     assert (
-        await api.pool.fetchval("SELECT (state, cycle)::text FROM links WHERE link_id = $1", link_id)
-        == "(REMOVED,1)"
+        await api.pool.fetchval("SELECT (state, cycle)::text FROM links WHERE link_id = $1", link_id) == "(REMOVED,1)"
     )
 
     web.live("/back/a")  # up again
@@ -346,9 +333,7 @@ async def test_repost_of_a_completed_link_starts_a_new_cycle(api, web, mailbox):
     await eventually(second_cycle, "the repost notice of cycle 2")
     status = await handle.query(LinkWorkflow.status)
     assert status.cycle == 2
-    notices = await api.pool.fetch(
-        "SELECT cycle, kind FROM notices WHERE link_id = $1 ORDER BY created_at", link_id
-    )
+    notices = await api.pool.fetch("SELECT cycle, kind FROM notices WHERE link_id = $1 ORDER BY created_at", link_id)
     assert [(n["cycle"], n["kind"]) for n in notices] == [(2, "repost")]
     runs = [wf async for wf in api.client.list_workflows(f"WorkflowId = '{link_id}'")]
     assert sorted(wf.status for wf in runs) == sorted(
@@ -369,9 +354,7 @@ async def test_a_link_recorded_but_never_started_starts_in_its_first_cycle(api, 
     case_id = await api.open_case()
     web.live("/orphan/a")
     url = normalise_url(web.url("/orphan/a"))
-    link_id = await start_link_row(
-        api.pool, case_id=case_id, url=url, platform="Test Platform", category="image_host"
-    )
+    link_id = await start_link_row(api.pool, case_id=case_id, url=url, platform="Test Platform", category="image_host")
     reported = await api.report(case_id, {"url": url, "source": "crawler"})  # no workflow, no events yet
     assert reported.json() == {"link_id": link_id, "new": False, "distance": None}
 

@@ -14,7 +14,11 @@ from pathlib import Path
 import pytest
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-SOURCES = {"tada": REPOSITORY / "tada", "tada.workflows": REPOSITORY / "workflows", "tada.activities": REPOSITORY / "activities"}
+SOURCES = {
+    "tada": REPOSITORY / "tada",
+    "tada.workflows": REPOSITORY / "workflows",
+    "tada.activities": REPOSITORY / "activities",
+}
 
 #: Lowest first. Keep in step with docs/architecture.md.
 LAYERS: list[set[str]] = [

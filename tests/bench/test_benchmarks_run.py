@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 TINY = [
     "--happy-links", "10", "--rounds", "2",
     "--import-links", "60", "--import-per-case", "30",
@@ -35,7 +34,9 @@ def test_every_benchmark_runs_and_checks_what_it_measured(tmp_path):
     happy, bulk, scale, liveness = (reports[n] for n in "1234")
     assert happy["checked"].startswith("10/10 REMOVED and completed; 10 emails over SMTP; 10 notices sent; 70 events")
     assert bulk["checked"].startswith("60 started, 0 duplicates")
-    assert re.match(r"10/10 and 10/10 within \S+ of the instant, 40 others still asleep; 10 sampled links REMOVED",
-                    scale["sample woke (tada / bare)"])
+    assert re.match(
+        r"10/10 and 10/10 within \S+ of the instant, 40 others still asleep; 10 sampled links REMOVED",
+        scale["sample woke (tada / bare)"],
+    )
     assert liveness["verdicts"] == "tada, limited: live 120; tada, no limit: live 120; bare: live 120"
     assert "(limit 4: kept)" in liveness["most at once on one host"]

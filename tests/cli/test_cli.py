@@ -326,9 +326,7 @@ async def test_escalate_pause_withdraw_and_closed_link(stack, web, mailbox):
     assert unknown_show.code == 4 and unknown_show.stdout == ""
     assert unknown_status.code == 4 and "no case TD-NOSUCHCS" in unknown_status.stderr
 
-    escalate = await stack.tada(
-        "link", "escalate", link_id, "--to", "abuse@hosting.test", "--kind", "host", "--json"
-    )
+    escalate = await stack.tada("link", "escalate", link_id, "--to", "abuse@hosting.test", "--kind", "host", "--json")
     assert escalate.code == 0, escalate.stderr
     assert escalate.json == {"link_id": link_id, "signal": "escalate", "sent": True, "state": "AWAITING_RESPONSE"}
     await in_state(stack, "ESCALATED", link_id)

@@ -7,10 +7,10 @@ import asyncio
 
 import pytest
 
-from tada.domain.urls import link_id_for, normalise_url
 from tada.adapters.data_crypto import PURGED
-from tada.app.readmodel import case_status, link_timeline
 from tada.adapters.sealing import is_sealed
+from tada.app.readmodel import case_status, link_timeline
+from tada.domain.urls import link_id_for, normalise_url
 from tests.cli.test_cli import in_state, mail_count, stack  # noqa: F401 - the CLI stack fixture
 from tests.support.crypto import suite_crypto
 

@@ -124,9 +124,7 @@ def picture(path: Path, seed: int) -> Path:
     draw = ImageDraw.Draw(image)
     for _ in range(25):
         x, y = rng.randrange(320), rng.randrange(240)
-        draw.ellipse(
-            [x, y, x + rng.randrange(20, 120), y + rng.randrange(20, 90)], fill=(rng.randrange(256), 40, 90)
-        )
+        draw.ellipse([x, y, x + rng.randrange(20, 120), y + rng.randrange(20, 90)], fill=(rng.randrange(256), 40, 90))
     image.save(path)
     return path
 

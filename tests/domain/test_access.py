@@ -39,7 +39,9 @@ def test_tokens_parse_and_resolve_without_ever_echoing_a_token():
 
 def _commands(group: typer.Typer, prefix: str = "") -> dict[str, object]:
     """Every registered command's words after ``tada``, and its callback."""
-    found = {f"{prefix}{c.name or c.callback.__name__.replace('_', '-')}": c.callback for c in group.registered_commands}
+    found = {
+        f"{prefix}{c.name or c.callback.__name__.replace('_', '-')}": c.callback for c in group.registered_commands
+    }
     for sub in group.registered_groups:
         found |= _commands(sub.typer_instance, f"{prefix}{sub.name} " if sub.name else prefix)
     return found

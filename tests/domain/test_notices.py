@@ -145,7 +145,7 @@ def test_every_notice_carries_every_required_element(kind, language, jurisdictio
         assert phrase in seen, f"HTML lacks {phrase!r}"
     for url in URLS:  # each exact address: verbatim in text, escaped in HTML, the same once parsed
         assert f". {url}\n" in notice.text
-        assert f"<code style=\"word-break:break-all\">{escape(url)}</code>" in notice.html
+        assert f'<code style="word-break:break-all">{escape(url)}</code>' in notice.html
         assert url in seen
     assert "<x>" not in notice.html
     hk = HONG_KONG[language][0]

@@ -8,8 +8,8 @@ import random
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from tada.domain.pdq import InvalidPdq, best_match, from_bits, hamming, parse_pdq
 from tada.adapters.pdq_hashing import UnreadableImage, hash_image, hash_image_file, hash_image_path
+from tada.domain.pdq import InvalidPdq, best_match, from_bits, hamming, parse_pdq
 
 MATCH = 31  # the default TADA_PDQ_MAX_DISTANCE
 ZERO = "0" * 64

@@ -1,13 +1,11 @@
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from tada.domain.models import PlatformPolicy, Timings
 from tada.domain.registry import Registry, RegistryError, load_registry, parse_registry
 from tada.domain.states import Category, Channel, Escalation
-
 from tada.settings import SHIPPED_PLATFORMS
 
 GOOD = """
@@ -104,7 +102,9 @@ def test_a_form_may_live_on_a_local_test_server():
 
 
 def test_without_defaults_the_built_in_timings_apply():
-    registry = parse_registry('[[platform]]\nname = "A"\ndomains = ["a.example"]\nchannel = "email"\nemail = "x@a.example"\n', "t.toml")
+    registry = parse_registry(
+        '[[platform]]\nname = "A"\ndomains = ["a.example"]\nchannel = "email"\nemail = "x@a.example"\n', "t.toml"
+    )
     assert registry.defaults == Timings()
     assert registry.platforms[0].policy.category is Category.OTHER
 
@@ -209,25 +209,55 @@ def error_for(text: str) -> str:
 
 def test_the_example_from_the_issue():
     message = error_for(entry(**BASE, follow_up_after='"3x"'))
-    assert message == 'platforms.toml: [[platform]] #3 "Telegram": field "follow_up_after": "3x" is not a duration like 90s, 48h or 3d'
+    assert (
+        message
+        == 'platforms.toml: [[platform]] #3 "Telegram": field "follow_up_after": "3x" is not a duration like 90s, 48h or 3d'
+    )
 
 
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"category": '"porn"'}, 'field "category": "porn" is not one of pornographic_site, social_media, search_engine, content_farm, image_host, other'),
+        (
+            {"category": '"porn"'},
+            'field "category": "porn" is not one of pornographic_site, social_media, search_engine, content_farm, image_host, other',
+        ),
         ({"channel": '"fax"'}, 'field "channel": "fax" is not one of email, form, manual'),
         ({"escalation": '"police"'}, 'field "escalation": "police" is not one of host, admin, none'),
         ({"email": '"not-an-email"'}, 'field "email": "not-an-email" is not an email address like abuse@example.com'),
         ({"escalation_email": '"a@b"'}, 'field "escalation_email": "a@b" is not an email address'),
-        ({"channel": '"form"', "form_url": '"ftp://t.me/x"'}, 'field "form_url": "ftp://t.me/x" is not an http or https address like https://example.com/report'),
-        ({"channel": '"form"', "form_url": '"https:///x"'}, 'field "form_url": "https:///x" is not an http or https address'),
-        ({"channel": '"form"', "form_url": '"https://t.me/f"', "form_fields": '{ a = "{victim_name}" }'}, 'field "form_fields": "a" uses {victim_name}; the placeholders are {case_reference}, {notifier_email}, {notifier_name}, {url}, {urls}'),
-        ({"channel": '"form"', "form_url": '"https://t.me/f"', "form_fields": '{ a = "{url" }'}, 'field "form_fields": "a": '),
-        ({"channel": '"form"', "form_url": '"https://t.me/f"', "form_fields": '{ a = "{url!r}" }'}, 'field "form_fields": "a" uses {url!r}; the placeholders are'),
-        ({"channel": '"form"', "form_url": '"https://t.me/f"', "form_fields": '{ a = "{url:>9}" }'}, 'field "form_fields": "a" uses {url:>9}; the placeholders are'),
-        ({"channel": '"form"', "form_url": '"https://t.me/f"', "form_fields": '{ a = "{}" }'}, 'field "form_fields": "a" uses {}; the placeholders are'),
-        ({"channel": '"form"', "form_url": '"https://t.me/f"', "form_fields": "{ a = 3 }"}, 'field "form_fields": "a" must be text, not 3'),
+        (
+            {"channel": '"form"', "form_url": '"ftp://t.me/x"'},
+            'field "form_url": "ftp://t.me/x" is not an http or https address like https://example.com/report',
+        ),
+        (
+            {"channel": '"form"', "form_url": '"https:///x"'},
+            'field "form_url": "https:///x" is not an http or https address',
+        ),
+        (
+            {"channel": '"form"', "form_url": '"https://t.me/f"', "form_fields": '{ a = "{victim_name}" }'},
+            'field "form_fields": "a" uses {victim_name}; the placeholders are {case_reference}, {notifier_email}, {notifier_name}, {url}, {urls}',
+        ),
+        (
+            {"channel": '"form"', "form_url": '"https://t.me/f"', "form_fields": '{ a = "{url" }'},
+            'field "form_fields": "a": ',
+        ),
+        (
+            {"channel": '"form"', "form_url": '"https://t.me/f"', "form_fields": '{ a = "{url!r}" }'},
+            'field "form_fields": "a" uses {url!r}; the placeholders are',
+        ),
+        (
+            {"channel": '"form"', "form_url": '"https://t.me/f"', "form_fields": '{ a = "{url:>9}" }'},
+            'field "form_fields": "a" uses {url:>9}; the placeholders are',
+        ),
+        (
+            {"channel": '"form"', "form_url": '"https://t.me/f"', "form_fields": '{ a = "{}" }'},
+            'field "form_fields": "a" uses {}; the placeholders are',
+        ),
+        (
+            {"channel": '"form"', "form_url": '"https://t.me/f"', "form_fields": "{ a = 3 }"},
+            'field "form_fields": "a" must be text, not 3',
+        ),
         ({"domains": '["t me"]'}, 'field "domains": "t me" is not a domain like t.me or *.example.com'),
         ({"domains": '["t.*.me"]'}, 'field "domains": "t.*.me" is not a domain'),
         ({"domains": "[]"}, 'field "domains": must list at least one domain'),
@@ -235,7 +265,10 @@ def test_the_example_from_the_issue():
         ({"follow_ups": "-1"}, 'field "follow_ups": must be a whole number, 0 or more, not -1'),
         ({"follow_ups": '"2"'}, 'field "follow_ups": must be a whole number, 0 or more, not "2"'),
         ({"escalations": "true"}, 'field "escalations": must be a whole number'),
-        ({"recheck_schedule": '["1d", "soon"]'}, 'field "recheck_schedule": "soon" is not a duration like 90s, 48h or 3d'),
+        (
+            {"recheck_schedule": '["1d", "soon"]'},
+            'field "recheck_schedule": "soon" is not a duration like 90s, 48h or 3d',
+        ),
         ({"unresolved_recheck": "30"}, 'field "unresolved_recheck": 30 is not a duration like 90s, 48h or 3d'),
         ({"language": '"fr"'}, 'field "language": "fr" is not one of en, zh-Hant'),
         ({"removed_markers": '["", "gone"]'}, 'field "removed_markers": must be non-empty text'),
@@ -252,13 +285,31 @@ def test_field_errors(change, expected):
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
-        ({"domains": '["t.me"]', "channel": '"email"', "email": '"a@t.example"'}, '[[platform]] #3: field "name" is missing'),
-        ({"name": '"T"', "channel": '"email"', "email": '"a@t.example"'}, '[[platform]] #3 "T": field "domains" is missing'),
+        (
+            {"domains": '["t.me"]', "channel": '"email"', "email": '"a@t.example"'},
+            '[[platform]] #3: field "name" is missing',
+        ),
+        (
+            {"name": '"T"', "channel": '"email"', "email": '"a@t.example"'},
+            '[[platform]] #3 "T": field "domains" is missing',
+        ),
         ({"name": '"T"', "domains": '["t.me"]'}, '[[platform]] #3 "T": field "channel" is missing'),
-        ({"name": '"T"', "domains": '["t.me"]', "channel": '"email"'}, '[[platform]] #3 "T": field "email" is required when channel is "email"'),
-        ({"name": '"T"', "domains": '["t.me"]', "channel": '"form"'}, '[[platform]] #3 "T": field "form_url" is required when channel is "form"'),
-        ({"name": '"T"', "domains": '["t.me"]', "channel": '"manual"'}, '[[platform]] #3 "T": field "manual_instructions" is required when channel is "manual"'),
-        ({"name": '""', "domains": '["t.me"]', "channel": '"manual"'}, '[[platform]] #3: field "name": must be non-empty text, not ""'),
+        (
+            {"name": '"T"', "domains": '["t.me"]', "channel": '"email"'},
+            '[[platform]] #3 "T": field "email" is required when channel is "email"',
+        ),
+        (
+            {"name": '"T"', "domains": '["t.me"]', "channel": '"form"'},
+            '[[platform]] #3 "T": field "form_url" is required when channel is "form"',
+        ),
+        (
+            {"name": '"T"', "domains": '["t.me"]', "channel": '"manual"'},
+            '[[platform]] #3 "T": field "manual_instructions" is required when channel is "manual"',
+        ),
+        (
+            {"name": '""', "domains": '["t.me"]', "channel": '"manual"'},
+            '[[platform]] #3: field "name": must be non-empty text, not ""',
+        ),
     ],
 )
 def test_missing_and_channel_fields(fields, expected):
@@ -267,7 +318,10 @@ def test_missing_and_channel_fields(fields, expected):
 
 def test_duplicate_domain_across_platforms():
     message = error_for(entry(**{**BASE, "domains": '["t.me", "B.example"]'}))
-    assert message == 'platforms.toml: [[platform]] #3 "Telegram": field "domains": "b.example" is already listed by [[platform]] #2 "B"'
+    assert (
+        message
+        == 'platforms.toml: [[platform]] #3 "Telegram": field "domains": "b.example" is already listed by [[platform]] #2 "B"'
+    )
 
 
 def test_duplicate_platform_name():
@@ -283,14 +337,16 @@ def test_defaults_errors():
 
 
 def test_unknown_top_level_keys():
-    assert error_for('[[platforms]]\nname = "x"\n') == 'platforms.toml: unknown key "platforms" (did you mean "platform"?)'
+    assert (
+        error_for('[[platforms]]\nname = "x"\n') == 'platforms.toml: unknown key "platforms" (did you mean "platform"?)'
+    )
     assert error_for('[platform]\nname = "x"\n') == (
         "platforms.toml: write each platform as a [[platform]] table (double brackets)"
     )
 
 
 def test_toml_syntax_errors_name_the_file_and_line():
-    message = error_for('[defaults]\nfollow_ups = 2\nfollow_up_after = 3d\n')
+    message = error_for("[defaults]\nfollow_ups = 2\nfollow_up_after = 3d\n")
     assert message.startswith("platforms.toml: not valid TOML: ")
     assert "line 3" in message
 
@@ -333,7 +389,10 @@ def test_the_shipped_platforms_toml_loads():
     )
     telegram = registry.policy_for("https://t.me/somechannel/5")
     assert (telegram.name, telegram.channel, telegram.email, telegram.escalation) == (
-        "Telegram", Channel.EMAIL, "abuse@telegram.org", Escalation.ADMIN,
+        "Telegram",
+        Channel.EMAIL,
+        "abuse@telegram.org",
+        Escalation.ADMIN,
     )
     assert registry.policy_for("https://i.imgur.com/a.jpg").escalation is Escalation.HOST
     assert registry.policy_for("https://www.instagram.com/p/x/").channel is Channel.MANUAL

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncpg
 
+from tada.adapters.database import apply_schema
 from tada.kit.ports import free_port, port_is_free
 from tada.kit.postgres import EmbeddedPostgres
-from tada.adapters.database import apply_schema
 
 
 async def test_schema_applies_and_data_survives_a_restart(tmp_path):
@@ -23,9 +23,7 @@ async def test_schema_applies_and_data_survives_a_restart(tmp_path):
         try:
             await conn.execute("CREATE TABLE devstack_probe (value text)")
             await conn.execute("INSERT INTO devstack_probe VALUES ('kept')")
-            tables = await conn.fetchval(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
-            )
+            tables = await conn.fetchval("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
         finally:
             await conn.close()
         assert tables > 1  # schema.sql's tables plus the probe

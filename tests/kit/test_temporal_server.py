@@ -6,9 +6,9 @@ from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
+from tada.domain.search import SEARCH_ATTRIBUTES
 from tada.kit.ports import free_port, port_is_free
 from tada.kit.temporal_server import DevTemporalServer
-from tada.domain.search import SEARCH_ATTRIBUTES
 
 
 async def test_search_attributes_and_a_restart_that_resumes(tmp_path):
@@ -16,9 +16,7 @@ async def test_search_attributes_and_a_restart_that_resumes(tmp_path):
     await server.start()
     try:
         client = await Client.connect(server.address)
-        listed = await client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace="default")
-        )
+        listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace="default"))
         assert set(SEARCH_ATTRIBUTES) <= set(listed.custom_attributes)
         # No worker polls this queue: the workflow just stays open.
         await client.start_workflow("Probe", id="devstack-probe", task_queue="devstack-probe")

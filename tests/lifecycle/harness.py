@@ -12,10 +12,10 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from tada.app.intake import open_case, start_link
 from tada.domain.models import LinkStatus, PlatformPolicy, Timings
 from tada.domain.states import Category, Channel, Escalation, LinkState
 from tada.domain.urls import normalise_url
-from tada.app.intake import open_case, start_link
 from tada.settings import Settings
 from tada.worker import build_worker, new_http_client
 from tada.workflows.link import LinkWorkflow
@@ -57,7 +57,9 @@ class Harness:
     async def open_case(self) -> str:
         return await open_case(self.pool, age=30, minimum_age=16, signpost="", reference="REF-1", crypto=suite_crypto())
 
-    async def start(self, url: str, policy: PlatformPolicy | None = None, *, case_id: str | None = None) -> WorkflowHandle:
+    async def start(
+        self, url: str, policy: PlatformPolicy | None = None, *, case_id: str | None = None
+    ) -> WorkflowHandle:
         case_id = case_id or await self.open_case()
         link_id, started = await start_link(
             self.pool,
@@ -110,8 +112,7 @@ class Harness:
 
     async def transitions(self, link_id: str) -> list[tuple[str, str]]:
         rows = await self.pool.fetch(
-            "SELECT from_state, to_state FROM link_events WHERE link_id = $1 AND kind = 'transition' "
-            "ORDER BY event_id",
+            "SELECT from_state, to_state FROM link_events WHERE link_id = $1 AND kind = 'transition' ORDER BY event_id",
             link_id,
         )
         return [(r["from_state"], r["to_state"]) for r in rows]

@@ -10,8 +10,8 @@ import pytest
 from tada.domain.batching import batch_workflow_id
 from tada.domain.models import NoticeBatchKey
 from tada.domain.states import Channel, LinkState
-from tests.lifecycle.harness import PLATFORM_EMAIL, make_policy, running_worker
 from tada.workflows.notice_batch import NoticeBatchWorkflow
+from tests.lifecycle.harness import PLATFORM_EMAIL, make_policy, running_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -27,9 +27,7 @@ async def _eventually(check, timeout: float = 20):
         await asyncio.sleep(0.1)
 
 
-async def test_thirty_links_one_email_then_a_follow_up_for_the_live_ones(
-    time_env, db_pool, settings, mailbox, web
-):
+async def test_thirty_links_one_email_then_a_follow_up_for_the_live_ones(time_env, db_pool, settings, mailbox, web):
     policy = make_policy()
     policy.timings.batch_window = WINDOW
     paths = [f"/album/{n}" for n in range(LINKS)]
@@ -45,7 +43,7 @@ async def test_thirty_links_one_email_then_a_follow_up_for_the_live_ones(
         async def all_collected() -> bool:
             try:
                 return await batch.query(NoticeBatchWorkflow.waiting) == LINKS
-            except Exception:
+            except Exception:  # noqa: BLE001 - not started yet: ask again
                 return False
 
         await _eventually(all_collected)

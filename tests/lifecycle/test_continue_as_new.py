@@ -13,13 +13,13 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+from tada.app.readmodel import link_timeline
 from tada.domain import search
 from tada.domain.models import PlatformResponse, Timings
 from tada.domain.states import Escalation, LinkState, ResponseOutcome
-from tada.app.readmodel import link_timeline
+from tada.workflows.link import LinkWorkflow
 from tests.conftest import _binary
 from tests.lifecycle.harness import make_policy, running_worker
-from tada.workflows.link import LinkWorkflow
 from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -84,6 +84,8 @@ async def test_history_restarts_and_no_signal_is_lost(small_history_env, db_pool
 
         web.gone("/long-lived")  # still working after the roll-overs
         await h.until(handle, LinkState.REMOVED)
-        timeline = await link_timeline(db_pool, handle.id, suite_crypto())  # notes are sealed at rest; the read model opens them
+        timeline = await link_timeline(
+            db_pool, handle.id, suite_crypto()
+        )  # notes are sealed at rest; the read model opens them
         notes = [event.detail["note"] for event in timeline.events if event.kind == "response"]
         assert notes == [f"acknowledged #{n}" for n in range(SIGNALS)]

@@ -11,13 +11,13 @@ from datetime import timedelta
 
 import pytest
 
+from tada.app.intake import start_link_row, start_options
 from tada.domain.models import LinkInput, PlatformResponse
 from tada.domain.states import Escalation, LinkState, ResponseOutcome
 from tada.domain.urls import normalise_url
-from tada.app.intake import start_link_row, start_options
+from tada.workflows.link import LinkWorkflow
 from tests.lifecycle.harness import PLATFORM_EMAIL, make_policy, running_worker
 from tests.support.escalation_world import start_escalation_dns, start_escalation_rdap
-from tada.workflows.link import LinkWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -50,18 +50,14 @@ async def _start(h, url: str, host: str):
     )
     h.started.append(link_id)
     link = LinkInput(case_id=case_id, link_id=link_id, host=host, policy=policy)
-    return await h.env.client.start_workflow(
-        LinkWorkflow.run, link, **start_options(link_id, h.settings.task_queue)
-    )
+    return await h.env.client.start_workflow(LinkWorkflow.run, link, **start_options(link_id, h.settings.task_queue))
 
 
 def _sent(mailbox) -> list[tuple[str, str]]:
     return [(m["X-Tada-Notice-Kind"], m["To"]) for m in mailbox.messages]
 
 
-async def test_ignored_notice_goes_to_the_web_host_then_the_registrar(
-    time_env, db_pool, lookup_settings, mailbox, web
-):
+async def test_ignored_notice_goes_to_the_web_host_then_the_registrar(time_env, db_pool, lookup_settings, mailbox, web):
     web.live("/clip")
     async with running_worker(time_env, db_pool, lookup_settings) as h:
         handle = await _start(h, web.url("/clip"), "www.tada-arin.com")

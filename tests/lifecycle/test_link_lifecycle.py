@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import pytest
 
+from tada.app.readmodel import link_timeline
 from tada.domain.models import EscalationContact, PlatformResponse
 from tada.domain.states import Channel, Escalation, LinkState, ResponseOutcome
-from tada.app.readmodel import link_timeline
-from tests.lifecycle.harness import HOST_EMAIL, PLATFORM_EMAIL, running_worker, make_policy
 from tada.workflows.link import LinkWorkflow
+from tests.lifecycle.harness import HOST_EMAIL, PLATFORM_EMAIL, make_policy, running_worker
 from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -119,9 +119,7 @@ async def test_rejected_is_escalated_to_the_host_then_removed(time_env, db_pool,
         assert opened == {"outcome": "rejected", "note": "no"}
 
 
-async def test_everything_exhausted_is_unresolved_then_removed_when_gone(
-    time_env, db_pool, settings, mailbox, web
-):
+async def test_everything_exhausted_is_unresolved_then_removed_when_gone(time_env, db_pool, settings, mailbox, web):
     web.live("/d")
     async with running_worker(time_env, db_pool, settings) as h:
         handle = await h.start(web.url("/d"))
@@ -244,9 +242,7 @@ async def test_admin_escalation_waits_visibly_for_a_contact(time_env, db_pool, s
         assert status.state == S.ESCALATED and not status.escalation_contact_known
         row = await db_pool.fetchrow("SELECT state, next_action FROM links WHERE link_id = $1", handle.id)
         assert row["state"] == "ESCALATED" and row["next_action"].startswith("needs admin contact")
-        await handle.signal(
-            LinkWorkflow.escalate, EscalationContact(email="admin@channel.test", kind=Escalation.ADMIN)
-        )
+        await handle.signal(LinkWorkflow.escalate, EscalationContact(email="admin@channel.test", kind=Escalation.ADMIN))
         await _until_notices(h, handle, 2)
         assert sent(mailbox) == [("initial", PLATFORM_EMAIL), ("escalation_admin", "admin@channel.test")]
 

@@ -17,7 +17,17 @@ from pathlib import Path
 import pytest
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-LOCAL_ONLY = (".git", ".venv", ".tada", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
+LOCAL_ONLY = (
+    ".git",
+    ".venv",
+    ".tada",
+    "build",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +85,10 @@ def test_the_installed_program_runs_from_any_directory(wheel, tmp_path):
     assert schema_found == "True" and int(platforms) > 0
     cli = subprocess.run(
         [sys.executable, "-c", "from tada.cli.main import main; main()", "--help"],
-        cwd=elsewhere, env=env, capture_output=True, text=True,
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert cli.returncode == 0, cli.stderr
     assert "case" in cli.stdout and "links" in cli.stdout

@@ -12,9 +12,9 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from tada.domain.search import SEARCH_ATTRIBUTES
 from tada.adapters.converter import converter_for
 from tada.adapters.keys import PayloadKey, new_key_line, parse_keys
+from tada.domain.search import SEARCH_ATTRIBUTES
 
 
 def _binary(name: str) -> str:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from tada.app.intake import open_case
 from tada.domain.models import EscalationContact, PlatformResponse
 from tada.domain.states import Escalation, LinkState, ResponseOutcome
-from tada.app.intake import open_case
-from tests.lifecycle.harness import HOST_EMAIL, PLATFORM_EMAIL, Harness, make_policy
 from tada.workflows.link import LinkWorkflow
+from tests.lifecycle.harness import HOST_EMAIL, PLATFORM_EMAIL, Harness, make_policy
 from tests.support.crypto import suite_crypto
 
 DAY = timedelta(days=1)
@@ -73,7 +73,9 @@ class Secrets:
 async def full_lifecycle(h: Harness, web, mailbox) -> Secrets:
     secrets = Secrets.new(web.url(""))
     web.live(secrets.path)
-    case_id = await open_case(h.pool, age=30, minimum_age=16, signpost="", reference=secrets.reference, crypto=suite_crypto())
+    case_id = await open_case(
+        h.pool, age=30, minimum_age=16, signpost="", reference=secrets.reference, crypto=suite_crypto()
+    )
     # A batching window, so the notices also pass through notice-batch workflows, whose
     # histories must hold nothing readable either.
     policy = make_policy()

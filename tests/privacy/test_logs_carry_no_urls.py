@@ -11,16 +11,15 @@ import asyncio
 import json
 import os
 import sys
-import uuid
 from pathlib import Path
 
 from temporalio.client import Client
 
 from tada.adapters.converter import converter_for
+from tada.worker import build_worker, new_http_client
 from tests.lifecycle.harness import PLATFORM_EMAIL, running_worker
 from tests.privacy.log_capture import captured_logs
 from tests.privacy.scenario import Secrets, full_lifecycle
-from tada.worker import build_worker, new_http_client
 
 TADA = Path(sys.executable).parent / "tada"
 REGISTRY = f"""

@@ -21,9 +21,7 @@ def leaks(needles: list[str], blob: bytes) -> list[str]:
     return [needle for needle in needles if needle.encode() in blob]
 
 
-async def test_no_url_email_or_note_in_any_history(
-    encrypted_time_env, db_pool, settings, mailbox, web, payload_keys
-):
+async def test_no_url_email_or_note_in_any_history(encrypted_time_env, db_pool, settings, mailbox, web, payload_keys):
     env = encrypted_time_env
     async with running_worker(env, db_pool, settings) as h:
         secrets = await full_lifecycle(h, web, mailbox)

@@ -21,27 +21,27 @@ from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from tada.activities.notices import NoticeActivities, NotifierIdentity
+from tada.activities.store import StoreActivities
+from tada.adapters.sealing import is_sealed
+from tada.api.server import ApiRunner
+from tada.app.intake import open_case, start_link_row
+from tada.app.readmodel import case_status, link_timeline
 from tada.cli.main import app as tada_app
 from tada.cli.runtime import use_settings
 from tada.clients.mailer import Mailer, SmtpConfig
 from tada.clients.rate_limit import RecipientRateLimit
-from tada.activities.notices import NoticeActivities, NotifierIdentity
-from tada.activities.store import StoreActivities
-from tada.api.server import ApiRunner
-from tada.kit.ports import free_port
 from tada.domain.intake import MAX_IMPORT_LINES, ImportTooLarge, parse_link_file
 from tada.domain.models import LinkEvent, NoticeBatch, NoticeRequest
 from tada.domain.states import Channel, NoticeKind
 from tada.domain.urls import link_id_for, normalise_url
 from tada.domain.victim_data import InvalidField
-from tada.app.intake import open_case, start_link_row
-from tada.app.readmodel import case_status, link_timeline
-from tada.adapters.sealing import is_sealed
+from tada.kit.ports import free_port
 from tada.settings import Settings
 from tests.cli.test_cli import in_state, mail_count, stack  # noqa: F401 - the CLI stack fixture
-from tests.support.web import Page
 from tests.security.hostile_corpus import CLI_ARGS, CSV_ROWS, EITHER, GOOD_URLS, INERT, LINES, NOTES, REJECTED
 from tests.support.crypto import suite_crypto
+from tests.support.web import Page
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -195,7 +195,11 @@ async def test_hostile_cli_arguments_get_clear_errors(cli, stack, tmp_path):  # 
 
 
 async def test_hostile_references_are_stored_inert_and_a_hostile_import_still_starts_its_good_rows(
-    cli, stack, web, mailbox, tmp_path  # noqa: F811
+    cli,
+    stack,  # noqa: F811 - the CLI stack fixture
+    web,
+    mailbox,
+    tmp_path,
 ):
     reference = "{{7*7}} {% raw %}'; DROP TABLE cases; --"
     opened = await cli("case", "open", "--age", "30", "--reference", reference, "--json")
@@ -233,7 +237,7 @@ class Envelopes:
     def __init__(self) -> None:
         self.received: list[tuple[list[str], bytes]] = []
 
-    async def handle_DATA(self, server, session, envelope) -> str:
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd calls it so
         self.received.append((list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 
@@ -251,7 +255,9 @@ async def test_a_crlf_reference_is_refused_at_intake_and_inert_if_it_was_ever_st
     db_pool, smtp_envelopes, web, data_crypto
 ):
     with pytest.raises(InvalidField, match="line breaks"):
-        await open_case(db_pool, age=30, minimum_age=16, signpost="", reference="R\r\nBcc: evil@x.test", crypto=suite_crypto())
+        await open_case(
+            db_pool, age=30, minimum_age=16, signpost="", reference="R\r\nBcc: evil@x.test", crypto=suite_crypto()
+        )
 
     handler, port = smtp_envelopes
     case_id = await open_case(db_pool, age=30, minimum_age=16, signpost="", crypto=suite_crypto())
@@ -264,7 +270,12 @@ async def test_a_crlf_reference_is_refused_at_intake_and_inert_if_it_was_ever_st
                                 allow_private_targets=True)  # fmt: skip
     async with httpx.AsyncClient(timeout=5) as http:
         notices = NoticeActivities(
-            db_pool, Mailer(SmtpConfig(host="127.0.0.1", port=port)), http, identity, RecipientRateLimit(db_pool), data_crypto
+            db_pool,
+            Mailer(SmtpConfig(host="127.0.0.1", port=port)),
+            http,
+            identity,
+            RecipientRateLimit(db_pool),
+            data_crypto,
         )
         request = NoticeRequest(
             notice_key=f"{link_id}:1:1:initial", link_id=link_id, case_id=case_id, cycle=1,

@@ -13,9 +13,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tada.activities.liveness import LivenessActivities
 from tada.clients.egress import EgressPolicy, EgressRefused
 from tada.clients.host_limiter import HostLimiter
-from tada.activities.liveness import LivenessActivities
 from tada.clients.safe_transport import GuardedBackend, safe_client
 from tada.domain.states import Verdict
 from tests.security.egress_support import FakeDns, RecordingBackend
@@ -130,7 +130,9 @@ async def test_a_request_through_the_transport_is_refused(url, why):
 async def test_the_liveness_probe_refuses(url, why):
     recorder = RecordingBackend()
     async with safe_client(policy(), timeout=2, backend=recorder) as http:
-        result = await LivenessActivities(None, http, egress=policy(), limiter=HostLimiter(0), max_bytes=65536).probe(url, [])
+        result = await LivenessActivities(None, http, egress=policy(), limiter=HostLimiter(0), max_bytes=65536).probe(
+            url, []
+        )
     assert result.verdict == Verdict.UNKNOWN
     assert result.reason.startswith("refused"), result.reason
     assert recorder.connects == []
@@ -147,7 +149,9 @@ async def test_a_redirect_to_loopback_is_refused(web):
 
     recorder = RecordingBackend()
     async with safe_client(allowed_once, timeout=5, backend=recorder) as http:
-        result = await LivenessActivities(None, http, egress=allowed_once, limiter=HostLimiter(0), max_bytes=65536).probe(first_hop, [])
+        result = await LivenessActivities(
+            None, http, egress=allowed_once, limiter=HostLimiter(0), max_bytes=65536
+        ).probe(first_hop, [])
         assert result.verdict == Verdict.UNKNOWN and "refused" in result.reason
         with pytest.raises(EgressRefused):  # the transport alone, following redirects itself
             await http.get(first_hop, follow_redirects=True)
@@ -157,8 +161,14 @@ async def test_a_redirect_to_loopback_is_refused(web):
 
 @pytest.mark.parametrize(
     "target",
-    ["http://2130706433:{port}/secret", "http://localhost:{port}/secret", "http://[::ffff:127.0.0.1]:{port}/secret",
-     "http://loop.test:{port}/secret", "file:///etc/passwd", "http://u:p@127.0.0.1:{port}/secret"],
+    [
+        "http://2130706433:{port}/secret",
+        "http://localhost:{port}/secret",
+        "http://[::ffff:127.0.0.1]:{port}/secret",
+        "http://loop.test:{port}/secret",
+        "file:///etc/passwd",
+        "http://u:p@127.0.0.1:{port}/secret",
+    ],
 )
 async def test_every_redirect_hop_is_checked(web, target):
     web.redirect("/hop", target.format(port=web.port))
@@ -167,9 +177,9 @@ async def test_every_redirect_hop_is_checked(web, target):
     allowed_once = EgressPolicy(resolver=dns, exempt_hosts=frozenset({"public.test"}))
     recorder = RecordingBackend()
     async with safe_client(allowed_once, timeout=5, backend=recorder) as http:
-        result = await LivenessActivities(None, http, egress=allowed_once, limiter=HostLimiter(0), max_bytes=65536).probe(
-            f"http://public.test:{web.port}/hop", []
-        )
+        result = await LivenessActivities(
+            None, http, egress=allowed_once, limiter=HostLimiter(0), max_bytes=65536
+        ).probe(f"http://public.test:{web.port}/hop", [])
     assert result.verdict == Verdict.UNKNOWN and "refused" in result.reason
     assert "/secret" not in web.hits
 
@@ -184,7 +194,9 @@ async def test_dns_rebinding_is_refused_at_connect_time(web):
     url = f"http://rebind.test:{web.port}/rebind"
     recorder = RecordingBackend()
     async with safe_client(strict, timeout=5, backend=recorder) as http:
-        result = await LivenessActivities(None, http, egress=strict, limiter=HostLimiter(0), max_bytes=65536).probe(url, [])
+        result = await LivenessActivities(None, http, egress=strict, limiter=HostLimiter(0), max_bytes=65536).probe(
+            url, []
+        )
     assert dns.queries == ["rebind.test", "rebind.test"]
     assert result.verdict == Verdict.UNKNOWN and "refused" in result.reason
     assert recorder.connects == [] and web.hits == {}
@@ -217,6 +229,13 @@ async def test_allow_private_lets_local_targets_through_but_not_bad_spellings(we
 async def test_public_addresses_are_not_refused():
     from tada.domain.addresses import refusal
 
-    for address in ("93.184.216.34", "8.8.8.8", "1.1.1.1", "2606:4700::1111", "2001:4860:4860::8888",
-                    "::ffff:8.8.8.8", "64:ff9b::808:808"):
+    for address in (
+        "93.184.216.34",
+        "8.8.8.8",
+        "1.1.1.1",
+        "2606:4700::1111",
+        "2001:4860:4860::8888",
+        "::ffff:8.8.8.8",
+        "64:ff9b::808:808",
+    ):
         assert refusal(address) is None, address

@@ -14,6 +14,7 @@ from tada.simulation.registry import registry_toml
 from tada.simulation.run import SimulationOptions, run_simulation, simulation_settings
 from tada.simulation.safety import SimulationRefused, check_local_only
 
+
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_small_world_settles_and_its_report_adds_up(settings):
     options = SimulationOptions(

@@ -8,8 +8,8 @@ import pytest
 
 from tada.domain import search
 from tada.domain.states import LinkState
-from tests.lifecycle.harness import make_policy, running_worker
 from tada.workflows.link import LinkWorkflow
+from tests.lifecycle.harness import make_policy, running_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -33,9 +33,7 @@ async def test_links_are_found_by_case_and_state(dev_env, db_pool, settings, mai
         gone = await h.start(web.url("/v2"), make_policy())
         await h.until(gone, LinkState.REMOVED)
 
-        awaiting = await _listed(
-            dev_env.client, f"TadaCaseId = '{case_id}' AND TadaState = 'AWAITING_RESPONSE'", 1
-        )
+        awaiting = await _listed(dev_env.client, f"TadaCaseId = '{case_id}' AND TadaState = 'AWAITING_RESPONSE'", 1)
         assert [wf.id for wf in awaiting] == [live.id]
         removed = await _listed(dev_env.client, f"TadaState = 'REMOVED' AND WorkflowId = '{gone.id}'", 1)
         assert len(removed) == 1

@@ -21,7 +21,13 @@ from tada.activities.notices import NoticeActivities
 from tada.activities.store import StoreActivities
 from tada.workflows.activity_contracts import CONTRACTS
 
-IMPLEMENTATIONS = [LivenessActivities, NoticeHandOverActivities, NoticeActivities, HostLookupActivities, StoreActivities]
+IMPLEMENTATIONS = [
+    LivenessActivities,
+    NoticeHandOverActivities,
+    NoticeActivities,
+    HostLookupActivities,
+    StoreActivities,
+]
 
 
 def _activity_methods(cls: type) -> dict[str, typing.Callable]:
