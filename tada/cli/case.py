@@ -14,13 +14,13 @@ from tada.app.intake import open_case
 from tada.app.purge import delete_histories, purge_case_data
 from tada.app.readmodel import case_link_ids
 from tada.cli.output import Output
-from tada.cli.params import CaseArg, Json, checked
-from tada.cli.runtime import Session, needs, run
+from tada.cli.params import CaseArg, Json, text_option
+from tada.cli.runtime import Session, needs, run, usage_error
 from tada.domain import registry_values
 from tada.domain.access import Action
 from tada.domain.pdq import InvalidPdq, parse_pdq
 from tada.domain.victim_data import check_jurisdiction, check_note, check_reference
-from tada.errors import EXIT_USAGE, CaseRefused
+from tada.errors import CaseRefused
 
 app = typer.Typer(help="Open or withdraw a case; add PDQ hashes of its images.", no_args_is_help=True)
 
@@ -42,18 +42,12 @@ def case_open(
     language: Annotated[Language, typer.Option("--language", help="Language of the notices.")] = Language.EN,
     reference: Annotated[
         str | None,
-        typer.Option(
-            "--reference",
-            help="Your own reference (never the victim's name); one line.",
-            callback=checked(check_reference),
-        ),
+        text_option("--reference", check_reference, "Your own reference (never the victim's name); one line."),
     ] = None,
     jurisdiction: Annotated[
         str | None,
-        typer.Option(
-            "--jurisdiction",
-            help="Where the case belongs, e.g. HK: notices then cite local law.",
-            callback=checked(check_jurisdiction),
+        text_option(
+            "--jurisdiction", check_jurisdiction, "Where the case belongs, e.g. HK: notices then cite local law."
         ),
     ] = None,
     as_json: Json = False,
@@ -90,7 +84,7 @@ def case_open(
 def case_withdraw(
     case_id: CaseArg,
     reason: Annotated[
-        str, typer.Option("--reason", help="Recorded in every link's timeline.", callback=checked(check_note))
+        str, text_option("--reason", check_note, "Recorded in every link's timeline.")
     ] = "case withdrawn",
     as_json: Json = False,
 ) -> None:
@@ -123,8 +117,7 @@ def case_purge(
     out = Output(as_json)
     if not yes:
         if not out.interactive:
-            out.error("purging cannot be undone: add --yes")
-            raise typer.Exit(EXIT_USAGE)
+            raise usage_error(out, "purging cannot be undone: add --yes")
         typer.confirm(f"Erase the personal data of case {case_id} for good?", abort=True, err=True)
 
     async def command(session: Session) -> None:
@@ -158,8 +151,7 @@ def case_add_hash(
     try:
         value = parse_pdq(pdq)
     except InvalidPdq as error:
-        out.error(f"HEX: {error.reason}")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage_error(out, f"HEX: {error.reason}") from None
 
     async def command(session: Session) -> None:
         added = await add_case_hash(await session.pool(), case_id, value)

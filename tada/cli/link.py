@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 from tada.app.caseworker import signal_link
 from tada.app.readmodel import link_timeline
 from tada.cli.output import Output, show_link
-from tada.cli.params import Json, LinkArg, checked
+from tada.cli.params import Json, LinkArg, text_option
 from tada.cli.runtime import Session, needs, reason, run
 from tada.domain import registry_values
 from tada.domain.access import Action
@@ -85,6 +85,16 @@ def _signal(link_id: str, as_json: bool, action: Action, signal: Callable, *args
     run(out, command, action, target=link_id)
 
 
+def _bare_signal(name: str, action: Action, signal: Callable, doc: str) -> None:
+    """Add ``tada link NAME LINK``: a signal that carries nothing but the link id."""
+
+    def command(link_id: LinkArg, as_json: Json = False) -> None:
+        _signal(link_id, as_json, action, signal)
+
+    command.__name__, command.__doc__ = f"link_{name}", doc
+    app.command(name)(needs(action)(command))
+
+
 def _email(value: str) -> str:
     try:
         return registry_values.email(value)
@@ -97,9 +107,7 @@ def _email(value: str) -> str:
 def link_respond(
     link_id: LinkArg,
     outcome: Annotated[ResponseOutcome, typer.Option("--outcome", help="What the platform replied.")],
-    note: Annotated[
-        str | None, typer.Option("--note", help="A short note for the timeline.", callback=checked(check_note))
-    ] = None,
+    note: Annotated[str | None, text_option("--note", check_note, "A short note for the timeline.")] = None,
     as_json: Json = False,
 ) -> None:
     """Record a platform's reply: removed, rejected, acknowledged or needs-info."""
@@ -107,27 +115,17 @@ def link_respond(
     _signal(link_id, as_json, Action.LINK_RESPOND, LinkWorkflow.respond, response, said=f" ({outcome.value})")
 
 
-@app.command("pause")
-@needs(Action.LINK_PAUSE)
-def link_pause(link_id: LinkArg, as_json: Json = False) -> None:
-    """Hold the link's timers until `tada link resume`."""
-    _signal(link_id, as_json, Action.LINK_PAUSE, LinkWorkflow.pause)
-
-
-@app.command("resume")
-@needs(Action.LINK_RESUME)
-def link_resume(link_id: LinkArg, as_json: Json = False) -> None:
-    """Resume a paused link; its timers continue where they stopped."""
-    _signal(link_id, as_json, Action.LINK_RESUME, LinkWorkflow.resume)
+_bare_signal("pause", Action.LINK_PAUSE, LinkWorkflow.pause, "Hold the link's timers until `tada link resume`.")
+_bare_signal(
+    "resume", Action.LINK_RESUME, LinkWorkflow.resume, "Resume a paused link; its timers continue where they stopped."
+)
 
 
 @app.command("withdraw")
 @needs(Action.LINK_WITHDRAW)
 def link_withdraw(
     link_id: LinkArg,
-    reason: Annotated[
-        str | None, typer.Option("--reason", help="Recorded in the timeline.", callback=checked(check_note))
-    ] = None,
+    reason: Annotated[str | None, text_option("--reason", check_note, "Recorded in the timeline.")] = None,
     as_json: Json = False,
 ) -> None:
     """Stop chasing this link; nothing more is sent."""
@@ -147,22 +145,8 @@ def link_escalate(
     _signal(link_id, as_json, Action.LINK_ESCALATE, LinkWorkflow.escalate, contact, said=f" ({kind.value})")
 
 
-@app.command("recheck")
-@needs(Action.LINK_RECHECK)
-def link_recheck(link_id: LinkArg, as_json: Json = False) -> None:
-    """Check now whether the content is still up."""
-    _signal(link_id, as_json, Action.LINK_RECHECK, LinkWorkflow.recheck)
-
-
-@app.command("reopen")
-@needs(Action.LINK_REOPEN)
-def link_reopen(link_id: LinkArg, as_json: Json = False) -> None:
-    """Start again from REPORTED with an UNRESOLVED link."""
-    _signal(link_id, as_json, Action.LINK_REOPEN, LinkWorkflow.reopen)
-
-
-@app.command("filed")
-@needs(Action.LINK_FILED)
-def link_filed(link_id: LinkArg, as_json: Json = False) -> None:
-    """Confirm that you filed a manual report for this link."""
-    _signal(link_id, as_json, Action.LINK_FILED, LinkWorkflow.confirm_filed)
+_bare_signal("recheck", Action.LINK_RECHECK, LinkWorkflow.recheck, "Check now whether the content is still up.")
+_bare_signal("reopen", Action.LINK_REOPEN, LinkWorkflow.reopen, "Start again from REPORTED with an UNRESOLVED link.")
+_bare_signal(
+    "filed", Action.LINK_FILED, LinkWorkflow.confirm_filed, "Confirm that you filed a manual report for this link."
+)

@@ -12,11 +12,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from tada.app.intake import ImportOutcome, add_links
 from tada.cli.output import Output, show_import
 from tada.cli.params import CaseArg, Json
-from tada.cli.runtime import Session, needs, run
+from tada.cli.runtime import Session, needs, run, usage_error
 from tada.domain.access import Action
 from tada.domain.intake import ImportTooLarge, ParsedImport, parse_link_file, parse_url_args
 from tada.domain.registry import load_registry
-from tada.errors import EXIT_USAGE
 
 MAX_IMPORT_BYTES = 50 * 2**20  # an import file is read whole: bigger ones are refused unread
 
@@ -64,23 +63,20 @@ def links_import(
     out = Output(as_json)
     try:
         if file.is_file() and file.stat().st_size > MAX_IMPORT_BYTES:
-            out.error(f"FILE {file}: larger than {MAX_IMPORT_BYTES // 2**20} MiB: split it into smaller files")
-            raise typer.Exit(EXIT_USAGE)
+            raise usage_error(
+                out, f"FILE {file}: larger than {MAX_IMPORT_BYTES // 2**20} MiB: split it into smaller files"
+            )
         data = file.read_bytes()
     except FileNotFoundError:
-        out.error(f"FILE {file}: no such file")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage_error(out, f"FILE {file}: no such file") from None
     except IsADirectoryError:
-        out.error(f"FILE {file}: is a directory, not a file")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage_error(out, f"FILE {file}: is a directory, not a file") from None
     except OSError as error:
-        out.error(f"FILE {file}: cannot be read: {error.strerror}")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage_error(out, f"FILE {file}: cannot be read: {error.strerror}") from None
     try:
         parsed = parse_link_file(data)
     except ImportTooLarge as error:
-        out.error(f"FILE {file}: {error}")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage_error(out, f"FILE {file}: {error}") from None
     _start(out, case_id, parsed, "import", "line")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,3 +24,8 @@ def checked(check: Callable[[str | None], str | None]) -> Callable[[str | None],
             raise typer.BadParameter(str(error)) from None
 
     return callback
+
+
+def text_option(flag: str, check: Callable[[str | None], str | None], help_text: str) -> Any:
+    """An option of free text (a note, a reference): ``check`` passes it before use, see ``checked``."""
+    return typer.Option(flag, help=help_text, callback=checked(check))

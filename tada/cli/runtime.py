@@ -143,6 +143,13 @@ def reason(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
+def usage_error(out: Output, message: str) -> typer.Exit:
+    """A command line that cannot run, found before ``run``: the message on stderr, and the exit
+    (code 2) for the caller to raise."""
+    out.error(message)
+    return typer.Exit(EXIT_USAGE)
+
+
 def _settings(out: Output) -> Settings:
     try:
         return _environment.settings()
@@ -150,8 +157,7 @@ def _settings(out: Output) -> Settings:
         problems = "; ".join(
             (f"TADA_{'_'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "") + e["msg"] for e in error.errors()
         )
-        out.error(f"bad setting: {problems}")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise usage_error(out, f"bad setting: {problems}") from None
 
 
 def run(out: Output, command: Callable[[Session], Awaitable[None]], action: Action, target: str | None = None) -> None:
