@@ -25,7 +25,7 @@ from tada.kit.ports import free_port
 from tada.kit.postgres import EmbeddedPostgres
 from tada.settings import Settings
 from tests.support.smtp import start_smtp_server
-from tests.support.web import start_web_server
+from tests.support.web import served, start_web_server
 
 BIN = Path(sys.executable).parent
 
@@ -75,9 +75,7 @@ def mailbox(smtp_server):
 
 @pytest.fixture(scope="session")
 def web_server():
-    state, httpd = start_web_server()
-    yield state
-    httpd.shutdown()
+    yield from served(start_web_server())
 
 
 @pytest.fixture

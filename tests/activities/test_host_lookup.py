@@ -24,6 +24,7 @@ from tests.support.escalation_world import (
     start_escalation_dns,
     start_escalation_rdap,
 )
+from tests.support.web import served
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -37,9 +38,7 @@ def dns_server():
 
 @pytest.fixture(scope="module")
 def rdap_server():
-    state, httpd = start_escalation_rdap()
-    yield state
-    httpd.shutdown()
+    yield from served(start_escalation_rdap())
 
 
 @pytest.fixture

@@ -5,14 +5,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tada.activities.notices import NoticeActivities, NotifierIdentity
+from tada.activities.notices import NotifierIdentity
 from tada.app.intake import open_case, start_link_row
-from tada.clients.mailer import Mailer, SmtpConfig
 from tada.clients.rate_limit import RecipientRateLimit
 from tada.domain.models import NoticeBatch, NoticeRequest
 from tada.domain.states import Channel, NoticeKind
 from tada.domain.urls import normalise_url
 from tests.support.crypto import suite_crypto
+from tests.support.notices import notice_activities
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -22,14 +22,7 @@ async def notices(db_pool, smtp_server, data_crypto):
     _, port = smtp_server
     identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org", allow_private_targets=True)
     async with httpx.AsyncClient(timeout=5) as http:
-        yield NoticeActivities(
-            db_pool,
-            Mailer(SmtpConfig(host="127.0.0.1", port=port)),
-            http,
-            identity,
-            RecipientRateLimit(db_pool),
-            data_crypto,
-        )
+        yield notice_activities(db_pool, http, identity, data_crypto, port=port)
 
 
 async def _link(db_pool) -> tuple[str, str]:
@@ -81,26 +74,12 @@ async def test_a_failed_send_is_retried_until_it_goes_out(db_pool, mailbox, smtp
     case_id, link_id = await _link(db_pool)
     identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org")
     async with httpx.AsyncClient() as http:
-        down = NoticeActivities(
-            db_pool,
-            Mailer(SmtpConfig(host="127.0.0.1", port=9, timeout=2)),
-            http,
-            identity,
-            RecipientRateLimit(db_pool),
-            data_crypto,
-        )
+        down = notice_activities(db_pool, http, identity, data_crypto, port=9, timeout=2)
         with pytest.raises(Exception):  # noqa: B017 - whatever the dead relay raises, the notice stays unsent
             await down.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))
         status = await db_pool.fetchval("SELECT status FROM notices WHERE link_id = $1", link_id)
         assert status == "pending"  # recorded before sending, not marked sent
-        up = NoticeActivities(
-            db_pool,
-            Mailer(SmtpConfig(host="127.0.0.1", port=smtp_server[1])),
-            http,
-            identity,
-            RecipientRateLimit(db_pool),
-            data_crypto,
-        )
+        up = notice_activities(db_pool, http, identity, data_crypto, port=smtp_server[1])
         assert (await up.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))).sent_now
     assert len(mailbox.messages) == 1
 
@@ -111,14 +90,8 @@ async def test_a_recipient_over_its_hourly_limit_waits_for_a_free_slot(db_pool, 
     identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org")
     limited = "limited@site.test"
     async with httpx.AsyncClient() as http:
-        notices = NoticeActivities(
-            db_pool,
-            Mailer(SmtpConfig(host="127.0.0.1", port=smtp_server[1])),
-            http,
-            identity,
-            RecipientRateLimit(db_pool, per_hour=2),
-            data_crypto,
-        )
+        limit = RecipientRateLimit(db_pool, per_hour=2)
+        notices = notice_activities(db_pool, http, identity, data_crypto, limit=limit, port=smtp_server[1])
         for _ in range(2):
             case_id, link_id = await _link(db_pool)
             await notices.send_batch(NoticeBatch(items=[_request(case_id, link_id, recipient=limited)]))

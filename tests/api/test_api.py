@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,31 +23,21 @@ from tada.app.intake import open_case
 from tada.domain.urls import link_id_for, normalise_url
 from tada.kit.ports import free_port
 from tada.settings import Settings
-from tada.worker import build_worker, new_http_client
 from tada.workflows.link import LinkWorkflow
+from tests.support import cli_stack
+from tests.support.cli_stack import (
+    HOURLY,
+    NOTICE_FROM,
+    registry_toml,
+    stack_settings,
+    worker_running,
+    write_registry,
+)
 from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-PLATFORM_EMAIL = "reports@platform.test"
-REGISTRY = f"""
-[defaults]
-follow_up_after = "1h"
-follow_ups = 1
-escalate_after = "1h"
-escalations = 1
-recheck_schedule = ["1s"]
-unresolved_recheck = "1h"
-batch_window = "0s"
-
-[[platform]]
-name = "Test Platform"
-category = "image_host"
-domains = ["127.0.0.1"]
-channel = "email"
-email = "{PLATFORM_EMAIL}"
-escalation = "host"
-"""
+REGISTRY = registry_toml({**HOURLY, "recheck_schedule": ["1s"], "batch_window": "0s"})
 OPS, CASEWORKER, MONITOR = (secrets.token_urlsafe(24) for _ in range(3))
 PDQ = "9f" * 32
 
@@ -71,15 +60,7 @@ class Api:
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
+    return await cli_stack.eventually(check, what, timeout)
 
 
 def flipped(pdq: str, bits: int) -> str:
@@ -95,35 +76,27 @@ def field_errors(response: httpx.Response) -> dict[str, str]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def api(dev_env, db_pool, postgres_url, smtp_server, tmp_path_factory):
-    _, smtp_port = smtp_server
     home = tmp_path_factory.mktemp("api")
-    registry = home / "platforms.toml"
-    registry.write_text(REGISTRY, encoding="utf-8")
-    settings = Settings(
-        database_url=postgres_url,
-        temporal_address=dev_env.client.service_client.config.target_host,
-        task_queue=f"tada-api-{uuid.uuid4().hex[:8]}",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_port,
-        allow_private_targets=True,
-        notice_from="Take-Down Assistance <takedown@tada.test>",
-        platforms=registry,
+    settings = stack_settings(
+        dev_env,
+        postgres_url,
+        smtp_server[1],
+        write_registry(home, REGISTRY),
+        "api",
+        notice_from=NOTICE_FROM,
         state_dir=home / ".tada",
-        liveness_timeout_seconds=5,
-        recipient_hourly_limit=0,
         api_tokens=SecretStr(f"{OPS}:ops,{CASEWORKER}:caseworker,{MONITOR}:monitor"),
         api_host="127.0.0.1",
         api_port=free_port(),
     )
     runner = ApiRunner(settings)
-    async with new_http_client(settings) as http:
-        async with build_worker(dev_env.client, db_pool, http, settings):
-            await runner.start()
-            try:
-                async with httpx.AsyncClient(base_url=runner.url, timeout=30) as client:
-                    yield Api(http=client, client=dev_env.client, pool=db_pool, settings=settings)
-            finally:
-                await runner.stop()
+    async with worker_running(dev_env.client, db_pool, settings):
+        await runner.start()
+        try:
+            async with httpx.AsyncClient(base_url=runner.url, timeout=30) as client:
+                yield Api(http=client, client=dev_env.client, pool=db_pool, settings=settings)
+        finally:
+            await runner.stop()
 
 
 async def test_openapi_document_lists_the_endpoints(api):

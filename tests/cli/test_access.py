@@ -6,24 +6,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.support.cli_stack import Run, run_tada
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-TADA = Path(sys.executable).parent / "tada"
 OPS, CASEWORKER, MONITOR = "ops-token-0123456789", "cw-token-0123456789", "mon-token-0123456789"
 TOKENS = f"{OPS}:ops,{CASEWORKER}:caseworker,{MONITOR}:monitor"
 
 
-async def tada(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        str(TADA), *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode, stdout.decode(), stderr.decode()
+async def tada(env: dict[str, str], *args: str) -> Run:
+    return await run_tada(*args, env=env)
 
 
 @pytest.fixture

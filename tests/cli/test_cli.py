@@ -4,96 +4,32 @@ with a real worker running in the test, real PostgreSQL, SMTP and web server."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import sys
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest_asyncio
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus
 
 from tada.domain.urls import link_id_for, normalise_url
-from tada.settings import Settings
-from tada.worker import build_worker, new_http_client
 from tada.workflows.link import LinkWorkflow
+from tests.support import cli_stack
+from tests.support.cli_stack import (
+    HOURLY,
+    NOTICE_FROM,
+    PLATFORM_EMAIL,
+    Stack,
+    cli_env,
+    registry_toml,
+    stack_settings,
+    worker_running,
+    write_registry,
+)
 
-TADA = Path(sys.executable).parent / "tada"
-PLATFORM_EMAIL = "reports@platform.test"
-REGISTRY = f"""
-[defaults]
-follow_up_after = "1h"
-follow_ups = 1
-escalate_after = "1h"
-escalations = 1
-recheck_schedule = ["1h"]
-unresolved_recheck = "1h"
-batch_window = "1s"
-
-[[platform]]
-name = "Test Platform"
-category = "image_host"
-domains = ["127.0.0.1"]
-channel = "email"
-email = "{PLATFORM_EMAIL}"
-escalation = "host"
-follow_up_after = "1h"
-"""
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
-@dataclass
-class Stack:
-    env: dict[str, str]
-    cwd: Path
-    client: Client
-    pool: asyncpg.Pool
-
-    async def tada(self, *args: str) -> Run:
-        process = await asyncio.create_subprocess_exec(
-            str(TADA),
-            *args,
-            env=self.env,
-            cwd=self.cwd,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-        return Run(process.returncode, stdout.decode(), stderr.decode())
-
-    async def open_case(self, *extra: str) -> str:
-        run = await self.tada("case", "open", "--age", "30", "--json", *extra)
-        assert run.code == 0, run.stderr
-        return run.json["case_id"]
-
-    async def state(self, link_id: str) -> str | None:
-        return await self.pool.fetchval("SELECT state FROM links WHERE link_id = $1", link_id)
+REGISTRY = registry_toml(HOURLY, follow_up_after="1h")
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 20.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
+    return await cli_stack.eventually(check, what, timeout)
 
 
 async def in_state(stack: Stack, state: str, *link_ids: str) -> None:
@@ -125,40 +61,17 @@ async def mail_count(mailbox, case_id: str, count: int) -> list:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def stack(dev_env, db_pool, postgres_url, smtp_server, tmp_path_factory):
-    _, smtp_port = smtp_server
     home = tmp_path_factory.mktemp("cli")
-    registry = home / "platforms.toml"
-    registry.write_text(REGISTRY, encoding="utf-8")
-    settings = Settings(
-        database_url=postgres_url,
-        temporal_address=dev_env.client.service_client.config.target_host,
-        task_queue=f"tada-cli-{uuid.uuid4().hex[:8]}",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_port,
-        allow_private_targets=True,
-        notice_from="Take-Down Assistance <takedown@tada.test>",
-        platforms=registry,
-        liveness_timeout_seconds=5,
-        recipient_hourly_limit=0,
-    )
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TADA_")}
-    env.update(
-        TADA_TEMPORAL_ADDRESS=settings.temporal_address,
-        TADA_TASK_QUEUE=settings.task_queue,
-        TADA_DATABASE_URL=postgres_url,
-        TADA_SMTP_HOST="127.0.0.1",
-        TADA_SMTP_PORT=str(smtp_port),
+    registry = write_registry(home, REGISTRY)
+    settings = stack_settings(dev_env, postgres_url, smtp_server[1], registry, "cli", notice_from=NOTICE_FROM)
+    env = cli_env(
+        settings,
         TADA_NOTICE_FROM=settings.notice_from,
-        TADA_ALLOW_PRIVATE_TARGETS="true",
-        TADA_PLATFORMS=str(registry),
-        TADA_LOG_FORMAT="json",
         TADA_STATE_DIR=str(home / ".tada"),  # not a developer's .tada/payload_keys: this worker has no codec
-        TADA_DATA_KEY=settings.data_key.get_secret_value(),  # the worker's (tests/conftest.py)
         COLUMNS="220",
     )
-    async with new_http_client(settings) as http:
-        async with build_worker(dev_env.client, db_pool, http, settings):
-            yield Stack(env=env, cwd=home, client=dev_env.client, pool=db_pool)
+    async with worker_running(dev_env.client, db_pool, settings):
+        yield Stack(env=env, cwd=home, client=dev_env.client, pool=db_pool)
 
 
 async def test_case_open_and_underage_refusal(stack):

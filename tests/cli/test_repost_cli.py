@@ -4,118 +4,36 @@ worker on the Temporal dev server, real PostgreSQL, SMTP and web server."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import random
-import sys
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 import pytest
 import pytest_asyncio
 from PIL import Image, ImageDraw
-from temporalio.client import Client
 
 from tada.domain.pdq import hamming
 from tada.domain.urls import link_id_for, normalise_url
-from tada.settings import Settings
-from tada.worker import build_worker, new_http_client
-from tada.workflows.link import LinkWorkflow
+from tests.support.cli_stack import Stack, cli_env, registry_toml, stack_settings, worker_running, write_registry
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-TADA = Path(sys.executable).parent / "tada"
-REGISTRY = """
-[defaults]
-follow_up_after = "1h"
-recheck_schedule = ["1h"]
-batch_window = "0s"
-
-[[platform]]
-name = "Test Platform"
-category = "image_host"
-domains = ["127.0.0.1"]
-channel = "email"
-email = "reports@platform.test"
-"""
+REGISTRY = registry_toml({"follow_up_after": "1h", "recheck_schedule": ["1h"], "batch_window": "0s"}, escalation=None)
 PDQ = "5a" * 32
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
-@dataclass
-class Stack:
-    env: dict[str, str]
-    cwd: Path
-    client: Client
-    pool: asyncpg.Pool
-
-    async def tada(self, *args: str) -> Run:
-        process = await asyncio.create_subprocess_exec(
-            str(TADA), *args, env=self.env, cwd=self.cwd,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-        return Run(process.returncode, stdout.decode(), stderr.decode())
-
-    async def open_case(self) -> str:
-        run = await self.tada("case", "open", "--age", "30", "--json")
-        assert run.code == 0, run.stderr
-        return run.json["case_id"]
-
-    async def withdraw(self, *link_ids: str) -> None:
-        for link_id in link_ids:
-            await self.client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, "test over")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def stack(dev_env, db_pool, postgres_url, smtp_server, tmp_path_factory):
-    _, smtp_port = smtp_server
     home = tmp_path_factory.mktemp("repost-cli")
-    registry = home / "platforms.toml"
-    registry.write_text(REGISTRY, encoding="utf-8")
-    settings = Settings(
-        database_url=postgres_url,
-        temporal_address=dev_env.client.service_client.config.target_host,
-        task_queue=f"tada-repost-cli-{uuid.uuid4().hex[:8]}",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_port,
-        allow_private_targets=True,
-        platforms=registry,
-        state_dir=home / ".tada",
-        liveness_timeout_seconds=5,
-        recipient_hourly_limit=0,
-    )
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TADA_")}
-    env.update(
-        TADA_TEMPORAL_ADDRESS=settings.temporal_address,
-        TADA_TASK_QUEUE=settings.task_queue,
-        TADA_DATABASE_URL=postgres_url,
-        TADA_SMTP_HOST="127.0.0.1",
-        TADA_SMTP_PORT=str(smtp_port),
-        TADA_ALLOW_PRIVATE_TARGETS="true",
-        TADA_PLATFORMS=str(registry),
+    registry = write_registry(home, REGISTRY)
+    settings = stack_settings(dev_env, postgres_url, smtp_server[1], registry, "repost-cli", state_dir=home / ".tada")
+    env = cli_env(
+        settings,
         TADA_STATE_DIR=str(settings.state_dir),  # not a developer's .tada keys: this worker has no codec
-        TADA_DATA_KEY=settings.data_key.get_secret_value(),  # the worker's (tests/conftest.py)
         TADA_PDQ_MAX_DISTANCE="10",
-        TADA_LOG_FORMAT="json",
         COLUMNS="200",
     )
-    async with new_http_client(settings) as http:
-        async with build_worker(dev_env.client, db_pool, http, settings):
-            yield Stack(env=env, cwd=home, client=dev_env.client, pool=db_pool)
+    async with worker_running(dev_env.client, db_pool, settings):
+        yield Stack(env=env, cwd=home, client=dev_env.client, pool=db_pool)
 
 
 def picture(path: Path, seed: int) -> Path:

@@ -17,8 +17,8 @@ from tada.domain.models import LinkStatus, PlatformPolicy, Timings
 from tada.domain.states import Category, Channel, Escalation, LinkState
 from tada.domain.urls import normalise_url
 from tada.settings import Settings
-from tada.worker import build_worker, new_http_client
 from tada.workflows.link import LinkWorkflow
+from tests.support.cli_stack import worker_running
 from tests.support.crypto import suite_crypto
 
 PLATFORM_EMAIL = "reports@platform.test"
@@ -127,9 +127,8 @@ class Harness:
 @asynccontextmanager
 async def running_worker(env: WorkflowEnvironment, pool: asyncpg.Pool, settings: Settings):
     harness = Harness(env, pool, settings)
-    async with new_http_client(settings) as http:
-        async with build_worker(env.client, pool, http, settings):
-            try:
-                yield harness
-            finally:
-                await harness.terminate_all()
+    async with worker_running(env.client, pool, settings):
+        try:
+            yield harness
+        finally:
+            await harness.terminate_all()

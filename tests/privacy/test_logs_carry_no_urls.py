@@ -9,37 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
-from pathlib import Path
 
 from temporalio.client import Client
 
 from tada.adapters.converter import converter_for
-from tada.worker import build_worker, new_http_client
 from tests.lifecycle.harness import PLATFORM_EMAIL, running_worker
 from tests.privacy.log_capture import captured_logs
 from tests.privacy.scenario import Secrets, full_lifecycle
+from tests.support.cli_stack import HOURLY, cli_env, registry_toml, run_tada, worker_running, write_registry
 
-TADA = Path(sys.executable).parent / "tada"
-REGISTRY = f"""
-[defaults]
-follow_up_after = "1h"
-follow_ups = 1
-escalate_after = "1h"
-escalations = 1
-recheck_schedule = ["1h"]
-unresolved_recheck = "1h"
-batch_window = "1s"
-
-[[platform]]
-name = "Test Platform"
-category = "image_host"
-domains = ["127.0.0.1"]
-channel = "email"
-email = "{PLATFORM_EMAIL}"
-escalation = "host"
-"""
+REGISTRY = registry_toml(HOURLY)
 
 
 def assert_no_leaks(secrets: Secrets, text: str, what: str) -> None:
@@ -59,32 +38,23 @@ async def test_worker_logs_of_a_whole_lifecycle(encrypted_time_env, db_pool, set
 async def test_cli_stderr_and_worker_logs(
     dev_env, db_pool, postgres_url, settings, mailbox, web, caplog, tmp_path, payload_keys, payload_key_line
 ):
-    registry = tmp_path / "platforms.toml"
-    registry.write_text(REGISTRY, encoding="utf-8")
+    registry = write_registry(tmp_path, REGISTRY)
     address = dev_env.client.service_client.config.target_host
     settings = settings.model_copy(update={"temporal_address": address, "platforms": registry})
-    keep = {"TADA_DATA_KEY"}  # the suite's key for victim data at rest (tests/conftest.py)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TADA_") or key in keep}
-    env.update(
-        TADA_TEMPORAL_ADDRESS=address,
-        TADA_TASK_QUEUE=settings.task_queue,
-        TADA_DATABASE_URL=postgres_url,
-        TADA_PLATFORMS=str(registry),
+    env = cli_env(
+        settings,  # with the suite's key for victim data at rest (tests/conftest.py)
+        mail=False,
         TADA_PAYLOAD_KEYS=payload_key_line,
         TADA_STATE_DIR=str(tmp_path / ".tada"),
-        TADA_LOG_FORMAT="json",
         COLUMNS="220",
     )
     stderr: list[str] = []
 
     async def tada(*args: str) -> str:
-        process = await asyncio.create_subprocess_exec(
-            str(TADA), *args, env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        out, err = await asyncio.wait_for(process.communicate(), 60)
-        stderr.append(f"$ tada {args[0]} {args[1] if len(args) > 1 else ''}: {err.decode()}")
-        assert process.returncode == 0, err.decode()
-        return out.decode()
+        run = await run_tada(*args, env=env, cwd=tmp_path)
+        stderr.append(f"$ tada {args[0]} {args[1] if len(args) > 1 else ''}: {run.stderr}")
+        assert run.code == 0, run.stderr
+        return run.stdout
 
     async def link_state(link_id: str, state: str) -> None:
         for _ in range(300):
@@ -98,7 +68,7 @@ async def test_cli_stderr_and_worker_logs(
     client = Client(dev_env.client.service_client, namespace=dev_env.client.namespace,
                     data_converter=converter_for(payload_keys))  # fmt: skip
     with captured_logs(caplog) as logs:
-        async with new_http_client(settings) as http, build_worker(client, db_pool, http, settings):
+        async with worker_running(client, db_pool, settings):
             opened = await tada("case", "open", "--age", "30", "--reference", secrets.reference, "--json")
             case_id = json.loads(opened)["case_id"]
             assert json.loads(await tada("links", "add", case_id, secrets.url, "--json"))["started"] == 1

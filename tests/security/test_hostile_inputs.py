@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from tada.activities.notices import NoticeActivities, NotifierIdentity
+from tada.activities.notices import NotifierIdentity
 from tada.activities.store import StoreActivities
 from tada.adapters.sealing import is_sealed
 from tada.api.server import ApiRunner
@@ -29,8 +29,6 @@ from tada.app.intake import open_case, start_link_row
 from tada.app.readmodel import case_status, link_timeline
 from tada.cli.main import app as tada_app
 from tada.cli.runtime import use_settings
-from tada.clients.mailer import Mailer, SmtpConfig
-from tada.clients.rate_limit import RecipientRateLimit
 from tada.domain.intake import MAX_IMPORT_LINES, ImportTooLarge, parse_link_file
 from tada.domain.models import LinkEvent, NoticeBatch, NoticeRequest
 from tada.domain.states import Channel, NoticeKind
@@ -41,6 +39,7 @@ from tada.settings import Settings
 from tests.cli.test_cli import in_state, mail_count, stack  # noqa: F401 - the CLI stack fixture
 from tests.security.hostile_corpus import CLI_ARGS, CSV_ROWS, EITHER, GOOD_URLS, INERT, LINES, NOTES, REJECTED
 from tests.support.crypto import suite_crypto
+from tests.support.notices import notice_activities
 from tests.support.web import Page
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -269,14 +268,7 @@ async def test_a_crlf_reference_is_refused_at_intake_and_inert_if_it_was_ever_st
     identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org\r\nBcc: evil@x.test",
                                 allow_private_targets=True)  # fmt: skip
     async with httpx.AsyncClient(timeout=5) as http:
-        notices = NoticeActivities(
-            db_pool,
-            Mailer(SmtpConfig(host="127.0.0.1", port=port)),
-            http,
-            identity,
-            RecipientRateLimit(db_pool),
-            data_crypto,
-        )
+        notices = notice_activities(db_pool, http, identity, data_crypto, port=port)
         request = NoticeRequest(
             notice_key=f"{link_id}:1:1:initial", link_id=link_id, case_id=case_id, cycle=1,
             kind=NoticeKind.INITIAL, channel=Channel.EMAIL, recipient="abuse@site.example", platform="site.example",

@@ -4,9 +4,13 @@ cue, and which records every form POST it receives."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from tada.kit.web import LoopbackWeb, Request, Response, serve
+
+State = TypeVar("State")
 
 
 @dataclass
@@ -76,3 +80,11 @@ def start_web_server() -> tuple[WebServer, LoopbackWeb]:
     server = serve(state.answer, keep_alive=False)  # one connection a request, as before
     state.port = server.port
     return state, server
+
+
+def served(started: tuple[State, LoopbackWeb]) -> Iterator[State]:
+    """A server fixture's body (``yield from served(start_…())``): the state of a started
+    loopback server for the fixture's scope, then the server shut down."""
+    state, httpd = started
+    yield state
+    httpd.shutdown()
