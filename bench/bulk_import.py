@@ -22,8 +22,8 @@ from bench.report import Report, ratio_line
 from bench.stack import CpuMeter, Stack, WorkerProcess
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.database import create_pool
-from tada.app import intake
 from tada.app.intake import add_links, open_case
+from tada.app.start_links import START_CONCURRENCY
 from tada.domain.intake import ImportRow
 from tada.domain.models import LinkInput
 from tada.domain.registry import load_registry
@@ -36,7 +36,7 @@ TASK_QUEUE = "tada-import"
 async def _bare(client, first: int, count: int, run: str, control: int | None = None):
     """Bare starts; with ``control`` (input bytes), starts that carry as much as tada's do:
     an opaque input of the same size."""
-    gate = asyncio.Semaphore(intake.START_CONCURRENCY)
+    gate = asyncio.Semaphore(START_CONCURRENCY)
 
     async def one(i: int) -> None:
         async with gate:
@@ -166,7 +166,7 @@ async def run(links: int = 10_000, per_case: int = 1_000, with_worker: bool = Fa
     report.add("Temporal database after", f"{db_bytes / 1e6:.0f} MB (SQLite + WAL, both sides' workflows)")
     report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")
     report.note(
-        f"{intake.START_CONCURRENCY} starts at a time on both sides (tada.app.intake.START_CONCURRENCY); "
+        f"{START_CONCURRENCY} starts at a time on both sides (tada.app.start_links.START_CONCURRENCY); "
         "tada per link: INSERT into links, then start_workflow with an encrypted LinkInput (the workflow "
         "sets its search attributes in its first task); bare: start_workflow with no input; imports one "
         "after the other, alternating sides"

@@ -17,6 +17,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: The platform registry that ships with tada (TADA_PLATFORMS points elsewhere).
 SHIPPED_PLATFORMS = Path(__file__).resolve().parent / "platforms.toml"
 
+
+def default_state_dir() -> Path:
+    """``.tada`` at the root of the checkout when tada runs from one (``make run``, an editable
+    install: the package sits beside ``pyproject.toml`` and ``schema.sql``), whatever the working
+    directory; installed from a wheel, ``.tada`` in the working directory."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "schema.sql").is_file():
+        return checkout / ".tada"
+    return Path.cwd() / ".tada"
+
+
 #: Ports of the local stack (``make run``); documented in the README.
 LOCAL_POSTGRES_PORT = 54329
 LOCAL_SMTP_PORT = 8025
@@ -69,7 +80,7 @@ class Settings(BaseSettings):
     )
 
     #: Where the local stack keeps its state (PostgreSQL data, Temporal SQLite, outbox).
-    state_dir: Path = Field(default_factory=lambda: Path.cwd() / ".tada")
+    state_dir: Path = Field(default_factory=default_state_dir)
 
     #: Host escalation: where the IANA RDAP bootstrap comes from (None: IANA itself; or a
     #: base URL serving dns.json/ipv4.json/ipv6.json, a directory of them, or a saved file).

@@ -16,7 +16,7 @@ from temporalio.client import Client
 
 from tada.adapters.data_crypto import DataCrypto
 from tada.app.client_source import ClientSource, client_of
-from tada.app.start_links import START_CONCURRENCY, link_input, start_links, start_options  # noqa: F401 (re-exported)
+from tada.app.start_links import link_input, start_links
 from tada.app.start_links import start_link as start_link_workflow
 from tada.domain.intake import ImportRow, Rejection
 from tada.domain.models import LinkInput, PlatformPolicy

@@ -53,11 +53,10 @@ def needs(action: Action | None) -> Callable[[F], F]:
 
 
 class CliError(TadaError):
-    """A failure the CLI describes itself; ``code`` is its exit code (1 unless said)."""
+    """A failure the CLI describes itself, with its exit code (1 unless said)."""
 
     def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
         super().__init__(message)
-        self.code = code
         self.exit_code = code
 
 

@@ -1,7 +1,7 @@
 """Victim data: which fields hold it, and what text they accept.
 
 Free text a person types about a case — the case reference, a response note, a
-withdrawal reason — is sealed at rest with the case's key (tada/app/data_crypto)
+withdrawal reason — is sealed at rest with the case's key (tada/adapters/data_crypto.py)
 and may reach an email header or a web form, so it is checked here first: one
 line for the reference (no CR/LF: never a header injection), no control
 characters or NUL bytes anywhere (PostgreSQL refuses NUL in text), and a length

@@ -32,9 +32,20 @@ LAYERS: list[set[str]] = [
 ]
 #: The shipped `tada simulate` command runs a rehearsal in the local kit.
 ALLOWED_UPWARD = {("tada.cli.simulate", "tada.simulation")}
+#: Within one layer, rooms that stay apart: what tada runs on and the outside world it talks
+#: to are separate adapters; the domain is pure rules beside the error vocabulary.
+APART = [
+    ("tada.adapters", "tada.clients"),
+    ("tada.clients", "tada.adapters"),
+    ("tada.domain", "tada.settings"),
+    ("tada.errors", "tada"),
+]
 #: I/O libraries the pure and deterministic layers never import (the workflow sandbox re-imports
 #: workflow modules; domain rules are tested without servers).
-IO_LIBRARIES = {"asyncpg", "httpx", "aiosmtplib", "aiosmtpd", "structlog", "uvicorn", "fastapi", "dns", "whoisit"}
+IO_LIBRARIES = {
+    "asyncpg", "httpx", "httpcore", "aiosmtplib", "aiosmtpd", "smtplib", "socket", "subprocess", "structlog",
+    "uvicorn", "fastapi", "starlette", "dns", "whoisit", "temporalio.client", "temporalio.worker", "temporalio.testing",
+}  # fmt: skip
 
 
 def _modules() -> dict[str, Path]:
@@ -59,14 +70,26 @@ def _layer(module: str) -> int:
     return best
 
 
-def _imports(path: Path) -> list[tuple[int, str]]:
+def _within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def _imports(module: str, path: Path) -> list[tuple[int, str]]:
+    """Every module imported, by its full name (relative imports resolved; ``from tada import x``
+    counts as ``tada.x``)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.lineno, node.module))
-            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names if node.module == "tada"]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            found.append((node.lineno, base))
+            if base == "tada" or not node.module:
+                found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
     return found
 
 
@@ -77,19 +100,32 @@ MODULES = _modules()
 def test_no_module_imports_from_a_layer_above_its_own(module: str):
     own = _layer(module)
     wrong = []
-    for line, imported in _imports(MODULES[module]):
+    for line, imported in _imports(module, MODULES[module]):
         if imported.split(".")[0] != "tada" or imported == "tada":
             continue
-        if _layer(imported) > own and not any(
-            module.startswith(m) and imported.startswith(i) for m, i in ALLOWED_UPWARD
-        ):
+        if _layer(imported) > own and not any(_within(module, m) and _within(imported, i) for m, i in ALLOWED_UPWARD):
             wrong.append(f"line {line}: {imported}")
     assert not wrong, f"{module} (layer {own}) imports from above: {wrong}"
 
 
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_rooms_of_one_layer_that_stay_apart_do(module: str):
+    wrong = [
+        f"line {line}: {imported}"
+        for line, imported in _imports(module, MODULES[module])
+        for room, other in APART
+        if _within(module, room) and _within(imported, other) and imported != "tada.errors" and room != other
+    ]
+    assert not wrong, f"{module} imports from a room it must stay apart from: {wrong}"
+
+
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if _layer(m) <= 1))
 def test_domain_and_workflows_do_no_io(module: str):
-    wrong = [f"line {line}: {name}" for line, name in _imports(MODULES[module]) if name.split(".")[0] in IO_LIBRARIES]
+    wrong = [
+        f"line {line}: {name}"
+        for line, name in _imports(module, MODULES[module])
+        if any(_within(name, library) for library in IO_LIBRARIES)
+    ]
     assert not wrong, f"{module} imports I/O libraries: {wrong}"
 
 
@@ -109,3 +145,11 @@ def test_the_layer_checker_sees_a_violation():
     """A check that cannot fail proves nothing: a domain module importing the API is caught."""
     assert _layer("tada.api.app") > _layer("tada.domain.models")
     assert ("tada.domain.models", "tada.api") not in ALLOWED_UPWARD
+    assert not any(_within("tada.cli.simulated", m) for m, _ in ALLOWED_UPWARD)
+
+
+def test_relative_imports_are_read_by_their_full_name(tmp_path):
+    module = tmp_path / "models.py"
+    module.write_text("from . import states\nfrom ..api.app import create_app\n", encoding="utf-8")
+    names = {name for _, name in _imports("tada.domain.models", module)}
+    assert {"tada.domain.states", "tada.api.app"} <= names

@@ -14,7 +14,9 @@ def test_plain_text_with_every_kind_of_bad_row():
         b"https://good.example/1\n"  # 1
         b"not a link at all\n"  # 2 invalid
         b"ftp://files.example/x\n"  # 3 non-http
-        b"javascript:alert(1)\n" + LONG.encode() + b"\n"  # 4 javascript:  # 5 over-long
+        b"javascript:alert(1)\n"  # 4 javascript:
+        + LONG.encode()  # 5 over-long
+        + b"\n"
         b"\n"  # 6 blank, with more after it
         b"HTTPS://GOOD.example:443/1#again\n"  # 7 duplicate of 1
         b"https://bad.example/\xff\xfe\n"  # 8 not UTF-8

@@ -4,7 +4,7 @@ from tada.domain.states import TERMINAL, TRANSITIONS, IllegalTransition, LinkSta
 
 S = LinkState
 
-#: The state diagram of ARCHITECTURE.md, written out independently of tada/domain/states.py.
+#: The state diagram of docs/architecture.md, written out independently of tada/domain/states.py.
 EXPECTED = {
     S.REPORTED: {S.AWAITING_RESPONSE, S.REMOVED, S.WITHDRAWN},
     S.AWAITING_RESPONSE: {S.FOLLOW_UP, S.ESCALATED, S.UNRESOLVED, S.REMOVED, S.WITHDRAWN},

@@ -11,7 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from tada.app.intake import start_link_row, start_options
+from tada.app.intake import start_link_row
+from tada.app.start_links import start_options
 from tada.domain.models import LinkInput, PlatformResponse
 from tada.domain.states import Escalation, LinkState, ResponseOutcome
 from tada.domain.urls import normalise_url

@@ -76,13 +76,15 @@ def test_the_installed_program_runs_from_any_directory(wheel, tmp_path):
     probe = (
         "import tada, tada.workflows.link as w, tada.adapters.database as d, tada.settings as s;"
         "print(tada.__file__); print(w.__file__); print(len(d.SCHEMA_PATH.read_text()) > 0);"
-        "from tada.domain.registry import load_registry; print(len(load_registry(s.Settings().platforms).platforms))"
+        "from tada.domain.registry import load_registry; print(len(load_registry(s.Settings().platforms).platforms));"
+        "print(s.Settings().state_dir)"
     )
     run = subprocess.run([sys.executable, "-c", probe], cwd=elsewhere, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    package, workflow, schema_found, platforms = run.stdout.split()
+    package, workflow, schema_found, platforms, state_dir = run.stdout.split()
     assert package.startswith(str(target)) and workflow.startswith(str(target))
     assert schema_found == "True" and int(platforms) > 0
+    assert state_dir == str(elsewhere / ".tada")  # no checkout: the working directory's
     cli = subprocess.run(
         [sys.executable, "-c", "from tada.cli.main import main; main()", "--help"],
         cwd=elsewhere,
@@ -92,3 +94,10 @@ def test_the_installed_program_runs_from_any_directory(wheel, tmp_path):
     )
     assert cli.returncode == 0, cli.stderr
     assert "case" in cli.stdout and "links" in cli.stdout
+
+
+def test_the_state_directory_is_the_checkouts_whatever_the_working_directory(tmp_path, monkeypatch):
+    from tada.settings import default_state_dir
+
+    monkeypatch.chdir(tmp_path)
+    assert default_state_dir() == REPOSITORY / ".tada"  # as `make run` keeps it, found from anywhere
