@@ -10,6 +10,7 @@ import httpx
 import structlog
 from temporalio import activity
 
+from tada.clients.dns_evidence import NxdomainEvidence
 from tada.clients.egress import EgressPolicy, EgressRefused, HostNotFound
 from tada.clients.host_limiter import HostLimiter
 from tada.domain.liveness import classify
@@ -32,6 +33,7 @@ class LivenessActivities(Liveness):
         egress: EgressPolicy,
         limiter: HostLimiter,
         max_bytes: int,
+        nxdomain: NxdomainEvidence,
     ) -> None:
         self._pool = pool
         self._http = http
@@ -40,6 +42,8 @@ class LivenessActivities(Liveness):
         self._max_bytes = max_bytes
         #: At most so many requests at once to any one host (each redirect hop takes its host's slot).
         self._limiter = limiter
+        #: Whether this resolver's "no such name" may count as gone (tada/clients/dns_evidence.py).
+        self._nxdomain = nxdomain
 
     @activity.defn(name=CHECK_LIVENESS)
     async def check(self, request: LivenessRequest) -> LivenessResult:
@@ -79,6 +83,12 @@ class LivenessActivities(Liveness):
                     return LivenessResult(verdict=verdict, reason=reason, http_status=response.status_code)
             return LivenessResult(verdict=Verdict.UNKNOWN, reason="too many redirects")
         except HostNotFound:
+            if current != url:  # the site answered, then sent us to a name that does not resolve
+                return LivenessResult(verdict=Verdict.UNKNOWN, reason="redirected to a host that does not resolve")
+            if not await self._nxdomain.resolver_works():
+                return LivenessResult(
+                    verdict=Verdict.UNKNOWN, reason="no such host, but the resolver cannot resolve canaries either"
+                )
             return LivenessResult(verdict=Verdict.GONE, reason="host does not exist (NXDOMAIN)")
         except EgressRefused as refused:
             return LivenessResult(verdict=Verdict.UNKNOWN, reason=f"refused: {refused}")

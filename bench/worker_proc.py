@@ -32,6 +32,7 @@ if sys.argv[1:2] != ["bare"]:  # the bare worker loads nothing of tada's (its RS
     from tada.activities.liveness import LivenessActivities
     from tada.adapters.database import create_pool
     from tada.adapters.temporal import connect
+    from tada.clients.dns_evidence import NxdomainEvidence
     from tada.clients.egress import EgressPolicy
     from tada.clients.host_limiter import HostLimiter
     from tada.settings import Settings
@@ -78,12 +79,14 @@ async def _run(mode: str, stop: asyncio.Event) -> None:
         pool = await create_pool(settings.database_url)
         limiter = HostLimiter(int(os.environ.get("BENCH_PER_HOST", "4")))
         async with tada_worker.new_http_client(settings) as http:
+            egress = EgressPolicy(allow_private=settings.allow_private_targets)
             liveness = LivenessActivities(
                 pool,
                 http,
-                egress=EgressPolicy(allow_private=settings.allow_private_targets),
+                egress=egress,
                 limiter=limiter,
                 max_bytes=settings.liveness_max_bytes,
+                nxdomain=NxdomainEvidence(egress.resolver, tada_worker.dns_canaries(settings)),
             )
             async with Worker(
                 client,

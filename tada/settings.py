@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     rdap_timeout_seconds: float = 15.0
     #: A resolver ("10.0.0.53" or "127.0.0.1:5353") instead of the system's.
     dns_server: str | None = None
+    #: Names that must resolve before a "no such name" counts as a site gone: "a.example,b.example";
+    #: empty: the platform registry's own domains.
+    dns_canaries: str = ""
 
     #: At most this many notices an hour to one recipient address (0: no limit).
     recipient_hourly_limit: int = Field(default=20, ge=0)

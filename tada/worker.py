@@ -32,11 +32,13 @@ from tada.adapters.data_crypto import DataCrypto, DataKeyMissing
 from tada.adapters.database import apply_schema, create_pool
 from tada.adapters.log_setup import configure_logging
 from tada.adapters.temporal import connect, ensure_search_attributes
+from tada.clients.dns_evidence import NxdomainEvidence
 from tada.clients.egress import EgressPolicy
 from tada.clients.host_limiter import HostLimiter
 from tada.clients.mailer import Mailer, SmtpConfig
 from tada.clients.rate_limit import RecipientRateLimit
 from tada.clients.safe_transport import safe_client
+from tada.domain.addresses import parse_ip
 from tada.domain.registry import load_registry
 from tada.settings import Settings, get_settings
 from tada.workflows.link import LinkWorkflow
@@ -60,12 +62,14 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
         notifier_name=settings.notifier_name,
         allow_private_targets=settings.allow_private_targets,
     )
+    egress = EgressPolicy(allow_private=settings.allow_private_targets)
     liveness = LivenessActivities(
         pool,
         http,
-        egress=EgressPolicy(allow_private=settings.allow_private_targets),
+        egress=egress,
         limiter=HostLimiter(settings.liveness_per_host),
         max_bytes=settings.liveness_max_bytes,
+        nxdomain=NxdomainEvidence(egress.resolver, dns_canaries(settings)),
     )
     crypto = DataCrypto.from_settings(settings)  # victim data at rest (tada/adapters/data_crypto.py)
     notices = NoticeActivities(
@@ -81,6 +85,16 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
         host_lookup.find_abuse_contacts,
         store.record_event,
     ]
+
+
+def dns_canaries(settings: Settings) -> list[str]:
+    """Names that must resolve before "no such name" counts as gone: TADA_DNS_CANARIES, else
+    the platform registry's own domains (tada/clients/dns_evidence.py)."""
+    chosen = [name.strip() for name in settings.dns_canaries.split(",") if name.strip()]
+    if chosen:
+        return chosen
+    registry = load_registry(settings.platforms)
+    return [domain for platform in registry.platforms for domain in platform.domains if not parse_ip(domain)]
 
 
 def host_lookup_config(settings: Settings) -> HostLookupConfig:

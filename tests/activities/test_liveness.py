@@ -8,12 +8,15 @@ import httpx
 import pytest
 
 from tada.activities.liveness import LivenessActivities
+from tada.clients.dns_evidence import NxdomainEvidence
 from tada.clients.egress import EgressPolicy
 from tada.clients.host_limiter import HostLimiter
 from tada.domain.states import Verdict
 from tests.support.web import Page
 
 OPEN = EgressPolicy(allow_private=True)  # the test sites are on 127.0.0.1
+#: No canaries: a "no such name" is never evidence here (tests/activities/test_dns_evidence.py has those).
+UNPROVEN = NxdomainEvidence(OPEN.resolver, [])
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -23,7 +26,9 @@ MARKERS = ["This content has been removed"]
 @pytest.fixture
 async def probe(db_pool):
     async with httpx.AsyncClient(timeout=5) as http:
-        yield LivenessActivities(db_pool, http, egress=OPEN, limiter=HostLimiter(0), max_bytes=4096).probe
+        yield LivenessActivities(
+            db_pool, http, egress=OPEN, limiter=HostLimiter(0), max_bytes=4096, nxdomain=UNPROVEN
+        ).probe
 
 
 @pytest.mark.parametrize(
@@ -74,9 +79,11 @@ async def test_only_a_slice_of_html_is_read(probe, web):
     assert (await probe(web.url("/long"), MARKERS)).verdict == Verdict.LIVE  # marker past the slice
 
 
-async def test_a_host_that_does_not_exist_is_gone(probe):
+async def test_a_host_that_does_not_exist_is_not_gone_on_a_resolver_that_proves_nothing(probe):
+    # No canaries here: "no such name" alone is no evidence. When the resolver resolves a canary it
+    # is (tests/activities/test_dns_evidence.py, against a real DNS server).
     result = await probe("http://no-such-host.invalid/x", MARKERS)
-    assert result.verdict == Verdict.GONE
+    assert result.verdict == Verdict.UNKNOWN and "canaries" in result.reason
 
 
 async def test_nothing_listening_is_unknown_not_gone(probe):
@@ -87,7 +94,9 @@ async def test_nothing_listening_is_unknown_not_gone(probe):
 async def test_private_targets_are_refused_unless_allowed(db_pool, web):
     web.live("/p")
     async with httpx.AsyncClient(timeout=5) as http:
-        strict = LivenessActivities(db_pool, http, egress=EgressPolicy(), limiter=HostLimiter(0), max_bytes=65536)
+        strict = LivenessActivities(
+            db_pool, http, egress=EgressPolicy(), limiter=HostLimiter(0), max_bytes=65536, nxdomain=UNPROVEN
+        )
         result = await strict.probe(web.url("/p"), MARKERS)
     assert result.verdict == Verdict.UNKNOWN
     assert "refused" in result.reason
@@ -100,7 +109,9 @@ async def test_the_per_host_limit_holds_against_one_slow_host(db_pool, web, per_
     with none (0) it sees more."""
     web.pages["/slow"] = Page(200, "<html>a video page</html>", delay=0.2)
     async with httpx.AsyncClient(timeout=5, limits=httpx.Limits(max_connections=50)) as http:
-        limited = LivenessActivities(db_pool, http, egress=OPEN, limiter=HostLimiter(per_host), max_bytes=65536)
+        limited = LivenessActivities(
+            db_pool, http, egress=OPEN, limiter=HostLimiter(per_host), max_bytes=65536, nxdomain=UNPROVEN
+        )
         results = await asyncio.gather(*(limited.probe(web.url("/slow"), MARKERS) for _ in range(12)))
     assert [r.verdict for r in results] == [Verdict.LIVE] * 12
     if per_host:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tada.activities.liveness import LivenessActivities
+from tada.clients.dns_evidence import NxdomainEvidence
 from tada.clients.egress import EgressPolicy, EgressRefused
 from tada.clients.host_limiter import HostLimiter
 from tada.clients.safe_transport import GuardedBackend, safe_client
@@ -97,6 +98,10 @@ MALFORMED = [
 ]
 
 
+#: No canaries: a "no such name" here is never evidence (these tests are about refusals).
+UNPROVEN = NxdomainEvidence(FakeDns({}), [])
+
+
 def policy(**changes) -> EgressPolicy:
     return EgressPolicy(allow_private=False, resolver=FakeDns(DNS), **changes)
 
@@ -130,9 +135,9 @@ async def test_a_request_through_the_transport_is_refused(url, why):
 async def test_the_liveness_probe_refuses(url, why):
     recorder = RecordingBackend()
     async with safe_client(policy(), timeout=2, backend=recorder) as http:
-        result = await LivenessActivities(None, http, egress=policy(), limiter=HostLimiter(0), max_bytes=65536).probe(
-            url, []
-        )
+        result = await LivenessActivities(
+            None, http, egress=policy(), limiter=HostLimiter(0), max_bytes=65536, nxdomain=UNPROVEN
+        ).probe(url, [])
     assert result.verdict == Verdict.UNKNOWN
     assert result.reason.startswith("refused"), result.reason
     assert recorder.connects == []
@@ -150,7 +155,7 @@ async def test_a_redirect_to_loopback_is_refused(web):
     recorder = RecordingBackend()
     async with safe_client(allowed_once, timeout=5, backend=recorder) as http:
         result = await LivenessActivities(
-            None, http, egress=allowed_once, limiter=HostLimiter(0), max_bytes=65536
+            None, http, egress=allowed_once, limiter=HostLimiter(0), max_bytes=65536, nxdomain=UNPROVEN
         ).probe(first_hop, [])
         assert result.verdict == Verdict.UNKNOWN and "refused" in result.reason
         with pytest.raises(EgressRefused):  # the transport alone, following redirects itself
@@ -178,7 +183,7 @@ async def test_every_redirect_hop_is_checked(web, target):
     recorder = RecordingBackend()
     async with safe_client(allowed_once, timeout=5, backend=recorder) as http:
         result = await LivenessActivities(
-            None, http, egress=allowed_once, limiter=HostLimiter(0), max_bytes=65536
+            None, http, egress=allowed_once, limiter=HostLimiter(0), max_bytes=65536, nxdomain=UNPROVEN
         ).probe(f"http://public.test:{web.port}/hop", [])
     assert result.verdict == Verdict.UNKNOWN and "refused" in result.reason
     assert "/secret" not in web.hits
@@ -194,9 +199,9 @@ async def test_dns_rebinding_is_refused_at_connect_time(web):
     url = f"http://rebind.test:{web.port}/rebind"
     recorder = RecordingBackend()
     async with safe_client(strict, timeout=5, backend=recorder) as http:
-        result = await LivenessActivities(None, http, egress=strict, limiter=HostLimiter(0), max_bytes=65536).probe(
-            url, []
-        )
+        result = await LivenessActivities(
+            None, http, egress=strict, limiter=HostLimiter(0), max_bytes=65536, nxdomain=UNPROVEN
+        ).probe(url, [])
     assert dns.queries == ["rebind.test", "rebind.test"]
     assert result.verdict == Verdict.UNKNOWN and "refused" in result.reason
     assert recorder.connects == [] and web.hits == {}

@@ -1,0 +1,74 @@
+"""When a resolver's "no such name" counts as evidence that a site is gone.
+
+Many networks answer NXDOMAIN for names that exist: an offline machine, an office or family
+filter, a resolver that is simply broken. Before tada believes that a reported site's name
+does not exist, the same resolver must show that it works, by resolving names that must
+exist: the canaries (by default the platform registry's own domains, ``TADA_DNS_CANARIES``
+to choose others). One canary that resolves is enough; none, and every NXDOMAIN is "unknown".
+The finding is kept for a few minutes, so a big import asks the resolver once, not per link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+
+from tada.clients.egress import HostNotFound, ResolutionFailed, Resolver
+
+CANARY_TIMEOUT_SECONDS = 5.0
+RECHECK_SECONDS = 300.0
+
+
+class NxdomainEvidence:
+    def __init__(
+        self,
+        resolver: Resolver,
+        canaries: Sequence[str],
+        *,
+        recheck_seconds: float = RECHECK_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._resolver = resolver
+        self._canaries = [name.strip().lower().rstrip(".") for name in canaries if name.strip()]
+        self._recheck = recheck_seconds
+        self._clock = clock
+        self._known: tuple[float, bool] | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def canaries(self) -> list[str]:
+        return list(self._canaries)
+
+    async def resolver_works(self) -> bool:
+        """True when at least one canary resolves through the resolver (asked again after a
+        few minutes). No canaries configured: nothing shows the resolver works, so False."""
+        async with self._lock:
+            if self._known is not None and self._clock() - self._known[0] < self._recheck:
+                return self._known[1]
+            works = await self._any_canary_resolves()
+            self._known = (self._clock(), works)
+            return works
+
+    async def _any_canary_resolves(self) -> bool:
+        """All canaries at once, within one time limit: a resolver that only times out costs
+        seconds, not seconds per canary."""
+
+        async def resolves(name: str) -> bool:
+            try:
+                return bool(await self._resolver(name, 443))
+            except (HostNotFound, ResolutionFailed, OSError):
+                return False
+
+        tasks = [asyncio.ensure_future(resolves(name)) for name in self._canaries]
+        try:
+            async with asyncio.timeout(CANARY_TIMEOUT_SECONDS):
+                for finished in asyncio.as_completed(tasks):
+                    if await finished:
+                        return True
+        except TimeoutError:
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+        return False
