@@ -13,7 +13,7 @@ from temporalio import activity
 from tada.clients.dns_evidence import NxdomainEvidence
 from tada.clients.egress import EgressPolicy, EgressRefused, HostNotFound
 from tada.clients.host_limiter import HostLimiter
-from tada.domain.liveness import classify
+from tada.domain.liveness import classify, is_page, page_text
 from tada.domain.models import LivenessRequest, LivenessResult
 from tada.domain.states import Verdict
 from tada.workflows.activity_contracts import CHECK_LIVENESS, Liveness
@@ -96,15 +96,17 @@ class LivenessActivities(Liveness):
             return LivenessResult(verdict=Verdict.UNKNOWN, reason="timed out")
         except httpx.HTTPError as error:
             return LivenessResult(verdict=Verdict.UNKNOWN, reason=f"connection failed: {type(error).__name__}")
+        except (httpx.InvalidURL, UnicodeError, ValueError) as error:  # what the site sent cannot be followed
+            reason = f"unreadable answer from the site: {type(error).__name__}"
+            return LivenessResult(verdict=Verdict.UNKNOWN, reason=reason)
 
     async def _read_html_slice(self, response: httpx.Response) -> str | None:
         """The first few KiB of an HTML or text page; nothing at all of anything else."""
-        content_type = response.headers.get("content-type", "").lower()
-        if not (content_type.startswith("text/") or "html" in content_type or "xml" in content_type):
+        if not is_page(response.headers.get("content-type", "")):
             return None
         body = bytearray()
         async for chunk in response.aiter_bytes():
             body.extend(chunk)
             if len(body) >= self._max_bytes:
                 break
-        return bytes(body[: self._max_bytes]).decode(response.encoding or "utf-8", errors="replace")
+        return page_text(bytes(body[: self._max_bytes]), response.charset_encoding)

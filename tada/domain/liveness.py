@@ -7,6 +7,7 @@ content. Timeouts, server errors and bot walls mean unknown, never gone.
 
 from __future__ import annotations
 
+import codecs
 from urllib.parse import urlsplit
 
 from tada.domain.states import Verdict
@@ -60,3 +61,48 @@ def classify(
         if marker and marker.lower() in lowered:
             return Verdict.GONE, "page shows the platform's removed-content notice"
     return Verdict.LIVE, f"page answers {status}"
+
+
+#: Media types whose first few KiB are read for removal markers: pages, never media.
+PAGE_TYPES = frozenset({"application/xhtml+xml"})
+
+
+def media_type(content_type: str) -> str:
+    """``type/subtype`` of a Content-Type header, lower case, without its parameters."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def is_page(content_type: str) -> bool:
+    """A text page (text/html, text/plain, ...) or XHTML; never an image, a video or anything
+    else, whatever its parameters say (``video/mp4; codecs=html``, ``image/svg+xml``)."""
+    kind = media_type(content_type)
+    return kind.startswith("text/") or kind in PAGE_TYPES
+
+
+def page_text(data: bytes, charset: str | None) -> str:
+    """The page as text: in its declared charset when that is a text encoding that can decode
+    it, else as UTF-8, with what does not decode replaced. A charset the site names is never
+    trusted to be a text encoding (``base64``, ``hex``, ``undefined``, ``idna`` are codecs too)."""
+    if charset:
+        try:
+            if _is_text_encoding(charset):
+                return data.decode(charset, errors="replace")
+        except (LookupError, UnicodeError, ValueError):
+            pass
+    return data.decode("utf-8", errors="replace")
+
+
+_NOT_FOR_PAGES = frozenset({"idna", "punycode", "undefined", "raw-unicode-escape", "unicode-escape"})
+
+
+def _is_text_encoding(charset: str) -> bool:
+    """A codec that turns bytes into text (``str.encode`` accepts it), and not one of the few that
+    do but are no charset a page could be written in."""
+    name = codecs.lookup(charset).name
+    if name in _NOT_FOR_PAGES:
+        return False
+    try:
+        "a".encode(name)
+    except (LookupError, UnicodeError):
+        return False
+    return True
