@@ -38,7 +38,6 @@ from tada.clients.host_limiter import HostLimiter
 from tada.clients.mailer import Mailer, SmtpConfig
 from tada.clients.rate_limit import RecipientRateLimit
 from tada.clients.safe_transport import safe_client
-from tada.domain.addresses import parse_ip
 from tada.domain.registry import load_registry
 from tada.settings import Settings, get_settings
 from tada.workflows.link import LinkWorkflow
@@ -93,8 +92,7 @@ def dns_canaries(settings: Settings) -> list[str]:
     chosen = [name.strip() for name in settings.dns_canaries.split(",") if name.strip()]
     if chosen:
         return chosen
-    registry = load_registry(settings.platforms)
-    return [domain for platform in registry.platforms for domain in platform.domains if not parse_ip(domain)]
+    return load_registry(settings.platforms).domain_names()
 
 
 def host_lookup_config(settings: Settings) -> HostLookupConfig:

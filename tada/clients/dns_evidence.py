@@ -36,10 +36,6 @@ class NxdomainEvidence:
         self._known: tuple[float, bool] | None = None
         self._lock = asyncio.Lock()
 
-    @property
-    def canaries(self) -> list[str]:
-        return list(self._canaries)
-
     async def resolver_works(self) -> bool:
         """True when at least one canary resolves through the resolver (asked again after a
         few minutes). No canaries configured: nothing shows the resolver works, so False."""

@@ -87,6 +87,12 @@ class Registry:
                 return found
         return None
 
+    def domain_names(self) -> list[str]:
+        """Every domain the registry lists, each once, as a resolver would be asked for it: a
+        wildcard ``*.x.com`` by the domain it covers, ``x.com``; IP addresses left out."""
+        names = (domain.removeprefix("*.") for platform in self.platforms for domain in platform.domains)
+        return list(dict.fromkeys(name for name in names if ip_literal(name) is None))
+
     def policy_for(self, url: str) -> PlatformPolicy:
         """How to take this URL down: its platform's policy, or abuse@ its registrable domain."""
         host = host_of(url)

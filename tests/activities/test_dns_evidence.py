@@ -16,6 +16,8 @@ from tada.clients.egress import EgressPolicy
 from tada.clients.host_limiter import HostLimiter
 from tada.clients.safe_transport import safe_client
 from tada.domain.states import Verdict
+from tada.settings import Settings
+from tada.worker import dns_canaries
 from tests.support.dns import resolver_for, start_dns_server
 from tests.support.web import Page
 
@@ -81,3 +83,9 @@ async def test_the_finding_is_kept_so_a_big_import_asks_once(dns):
     assert len(dns.queries) == asked
     later = NxdomainEvidence(resolver_for(dns), CANARIES, recheck_seconds=0)
     assert not await later.resolver_works()
+
+
+async def test_the_workers_canaries_are_the_chosen_names_else_the_registrys():
+    assert dns_canaries(Settings(dns_canaries=" a.test, ,b.test ")) == ["a.test", "b.test"]
+    default = dns_canaries(Settings())
+    assert default and "x.com" in default and not [name for name in default if "*" in name]

@@ -458,3 +458,10 @@ def test_every_shipped_platform_cites_the_page_its_contacts_come_from():
         contacts += re.findall(r"https?://[^\s)\"',]+", entry)
         for contact in contacts:
             assert _bare(contact) in comment, f"{name}: {contact} is not in its source comment"
+
+
+def test_the_registrys_domain_names_are_what_a_resolver_is_asked():
+    names = load_registry(SHIPPED_PLATFORMS).domain_names()
+    assert "x.com" in names and "t.me" in names  # "*.x.com" covers x.com itself
+    assert not [name for name in names if "*" in name]
+    assert len(names) == len(set(names))
