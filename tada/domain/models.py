@@ -36,6 +36,8 @@ class Timings(BaseModel):
     unresolved_recheck: timedelta = timedelta(days=30)
     #: How long to gather a case's notices to one recipient into one notice listing them all ("0s": no batching).
     batch_window: timedelta = timedelta(seconds=60)
+    #: A "gone" verdict moves the link to REMOVED only when a second check this much later agrees ("0s": at once).
+    confirm_gone_after: timedelta = timedelta(minutes=30)
 
 
 class PlatformPolicy(BaseModel):
@@ -134,6 +136,9 @@ class LinkStatus(BaseModel):
 class LivenessRequest(BaseModel):
     link_id: str
     removed_markers: list[str] = Field(default_factory=list)
+    #: The second check that confirms a "gone": asked as a visitor's browser would ask, so a
+    #: site that answers tada alone with a 404 or a redirect home is not believed.
+    confirming: bool = False
 
 
 class LivenessResult(BaseModel):

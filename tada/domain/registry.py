@@ -45,6 +45,7 @@ TIMING_FIELDS: dict[str, read.Reader] = {
     "recheck_schedule": read.duration_list,
     "unresolved_recheck": read.duration,
     "batch_window": read.duration,
+    "confirm_gone_after": read.duration,
 }
 REQUIRED_FIELDS = ("name", "domains", "channel")
 #: The field each channel cannot work without.

@@ -80,6 +80,8 @@ class EventKind(StrEnum):
     CONTACT_FOUND = "contact_found"  # an abuse contact found by DNS and RDAP
     CONTACT_LOOKUP_FAILED = "contact_lookup_failed"
     WATCH_ENDED = "watch_ended"  # the last repost re-check after a removal
+    DELIVERY_FAILED = "delivery_failed"  # a notice that can never go out this way (SMTP 5xx, form 4xx, bad address)
+    DELIVERY_DELAYED = "delivery_delayed"  # a notice still retrying after TADA_DELIVERY_WARN_AFTER
 
 
 class CaseworkerActionKind(StrEnum):
