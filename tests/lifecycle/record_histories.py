@@ -1,0 +1,75 @@
+"""Records the histories that tests/lifecycle/test_replay.py reads back.
+
+Not collected by a plain ``pytest`` run (the name does not start with ``test_``). Run it
+with the workflow code *before* a change that needs ``workflow.patched``, and commit what
+it writes to ``histories/`` under a name saying which change the history predates:
+
+    RECORD_SUFFIX=v2 .venv/bin/pytest -q tests/lifecycle/record_histories.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHandle
+
+from tada.domain.batching import batch_workflow_id
+from tada.domain.models import NoticeBatchKey
+from tada.domain.states import Channel, LinkState
+from tada.workflows.link import LinkWorkflow
+from tests.lifecycle.harness import PLATFORM_EMAIL, make_policy, running_worker
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+HISTORIES = Path(__file__).parent / "histories"
+S = LinkState
+
+
+async def _save(handle: WorkflowHandle, name: str) -> None:
+    history = await handle.fetch_history()
+    (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+
+
+def _suffix(request) -> str:
+    return os.environ.get("RECORD_SUFFIX", "new")
+
+
+async def test_record_gone_at_first_check(time_env, db_pool, settings, web, request):
+    web.gone("/gone")
+    async with running_worker(time_env, db_pool, settings) as h:
+        handle = await h.start(web.url("/gone"))
+        await h.result(handle)
+        await _save(handle, f"gone-at-first-check-{_suffix(request)}")
+
+
+async def test_record_gone_at_follow_up(time_env, db_pool, settings, web, request):
+    web.live("/a")
+    async with running_worker(time_env, db_pool, settings) as h:
+        handle = await h.start(web.url("/a"))
+        await h.until(handle, S.AWAITING_RESPONSE)
+        web.gone("/a")
+        await h.advance(timedelta(days=2, hours=1))
+        await h.until(handle, S.REMOVED)
+        await _save(handle, f"gone-at-follow-up-unbatched-{_suffix(request)}")
+
+
+async def test_record_batched_notice_then_withdrawn(time_env, db_pool, settings, web, request):
+    web.live("/b")
+    policy = make_policy()
+    policy.timings.batch_window = timedelta(seconds=60)
+    async with running_worker(time_env, db_pool, settings) as h:
+        case_id = await h.open_case()
+        handle = await h.start(web.url("/b"), policy, case_id=case_id)
+        await h.wait(handle, lambda s: s.next_action == "send notice" and s.state == S.REPORTED)
+        await asyncio.sleep(1)  # the hand-over reaches the batch
+        await h.advance(timedelta(seconds=61))
+        await h.until(handle, S.AWAITING_RESPONSE, timeout=60)
+        await handle.signal(LinkWorkflow.withdraw, "recorded")
+        await h.result(handle)
+        await _save(handle, f"batched-notice-then-withdrawn-{_suffix(request)}")
+        key = NoticeBatchKey(case_id=case_id, channel=Channel.EMAIL, recipient=PLATFORM_EMAIL)
+        await _save(time_env.client.get_workflow_handle(batch_workflow_id(key)), f"notice-batch-{_suffix(request)}")
