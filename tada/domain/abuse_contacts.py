@@ -3,8 +3,9 @@
 Pure: takes the JSON an RDAP server returned (RFC 9083) and finds the entities
 with role ``abuse`` however deep they sit (ARIN nests them in the registrant
 organisation, RIPE puts its ``abuse-c`` at the top), and the emails in their
-jCard ``vcardArray`` (RFC 7095). Odd shapes are skipped, never fatal: a
-registry's quirk must not cost us the contacts the rest of the answer holds.
+jCard ``vcardArray`` (RFC 7095). Odd shapes, and addresses that can never work, are
+skipped, never fatal: a registry's quirk must not cost us the contacts the rest of the
+answer holds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Iterator
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
+
+from tada.domain.recipients import BadRecipient, check_recipient
 
 #: How deep nested ``entities`` are followed; real answers go 2-3 levels.
 MAX_DEPTH = 16
@@ -83,12 +86,15 @@ def registrar_abuse(rdap: Any) -> RegistrarAbuse | None:
 
 
 def vcard_emails(entity: Any) -> list[str]:
-    """The email values of an entity's jCard, ``mailto:`` stripped, anything without an ``@`` dropped."""
+    """The email values of an entity's jCard, ``mailto:`` stripped; a value that is not one
+    address tada can write to (``domain.recipients``: lists, control characters, domain
+    literals...) is skipped, never stored as a contact."""
     emails = []
     for value in _vcard_values(entity, "email"):
-        email = value.strip().removeprefix("mailto:").strip()
-        if "@" in email and not any(c.isspace() for c in email):
-            emails.append(email)
+        try:
+            emails.append(check_recipient(value.strip().removeprefix("mailto:")))
+        except BadRecipient:
+            continue
     return emails
 
 

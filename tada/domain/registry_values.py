@@ -18,13 +18,13 @@ from urllib.parse import urlsplit
 import idna
 
 from tada.domain.durations import parse_duration
+from tada.domain.recipients import BadRecipient, check_recipient
 
 #: What a form field's value may refer to; the notice sender fills them in.
 FORM_PLACEHOLDERS = frozenset({"url", "urls", "case_reference", "notifier_name", "notifier_email"})
 #: Notice languages a platform may insist on.
 LANGUAGES = ("en", "zh-Hant")
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _DOMAIN = re.compile(r"(\*\.)?([a-z0-9_-]+(\.[a-z0-9_-]+)+)")
 
 Reader = Callable[[Any], Any]
@@ -59,9 +59,11 @@ def text_list(value: Any) -> list[str]:
 
 
 def email(value: Any) -> str:
-    if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()):
-        raise ValueError(f"{_shown(value)} is not an email address like abuse@example.com")
-    return value.strip()
+    """One address tada can write to (domain.recipients); the reason names its domain at most."""
+    try:
+        return check_recipient(value)
+    except BadRecipient as refused:
+        raise ValueError(f"not an email address like abuse@example.com ({refused})") from None
 
 
 def web_address(value: Any) -> str:
