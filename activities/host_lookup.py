@@ -32,7 +32,7 @@ from tada.domain.abuse_contacts import (
     registrar_abuse,
 )
 from tada.domain.cdn import cdn_for
-from tada.domain.hosts import ip_literal, registrable_domain
+from tada.domain.hosts import ip_literal, rdap_domain, registrable_domain
 from tada.workflows.activity_contracts import FIND_ABUSE_CONTACTS, HostLookup
 
 log = structlog.get_logger(__name__)
@@ -92,7 +92,8 @@ class HostLookupActivities(HostLookup):
             contacts += await self._address_contacts(address, contacts)
         if literal is None:
             result.registrable_domain = registrable_domain(host)
-            contacts += await self._registrar_contacts(result.registrable_domain, contacts)
+            # The TLD's RDAP server knows the name registered with it: uk.com for site.uk.com.
+            contacts += await self._registrar_contacts(rdap_domain(host), contacts)
         result.contacts = contacts
         return result
 

@@ -1,11 +1,8 @@
 import hashlib
-import importlib
-import socket
 
 import pytest
 
-import tada.domain.hosts as domain_hosts
-from tada.domain.urls import InvalidUrl, host_of, link_id_for, normalise_url, registrable_domain, url_hash
+from tada.domain.urls import InvalidUrl, host_of, link_id_for, normalise_url, url_hash
 
 
 @pytest.mark.parametrize(
@@ -132,39 +129,3 @@ def test_the_same_link_written_two_ways_has_one_id():
 )
 def test_host_of(url, host):
     assert host_of(url) == host
-
-
-@pytest.mark.parametrize(
-    ("host", "domain"),
-    [
-        ("sub.example.co.uk", "example.co.uk"),
-        ("a.b.c.example.com", "example.com"),
-        ("example.com", "example.com"),
-        ("t.me", "t.me"),
-        ("www.google.com.hk", "google.com.hk"),
-        ("someone.blogspot.com", "blogspot.com"),  # the operator, not the private suffix
-        ("WWW.Example.COM.", "example.com"),
-        ("192.0.2.1", "192.0.2.1"),
-        ("2001:db8::1", "2001:db8::1"),
-        ("[2001:db8::1]", "2001:db8::1"),
-        ("xn--bcher-kva.example", "xn--bcher-kva.example"),  # no public suffix: the host itself
-    ],
-)
-def test_registrable_domain(host, domain):
-    assert registrable_domain(host) == domain
-
-
-def test_the_suffix_list_is_the_bundled_one_never_fetched_nor_cached(monkeypatch):
-    attempts = []
-
-    def no_network(*args, **kwargs):
-        attempts.append(args)
-        raise OSError("no network in tests")
-
-    monkeypatch.setattr(socket, "create_connection", no_network)
-    monkeypatch.setattr(socket.socket, "connect", no_network)
-    hosts = importlib.reload(domain_hosts)
-    assert hosts.registrable_domain("sub.example.co.uk") == "example.co.uk"
-    assert attempts == []
-    assert tuple(hosts._EXTRACT.suffix_list_urls) == ()  # noqa: SLF001 - no network for the suffix list
-    assert hosts._EXTRACT._cache.enabled is False  # noqa: SLF001
