@@ -150,6 +150,7 @@ def registry_toml(web: WebServers, step: float) -> str:
         f'recheck_schedule = ["{s}"]',
         'unresolved_recheck = "1h"',
         'batch_window = "1s"',
+        'confirm_gone_after = "1s"',  # every removal confirmed by a second check, compressed like the rest
     ]
     for behaviour in BEHAVIOURS:
         lines += [

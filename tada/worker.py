@@ -142,6 +142,9 @@ def build_worker(
         "activities": build_activities(client, pool, http, settings),
         "max_cached_workflows": settings.max_cached_workflows,
         "graceful_shutdown_timeout": timedelta(seconds=10),
+        # A send heartbeats; its cancellation (a withdrawal, a pause) arrives with a heartbeat's
+        # answer, so they go to the server at least every second, not every 24 s.
+        "max_heartbeat_throttle_interval": timedelta(seconds=1),
         "interceptors": list(interceptors),
     }
     return Worker(client, **{**arguments, **options})

@@ -11,11 +11,14 @@ from datetime import datetime, timedelta
 from typing import NoReturn
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from tada.domain import search
     from tada.domain.abuse_contacts import HostLookupRequest
+    from tada.domain.batching import batch_key_for, batch_workflow_id
+    from tada.domain.delivery import DeliveryFailure
+    from tada.domain.durations import format_duration
     from tada.domain.models import (
         CaseworkerAction,
         EscalationContact,
@@ -26,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         LivenessRequest,
         LivenessResult,
         NoticeBatch,
+        NoticeFailed,
         NoticeRequest,
         NoticeSent,
         PlatformResponse,
@@ -43,7 +47,8 @@ with workflow.unsafe.imports_passed_through():
         check_move,
     )
     from tada.workflows.activity_contracts import HostLookup, Liveness, NoticeHandOver, Notices, Store
-    from tada.workflows.options import CONTACT_REMINDER, HOST_LOOKUP, LIVENESS, NOTICE, STORE
+    from tada.workflows.delivery_outcome import permanent_failure
+    from tada.workflows.options import CONTACT_REMINDER, HAND_OVER, HOST_LOOKUP, LIVENESS, NOTICE, STORE
 
 S = LinkState
 Act = CaseworkerActionKind
@@ -51,6 +56,14 @@ Event = EventKind
 
 #: Workflow versions (``workflow.patched``): histories written before a change replay the old way.
 SEND_UNBATCHED_DIRECTLY = "send-unbatched-notices-directly"  # batch_window 0s: no notice-batch workflow
+CONFIRM_GONE = "confirm-gone-with-a-second-check"  # a "gone" moves to REMOVED only when a later check agrees
+STOP_SEND_IN_FLIGHT = "stop-a-send-in-flight"  # a withdrawal or pause cancels a notice that is being sent
+
+#: How long a link waits for its notice batch to say whether a notice it asked back had gone out.
+DROP_PATIENCE = timedelta(minutes=5)
+
+#: What one delivery came to (``_deliver``): out, the link moved meanwhile, or failed for good.
+SENT, MOVED, FAILED = "sent", "moved", "failed"
 
 
 class _Withdrawn(Exception):
@@ -61,6 +74,11 @@ class _ContinueAsNew(Exception):
     """Raised at a resumable wait when Temporal suggests starting a fresh history."""
 
 
+class _StateChanged(Exception):
+    """Raised when a caseworker action moved the link while it waited inside a step (for
+    the check that confirms a removal): the main loop carries on from the new state."""
+
+
 @workflow.defn
 class LinkWorkflow:
     @workflow.init
@@ -69,6 +87,8 @@ class LinkWorkflow:
         self._c: LinkCarry = link.carry.model_copy(deep=True) if link.carry else LinkCarry()
         self._inbox: list[CaseworkerAction] = self._c.inbox
         self._sent: dict[str, NoticeSent] = {}
+        self._failed: dict[str, DeliveryFailure] = {}
+        self._dropped: set[str] = set()
 
     # --- caseworker signals: each one is queued and handled by the main loop --------
 
@@ -109,6 +129,16 @@ class LinkWorkflow:
         """From the notice batch: this link's notice went out."""
         self._sent[sent.notice_key] = sent
 
+    @workflow.signal
+    def notice_failed(self, failed: NoticeFailed) -> None:
+        """From the notice batch: this link's notice can never go out as it is."""
+        self._failed[failed.notice_key] = failed.failure
+
+    @workflow.signal
+    def notice_dropped(self, notice_key: str) -> None:
+        """From the notice batch: the notice this link asked back did not go out."""
+        self._dropped.add(notice_key)
+
     @workflow.query
     def status(self) -> LinkStatus:
         c, policy = self._c, self._link.policy
@@ -137,20 +167,23 @@ class LinkWorkflow:
         try:
             while True:
                 state = self._c.state
-                if state == S.REPORTED:
-                    await self._reported()
-                elif state in (S.AWAITING_RESPONSE, S.FOLLOW_UP):
-                    await self._awaiting_response()
-                elif state == S.ESCALATED:
-                    await self._escalated()
-                elif state == S.UNRESOLVED:
-                    await self._unresolved()
-                elif state == S.REMOVED:
-                    if await self._watch_for_reposts():
+                try:
+                    if state == S.REPORTED:
+                        await self._reported()
+                    elif state in (S.AWAITING_RESPONSE, S.FOLLOW_UP):
+                        await self._awaiting_response()
+                    elif state == S.ESCALATED:
+                        await self._escalated()
+                    elif state == S.UNRESOLVED:
+                        await self._unresolved()
+                    elif state == S.REMOVED:
+                        if await self._watch_for_reposts():
+                            return self.status()
+                        await self._continue_as_new()  # a repost: the new cycle starts fresh
+                    else:
                         return self.status()
-                    await self._continue_as_new()  # a repost: the new cycle starts fresh
-                else:
-                    return self.status()
+                except _StateChanged:
+                    continue
         except _ContinueAsNew:
             await self._continue_as_new()
         except _Withdrawn as withdrawn:
@@ -168,7 +201,7 @@ class LinkWorkflow:
             await self._move_removed(f"already gone: {result.reason}")
             return
         kind = NoticeKind.REPOST if c.cycle > 1 else NoticeKind.INITIAL
-        if not await self._deliver(kind, policy.channel, policy.email):
+        if await self._deliver_to_platform(kind) != SENT:
             return
         c.follow_ups_sent = 0
         c.escalations_sent = 0
@@ -193,7 +226,7 @@ class LinkWorkflow:
                 return
             self._schedule("send follow-up", workflow.now())
             await self._move(S.FOLLOW_UP, f"no response, still {result.verdict}")
-            if not await self._deliver(NoticeKind.FOLLOW_UP, policy.channel, policy.email):
+            if await self._deliver_to_platform(NoticeKind.FOLLOW_UP) != SENT:
                 return
             c.follow_ups_sent += 1
             self._schedule("follow-up check", workflow.now() + timings.follow_up_after)
@@ -238,7 +271,9 @@ class LinkWorkflow:
                 delivered = await self._deliver(kind, Channel.EMAIL, contact.email)
             else:  # a CDN's abuse form: a caseworker files it
                 delivered = await self._deliver(kind, Channel.MANUAL, None, where=contact.instructions)
-            if not delivered:
+            if delivered == FAILED:  # that contact bounced: the next one found, or a caseworker's
+                continue
+            if delivered == MOVED:
                 return
             c.escalations_sent += 1
             c.checking_escalation = True
@@ -273,7 +308,8 @@ class LinkWorkflow:
         """No escalation contact known: wait, visibly, for a caseworker to supply one; a
         reminder is logged every day. True when a caseworker action changed the state."""
         escalation = self._link.policy.escalation
-        self._schedule(f"needs {escalation} contact (tada link escalate)", workflow.now() + CONTACT_REMINDER)
+        needs = f"{escalation} contact bounced" if self._c.bounced else f"needs {escalation} contact"
+        self._schedule(f"{needs} (tada link escalate)", workflow.now() + CONTACT_REMINDER)
         await self._record(Event.WAITING, {"for": f"{escalation} contact"})
         while True:
             action = await self._wait()
@@ -307,7 +343,7 @@ class LinkWorkflow:
                 continue
             c.recheck_index += 1
             self._schedule_repost_check()
-            result = await self._check_liveness(self._c.next_action)
+            result = await self._check_liveness(self._c.next_action, confirm=False)  # only "live" matters here
             if result.verdict == Verdict.LIVE:
                 await self._start_new_cycle(f"live again at re-check {c.recheck_index}")
                 return False
@@ -345,7 +381,7 @@ class LinkWorkflow:
                 return True
             return False
         if action.action == Act.RECHECK:
-            result = await self._check_liveness(self._c.next_action)
+            result = await self._check_liveness(self._c.next_action, confirm=state != S.REMOVED)
             if result.verdict == Verdict.GONE and state != S.REMOVED:
                 await self._move_removed(f"gone at caseworker re-check: {result.reason}")
                 return True
@@ -420,25 +456,104 @@ class LinkWorkflow:
 
     # --- side effects, all through activities -------------------------------------
 
-    async def _check_liveness(self, next_action: str) -> LivenessResult:
+    async def _check_liveness(self, next_action: str, *, confirm: bool = True) -> LivenessResult:
+        """Is the content still up? With ``confirm``, a "gone" counts only when a second check,
+        ``confirm_gone_after`` later and asked as a visitor would ask, agrees; otherwise the
+        verdict is "unknown" and the link goes on as for any live link. Both are in the timeline."""
         self._raise_if_withdrawn()
-        result = await workflow.execute_activity_method(
-            Liveness.check,
-            LivenessRequest(link_id=self._link.link_id, removed_markers=self._link.policy.removed_markers),
-            **LIVENESS,
+        result = await self._probe(confirming=False)
+        after = self._link.policy.timings.confirm_gone_after
+        if not confirm or result.verdict != Verdict.GONE or after <= timedelta(0) or not workflow.patched(CONFIRM_GONE):
+            self._c.next_action = next_action
+            await self._record_liveness(result)
+            return result
+        planned_at = self._c.next_action_at
+        self._schedule("confirm removal (second check)", workflow.now() + after)
+        await self._record_liveness(result)
+        await self._wait_to_confirm()
+        second = await self._probe(confirming=True)
+        self._schedule(next_action, planned_at)
+        await self._record_liveness(second, confirming=True)
+        if second.verdict == Verdict.GONE:
+            reason = f"{result.reason}, confirmed {format_duration(after)} later"
+            return second.model_copy(update={"reason": reason})
+        reason = f"not confirmed: {second.verdict} {format_duration(after)} later ({second.reason})"
+        return LivenessResult(verdict=Verdict.UNKNOWN, reason=reason, http_status=second.http_status)
+
+    async def _wait_to_confirm(self) -> None:
+        """Until the confirming check is due. A caseworker's re-check asks for it at once; an
+        action that moves the link ends the confirmation (the main loop goes on from there)."""
+        while True:
+            action = await self._wait(resumable=False)
+            if action is None or action.action == Act.RECHECK:
+                return
+            if await self._on_action(action):
+                raise _StateChanged()
+
+    async def _probe(self, *, confirming: bool) -> LivenessResult:
+        request = LivenessRequest(
+            link_id=self._link.link_id, removed_markers=self._link.policy.removed_markers, confirming=confirming
         )
+        return await workflow.execute_activity_method(Liveness.check, request, **LIVENESS)
+
+    async def _record_liveness(self, result: LivenessResult, *, confirming: bool = False) -> None:
         detail = {"verdict": result.verdict.value, "reason": result.reason}
         if result.http_status is not None:
             detail["http_status"] = str(result.http_status)
-        self._c.next_action = next_action
+        if confirming:
+            detail["check"] = "confirming"
         await self._record(Event.LIVENESS, detail)
-        return result
+
+    async def _deliver_to_platform(self, kind: NoticeKind) -> str:
+        """A notice to the platform itself. When its address or form fails for good, the
+        registry's manual route takes over where there is one; otherwise the link waits, visibly,
+        for a caseworker ("contact bounced"): a new contact, or the notice filed another way."""
+        c, policy = self._c, self._link.policy
+        channel, email = (Channel.EMAIL, c.platform_email) if c.platform_email else (policy.channel, policy.email)
+        if (email or policy.form_url or "") not in c.bounced or channel == Channel.MANUAL:
+            outcome = await self._deliver(kind, channel, email)
+            if outcome != FAILED:
+                return outcome
+        if policy.manual_instructions:
+            return await self._deliver(kind, Channel.MANUAL, None, where=policy.manual_instructions)
+        return await self._wait_for_new_platform_contact(kind)
+
+    async def _wait_for_new_platform_contact(self, kind: NoticeKind) -> str:
+        """The platform's address bounced and the registry knows no other route."""
+        c = self._c
+        planned = (c.next_action, c.next_action_at)
+        doing = "contact bounced: give a new contact (tada link escalate) or file it another way (tada link filed)"
+        self._schedule(doing, workflow.now() + CONTACT_REMINDER)
+        await self._record(Event.WAITING, {"for": "new platform contact", "kind": kind.value})
+        while True:
+            action = await self._wait(resumable=False)
+            if action is None:  # the daily reminder
+                workflow.logger.warning("link %s: the platform's contact bounced", self._link.link_id)
+                self._schedule(doing, workflow.now() + CONTACT_REMINDER)
+                continue
+            if action.action == Act.FILED:
+                self._schedule(*planned)
+                c.notices_sent += 1
+                await self._record(Event.NOTICE, {"kind": kind.value, "channel": "manual"})
+                return SENT
+            if action.action == Act.ESCALATE and action.contact and action.contact.email and c.state == S.REPORTED:
+                await self._record(Event.CASEWORKER, {"action": Act.ESCALATE.value, "kind": "platform"})
+                self._schedule(*planned)
+                c.platform_email = action.contact.email
+                outcome = await self._deliver(kind, Channel.EMAIL, action.contact.email)
+                if outcome != FAILED:
+                    return outcome
+                self._schedule(doing, workflow.now() + CONTACT_REMINDER)
+                continue
+            if await self._on_action(action):
+                return MOVED
 
     async def _deliver(
         self, kind: NoticeKind, channel: Channel, recipient: str | None, *, where: str | None = None
-    ) -> bool:
-        """Send one notice. A manual channel waits for the caseworker to confirm filing.
-        False when a caseworker action changed the state meanwhile."""
+    ) -> str:
+        """Send one notice: SENT, MOVED (a caseworker action changed the state meanwhile) or
+        FAILED (it can never go out to that recipient: recorded, and the recipient remembered
+        as bounced). A manual channel waits for the caseworker to confirm filing."""
         self._raise_if_withdrawn()
         c, policy = self._c, self._link.policy
         self._c.seq += 1
@@ -453,11 +568,11 @@ class LinkWorkflow:
                 if action is not None and action.action == Act.FILED:
                     break
                 if action is not None and await self._on_action(action):
-                    return False
+                    return MOVED
             self._schedule(planned[0], max(planned[1], workflow.now()) if planned[1] else None)
             c.notices_sent += 1
             await self._record(Event.NOTICE, {"kind": kind.value, "channel": "manual", "notice_key": notice_key})
-            return True
+            return SENT
         request = NoticeRequest(
             notice_key=notice_key,
             link_id=self._link.link_id,
@@ -474,28 +589,83 @@ class LinkWorkflow:
             previous_removal_at=c.previous_removal_at,
             batch_window=policy.timings.batch_window,
         )
-        if policy.timings.batch_window > timedelta(0) or not workflow.patched(SEND_UNBATCHED_DIRECTLY):
-            sent = await self._send_with_batch(request)
-        else:  # no batching window: nothing to wait for, the link sends its notice itself
-            receipt = await workflow.execute_activity_method(Notices.send_batch, NoticeBatch(items=[request]), **NOTICE)
-            sent = NoticeSent(notice_key=notice_key, message_id=receipt.message_id, recipient=receipt.recipient)
+        while True:
+            outcome = await self._send(request)
+            if outcome is not None:
+                break
+            # Asked back before it went out: the withdrawal ends the link here, a pause holds
+            # it, and after the resume the same notice is sent again.
+            self._raise_if_withdrawn()
+            pause = next(a for a in self._inbox if a.action == Act.PAUSE)
+            self._inbox.remove(pause)
+            await self._hold_while_paused()
+        if isinstance(outcome, DeliveryFailure):
+            c.bounced.append(recipient or policy.form_url or "")
+            detail = {"kind": kind.value, **outcome.model_dump(mode="json")}
+            await self._record(Event.DELIVERY_FAILED, detail)
+            workflow.logger.warning("link %s: %s notice failed for good at %s", self._link.link_id, kind, outcome.where)
+            return FAILED
         c.notices_sent += 1
         detail = {"kind": kind.value, "channel": channel.value, "notice_key": notice_key}
-        if sent.recipient:
-            detail["recipient"] = sent.recipient
-        if sent.batch_size > 1:
-            detail["batch_size"] = str(sent.batch_size)
+        if outcome.recipient:
+            detail["recipient"] = outcome.recipient
+        if outcome.batch_size > 1:
+            detail["batch_size"] = str(outcome.batch_size)
         await self._record(Event.NOTICE, detail)
-        return True
+        return SENT
 
-    async def _send_with_batch(self, request: NoticeRequest) -> NoticeSent:
-        """Hand the notice to the batch of its case and recipient, and wait until it went out."""
-        await workflow.execute_activity_method(NoticeHandOver.hand_over, request, **NOTICE)
-        await workflow.wait_condition(
-            lambda: request.notice_key in self._sent or any(a.action == Act.WITHDRAW for a in self._inbox)
-        )
-        self._raise_if_withdrawn()
-        return self._sent.pop(request.notice_key)
+    async def _send(self, request: NoticeRequest) -> NoticeSent | DeliveryFailure | None:
+        """The notice's outcome: sent, failed for good, or None when a withdrawal or pause
+        asked it back before it went out."""
+        if request.batch_window > timedelta(0) or not workflow.patched(SEND_UNBATCHED_DIRECTLY):
+            return await self._send_with_batch(request)
+        # no batching window: nothing to wait for, the link sends its notice itself
+        sending = workflow.start_activity_method(Notices.send_batch, NoticeBatch(items=[request]), **NOTICE)
+        await workflow.wait_condition(lambda: sending.done() or self._stop_asked())
+        if not sending.done() and workflow.patched(STOP_SEND_IN_FLIGHT):
+            sending.cancel()  # waits until the activity has stopped: nothing goes out after this
+        try:
+            receipt = await sending
+        except ActivityError as error:
+            if isinstance(error.cause, CancelledError):
+                return None
+            if failure := permanent_failure(error):
+                return failure
+            raise
+        return NoticeSent(notice_key=request.notice_key, message_id=receipt.message_id, recipient=receipt.recipient)
+
+    async def _send_with_batch(self, request: NoticeRequest) -> NoticeSent | DeliveryFailure | None:
+        """Hand the notice to the batch of its case and recipient, and wait until it went out
+        (or failed). A withdrawal or pause meanwhile asks the batch to drop it."""
+        key = request.notice_key
+        await workflow.execute_activity_method(NoticeHandOver.hand_over, request, **HAND_OVER)
+
+        def answered() -> bool:
+            return key in self._sent or key in self._failed
+
+        await workflow.wait_condition(lambda: answered() or self._stop_asked())
+        if not answered() and workflow.patched(STOP_SEND_IN_FLIGHT):
+            batch = workflow.get_external_workflow_handle(batch_workflow_id(batch_key_for(request)))
+            try:
+                await batch.signal("drop", key)
+            except FailureError:  # the batch has closed: whatever it did, it has told us
+                pass
+            try:
+                await workflow.wait_condition(lambda: answered() or key in self._dropped, timeout=DROP_PATIENCE)
+            except TimeoutError:
+                workflow.logger.warning("link %s: the notice batch did not answer", self._link.link_id)
+        elif not answered():  # histories from before: only a withdrawal stops the wait
+            await workflow.wait_condition(lambda: answered() or any(a.action == Act.WITHDRAW for a in self._inbox))
+            self._raise_if_withdrawn()
+        if key in self._failed:
+            return self._failed.pop(key)
+        if key in self._sent:
+            return self._sent.pop(key)
+        self._dropped.discard(key)
+        return None
+
+    def _stop_asked(self) -> bool:
+        return any(a.action in (Act.WITHDRAW, Act.PAUSE) for a in self._inbox)
 
     async def _record(self, kind: EventKind, detail: dict[str, str], *, moved_from: LinkState | None = None) -> None:
         c = self._c
@@ -568,12 +738,13 @@ class LinkWorkflow:
         """A caseworker's contact first, then the registry's, then what the host lookup
         found: each further escalation goes to the next one found (host, then registrar)."""
         c, policy = self._c, self._link.policy
-        if c.escalation_contact is not None:
+        if c.escalation_contact is not None and c.escalation_contact.email not in c.bounced:
             return c.escalation_contact
-        if policy.escalation_email:
+        if policy.escalation_email and policy.escalation_email not in c.bounced:
             return EscalationContact(email=policy.escalation_email, kind=policy.escalation, source="registry")
-        if c.found_contacts:
-            found = c.found_contacts[min(c.escalations_sent, len(c.found_contacts) - 1)]
+        usable = [found for found in c.found_contacts if not found.email or found.email not in c.bounced]
+        if usable:
+            found = usable[min(c.escalations_sent, len(usable) - 1)]
             return EscalationContact(
                 email=found.email,
                 kind=Escalation.HOST,

@@ -2,12 +2,17 @@
 
 Side effects are retried with backoff for as long as it takes (an SMTP relay or
 the database being down for an hour must not lose a step); each activity is
-idempotent, so a retry never sends or records anything twice.
+idempotent, so a retry never sends or records anything twice. The one exception is
+a delivery that can never succeed as it is (tada/domain/delivery.py): it fails at
+once, and the link workflow moves on.
 """
 
 from datetime import timedelta
 
 from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
+
+from tada.domain.delivery import PERMANENT_FAILURE
 
 _PATIENT = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -16,7 +21,22 @@ _PATIENT = RetryPolicy(
 )
 
 LIVENESS = {"start_to_close_timeout": timedelta(seconds=60), "retry_policy": _PATIENT}
-NOTICE = {"start_to_close_timeout": timedelta(minutes=2), "retry_policy": _PATIENT}
+#: Handing a notice to its batch: quick, retried like any side effect.
+HAND_OVER = {"start_to_close_timeout": timedelta(minutes=2), "retry_policy": _PATIENT}
+#: Sending: a permanent failure (SMTP 5xx, a form's 4xx, an address that can never work) is
+#: not retried; the send heartbeats, so a withdrawal or pause cancels it while it is in flight,
+#: and the workflow waits until the cancellation is done (nothing goes out after it).
+NOTICE = {
+    "start_to_close_timeout": timedelta(minutes=2),
+    "heartbeat_timeout": timedelta(seconds=30),
+    "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    "retry_policy": RetryPolicy(
+        initial_interval=_PATIENT.initial_interval,
+        backoff_coefficient=_PATIENT.backoff_coefficient,
+        maximum_interval=_PATIENT.maximum_interval,
+        non_retryable_error_types=[PERMANENT_FAILURE],
+    ),
+}
 STORE = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": _PATIENT}
 
 #: DNS and RDAP: registries rate-limit, so back off further; after a few hours of

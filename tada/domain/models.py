@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 
 from tada.domain.abuse_contacts import AbuseContact
+from tada.domain.delivery import DeliveryFailure
 from tada.domain.states import (
     CaseworkerActionKind,
     Category,
@@ -101,6 +102,10 @@ class LinkCarry(BaseModel):
     found_contacts: list[AbuseContact] = Field(default_factory=list)
     previous_removal_at: datetime | None = None
     inbox: list[CaseworkerAction] = Field(default_factory=list)
+    #: Addresses (and form hosts) that failed for good: never written to again in this link's life.
+    bounced: list[str] = Field(default_factory=list)
+    #: A caseworker's address for the platform, after the registry's bounced.
+    platform_email: str | None = None
 
 
 class LinkInput(BaseModel):
@@ -194,6 +199,13 @@ class NoticeSent(BaseModel):
     message_id: str | None = None
     recipient: str | None = None
     batch_size: int = 1
+
+
+class NoticeFailed(BaseModel):
+    """Sent back to each link workflow whose notice can never go out as it is."""
+
+    notice_key: str
+    failure: DeliveryFailure
 
 
 class LinkEvent(BaseModel):

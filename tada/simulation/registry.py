@@ -18,7 +18,7 @@ from tada.domain.states import Channel, Escalation
 from tada.simulation.sites import REMOVED_MARKER, Site
 
 #: platforms.toml's [defaults], in days (batch_window is not compressed: it is already short).
-DAYS = {"follow_up_after": 3, "escalate_after": 7, "unresolved_recheck": 90}
+DAYS = {"follow_up_after": 3, "escalate_after": 7, "unresolved_recheck": 90, "confirm_gone_after": 30 / (24 * 60)}
 RECHECK_DAYS = [1]
 FOLLOW_UPS = 2
 ESCALATIONS = 2

@@ -42,6 +42,7 @@ def make_policy(**changes) -> PlatformPolicy:
             recheck_schedule=[timedelta(days=1), timedelta(days=7)],
             unresolved_recheck=timedelta(days=30),
             batch_window=timedelta(0),
+            confirm_gone_after=timedelta(0),  # confirmation is tested on its own (test_confirmed_removal.py)
         ),
     )
     return policy.model_copy(update=changes)

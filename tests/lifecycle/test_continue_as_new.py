@@ -56,6 +56,7 @@ async def test_history_restarts_and_no_signal_is_lost(small_history_env, db_pool
             unresolved_recheck=timedelta(seconds=1),
             recheck_schedule=[timedelta(days=1)],
             batch_window=timedelta(0),
+            confirm_gone_after=timedelta(0),
         ),
     )
     async with running_worker(small_history_env, db_pool, settings) as h:

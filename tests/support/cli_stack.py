@@ -37,6 +37,7 @@ HOURLY = {
     "recheck_schedule": ["1h"],
     "unresolved_recheck": "1h",
     "batch_window": "1s",
+    "confirm_gone_after": "0s",  # a removal's confirmation is tested on the time-skipping server
 }
 #: The one platform: everything on 127.0.0.1 (the suite's web server), reported by email.
 TEST_PLATFORM = {
