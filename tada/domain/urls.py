@@ -1,10 +1,24 @@
 """URL normalisation, link ids and hosts.
 
 The normalised URL is what tada stores, checks and sends to a platform, so it
-must still open the same page: only changes that cannot alter the page are made
-(case of scheme and host, default port, fragment, tracking parameters, percent
-escapes). The same link written two ways normalises to one string, and so to
-one link id and one workflow.
+must still open the same page: only changes that cannot alter the page are made.
+A link is first read as a browser reads it, by the WHATWG URL standard (ada, the
+parser Node.js uses): ``\\`` is ``/`` in the path, ``.``, ``..`` and their escapes
+``%2e`` are resolved, the host is percent-decoded and mapped (UTS 46), the default
+port goes. Then tada drops the fragment (but a ``#!`` route) and tracking
+parameters, percent-encodes what a browser sends raw (``|``, ``^``, non-ASCII) and
+upper-cases every escape. The same link written two ways normalises to one string,
+and so to one link id and one workflow; two links a browser would request
+differently never do.
+
+tada is stricter than a browser where DNS is: a host must be a domain name of
+two labels or more, each of letters, digits, ``-`` and ``_``, with a valid
+``xn--`` form, or an IP address. An IPv4 address written other than as four
+decimal numbers (``0x7f.1``, ``2130706433``, ``0177.0.0.1``, ``127.1``) is refused,
+with the address a browser reads in it, as tada's egress refuses such hosts
+(``tada.domain.addresses``): it disguises where a link goes. Spaces, control
+characters and user names are refused too. Every refusal is an InvalidUrl whose
+reason names the part at fault.
 """
 
 from __future__ import annotations
@@ -14,9 +28,10 @@ import re
 import unicodedata
 from urllib.parse import quote, unquote, urlsplit
 
+import ada_url
 import idna
 
-from tada.domain.hosts import ip_literal, registrable_domain
+from tada.domain.hosts import registrable_domain
 from tada.errors import InvalidInput
 
 __all__ = [
@@ -77,26 +92,30 @@ def normalise_url(raw: str) -> str:
         raise InvalidUrl(f"longer than {MAX_URL_LENGTH} characters")
     if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in text):
         raise InvalidUrl("contains spaces or control characters")
-    try:
-        parts = urlsplit(_with_scheme(text))
-        port = parts.port
-    except ValueError:
-        raise InvalidUrl("not a valid web address") from None
-    scheme = parts.scheme.lower()
+    if any(unicodedata.category(ch) == "Cs" for ch in text):
+        raise InvalidUrl("contains a lone surrogate, which is not text")
+    text = _with_scheme(text)
+    scheme = text.split(":", 1)[0].lower()
     if scheme not in DEFAULT_PORTS:
         raise InvalidUrl("only http and https links can be taken down")
-    if "@" in parts.netloc:
+    authority = _authority(text)
+    if "@" in authority:
         raise InvalidUrl("contains a user name or password")
-    host = _normalise_host(parts.hostname or "")
+    try:
+        parts = ada_url.URL(text)
+    except ValueError:
+        raise InvalidUrl(_why_unreadable(authority)) from None
+    host = _checked_host(parts, authority)
     netloc = f"[{host}]" if ":" in host else host
-    if port is not None and port != DEFAULT_PORTS[scheme]:
-        netloc += f":{port}"
-    url = f"{scheme}://{netloc}{_tidy(parts.path) or '/'}"
-    query = _strip_tracking(parts.query, host)
+    if parts.port:  # ada leaves out the scheme's default port
+        netloc += f":{parts.port}"
+    url = f"{scheme}://{netloc}{_tidy(parts.pathname) or '/'}"
+    query = _strip_tracking(parts.search.removeprefix("?"), host)
     if query:
         url += f"?{query}"
-    if parts.fragment.startswith("!"):  # "#!/path" is an address, not a position on the page
-        url += f"#{_tidy(parts.fragment)}"
+    fragment = parts.hash.removeprefix("#")
+    if fragment.startswith("!"):  # "#!/path" is an address, not a position on the page
+        url += f"#{_tidy(fragment)}"
     if len(url) > MAX_URL_LENGTH:
         raise InvalidUrl(f"longer than {MAX_URL_LENGTH} characters")
     return url
@@ -119,8 +138,10 @@ def host_of(url: str) -> str:
 
 def _with_scheme(text: str) -> str:
     """Add https:// to a bare ``host/path`` (or ``host:port/path``, or ``//host/path``)."""
-    if text.startswith("//"):
+    if text.startswith("//") and not text.startswith(("///", "//\\")):
         return f"https:{text}"
+    if text.startswith(("/", "\\")):
+        raise InvalidUrl("has no host")  # a path ("/x", "///x") or a file share ("\\\\server\\x")
     match = _SCHEME.match(text)
     if match and match.group(1).lower() in NEVER_HOSTS:
         return text  # "javascript:1" is a script, not host "javascript" on port 1
@@ -131,27 +152,61 @@ def _with_scheme(text: str) -> str:
     return f"https://{text}"
 
 
-def _normalise_host(host: str) -> str:
-    host = host.rstrip(".")
+def _authority(url: str) -> str:
+    """What a browser reads as the ``user@host:port`` of a web URL: after the scheme and any
+    slashes or backslashes, up to the first ``/``, ``\\``, ``?`` or ``#``."""
+    rest = url.split(":", 1)[1].lstrip("/\\")
+    return re.split(r"[/\\?#]", rest, maxsplit=1)[0]
+
+
+def _why_unreadable(authority: str) -> str:
+    """Why a browser could not read a web URL with this authority, for people."""
+    if authority.startswith("["):
+        return "has an invalid IP address"
+    host, _, port = authority.partition(":")
+    if port and (not port.isdigit() or int(port) > 65535):
+        return "not a valid web address"
     if not host:
-        raise InvalidUrl("has no host")
-    ip = ip_literal(host)
-    if ip is not None:
-        return str(ip)
-    if not host.isascii():
-        try:
-            host = idna.encode(host, uts46=True).decode("ascii")
-        except idna.IDNAError:
-            raise InvalidUrl("has an invalid international domain name") from None
-    host = host.lower()
+        return "has no host"
+    last = host.removesuffix(".").rsplit(".", 1)[-1].lower()
+    if last.isdigit() or (last.startswith("0x") and all(c in "0123456789abcdef" for c in last[2:])):
+        return "has an invalid IP address"  # a host ending in a number is read as an IPv4 address
+    if not host.isascii() or "xn--" in host.lower():
+        return "has an invalid international domain name"
+    return "has an invalid host name"
+
+
+def _checked_host(parts: ada_url.URL, authority: str) -> str:
+    """The host of a parsed web URL as tada stores it: an IP address without brackets, or a
+    DNS name in lower-case ASCII without the root's trailing dot."""
+    if parts.host_type == ada_url.HostType.IPV6:
+        return parts.hostname.removeprefix("[").removesuffix("]")
+    if parts.host_type == ada_url.HostType.IPV4:
+        written = authority.partition(":")[0].lower().removesuffix(".")
+        if written != parts.hostname:  # 0x7f.1, 2130706433, 0177.0.0.1, 127.1, %31%32%37.0.0.1
+            raise InvalidUrl(
+                f"has an IPv4 address written in hex, octal or short form (a browser reads {parts.hostname})"
+            )
+        return parts.hostname
+    host = parts.hostname.removesuffix(".")  # never empty: a web URL without a host is unreadable
     labels = host.split(".")
     if len(labels) < 2:
         raise InvalidUrl("host must be a domain name like example.com or an IP address")
     if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise InvalidUrl("has an invalid host name")
-    if labels[-1].isdigit():
-        raise InvalidUrl("has an invalid IP address")
+    if not all(_valid_a_label(label) for label in labels if label.startswith("xn--")):
+        raise InvalidUrl("has an invalid international domain name")
     return host
+
+
+def _valid_a_label(label: str) -> bool:
+    """An ``xn--`` label that decodes to a valid international label (IDNA 2008), as every
+    registry requires; browsers also take some that do not (``xn--pokxncvks``)."""
+    try:
+        idna.decode(label)
+    except (idna.IDNAError, UnicodeError):
+        return False
+    return True
 
 
 def _strip_tracking(query: str, host: str) -> str:

@@ -42,6 +42,19 @@ from tada.domain.urls import InvalidUrl, host_of, link_id_for, normalise_url, ur
         # IP address literals
         ("http://192.0.2.1:80/x", "http://192.0.2.1/x"),
         ("http://[2001:DB8::1]:8080/x", "http://[2001:db8::1]:8080/x"),
+        # read as a browser reads them (WHATWG URL standard): dot segments resolved, escaped
+        # or not, a backslash is a slash, the host percent-decoded
+        ("https://example.com/a/../b/./c", "https://example.com/b/c"),
+        ("https://example.com/a/%2e%2E/b/%2e/c", "https://example.com/b/c"),
+        ("https://example.com/a/..", "https://example.com/"),
+        ("https://example.com/a%2eb/%2e%2e%2fc", "https://example.com/a%2Eb/%2E%2E%2Fc"),  # not segments
+        ("https://example.com/\\@evil.example/", "https://example.com//@evil.example/"),
+        ("https://example.com\\x\\y", "https://example.com/x/y"),
+        ("https://example.com\\@evil.example/", "https://example.com/@evil.example/"),  # no user name
+        ("http://192.0.2.1./x", "http://192.0.2.1/x"),
+        ("http:example.com/x", "http://example.com/x"),
+        ("https://ex%61mple.com/", "https://example.com/"),
+        ("https://example.com/?q='x'", "https://example.com/?q=%27x%27"),  # as browsers send it
     ],
 )
 def test_normalises(raw, expected):
@@ -50,11 +63,37 @@ def test_normalises(raw, expected):
 
 @pytest.mark.parametrize(
     "raw",
-    ["HTTPS://WWW.Example.COM:443/P?utm_source=x&a=1#f", "https://bücher.example/路?q=é", "site.com/x"],
+    [
+        "HTTPS://WWW.Example.COM:443/P?utm_source=x&a=1#f",
+        "https://bücher.example/路?q=é",
+        "site.com/x",
+        "https://example.com/a/%2e%2e/|^/b?x=%7c|'#!/r|",
+        "http://192.0.2.1/\\a\\..\\b",
+    ],
 )
 def test_normalising_twice_changes_nothing(raw):
     once = normalise_url(raw)
     assert normalise_url(once) == once
+
+
+@pytest.mark.parametrize(
+    ("raw", "read_as"),
+    [
+        ("http://192.0x00A80001/", "192.168.0.1"),
+        ("http://0xC0.0x00.0x02.0x01/", "192.0.2.1"),
+        ("http://0300.0250.0.01/", "192.168.0.1"),
+        ("http://010.0.0.1/", "8.0.0.1"),  # octal: not 10.0.0.1
+        ("http://3221225985/", "192.0.2.1"),
+        ("http://2130706433:8080/", "127.0.0.1"),
+        ("https://1.2.3/", "1.2.0.3"),
+        ("http://%31%32%37.0.0.1/", "127.0.0.1"),
+        ("http://０Ｘｃ０．０２５０．０１/", "192.168.0.1"),
+    ],
+)
+def test_refuses_an_ipv4_address_in_a_disguise_saying_what_a_browser_reads(raw, read_as):
+    with pytest.raises(InvalidUrl) as caught:
+        normalise_url(raw)
+    assert caught.value.reason == f"has an IPv4 address written in hex, octal or short form (a browser reads {read_as})"
 
 
 @pytest.mark.parametrize(
@@ -74,10 +113,21 @@ def test_normalising_twice_changes_nothing(raw):
         ("https://example.com/a\tb", "contains spaces or control characters"),
         ("https://example.com/\x00", "contains spaces or control characters"),
         ("https://localhost/x", "host must be a domain name like example.com or an IP address"),
-        ("https:///path", "has no host"),
-        ("http:example.com", "has no host"),
-        ("https://1.2.3/", "has an invalid IP address"),
+        ("https:///path", "host must be a domain name like example.com or an IP address"),  # host "path"
+        ("https://", "has no host"),
+        ("/path/only", "has no host"),
+        ("\\\\server\\share", "has no host"),
+        ("https://1.2.3.256/", "has an invalid IP address"),
+        ("https://1.2.3.4.5/", "has an invalid IP address"),
+        ("https://example.123/", "has an invalid IP address"),
+        ("https://foo.0x4/", "has an invalid IP address"),
+        ("http://[::1%25eth0]/", "has an invalid IP address"),
         ("https://exa_mple..com/", "has an invalid host name"),
+        ("https://example.com../", "has an invalid host name"),
+        ("https://a*b.example/", "has an invalid host name"),
+        ("https://a.b.c.xn--pokxncvks/", "has an invalid international domain name"),
+        ("https://☃.example/", "has an invalid international domain name"),
+        ("https://example.com/\ud800", "contains a lone surrogate, which is not text"),
         ("https://-bad-.com/", "has an invalid host name"),
         ("https://a\u200db.example/", "has an invalid international domain name"),
         ("https://example.com:99999/", "not a valid web address"),
