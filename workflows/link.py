@@ -494,7 +494,14 @@ class LinkWorkflow:
         request = LivenessRequest(
             link_id=self._link.link_id, removed_markers=self._link.policy.removed_markers, confirming=confirming
         )
-        return await workflow.execute_activity_method(Liveness.check, request, **LIVENESS)
+        try:
+            return await workflow.execute_activity_method(Liveness.check, request, **LIVENESS)
+        except ActivityError as error:  # tada's own fault, retried a few times already
+            kind = type(error.cause).__name__ if error.cause else "failure"
+            workflow.logger.warning("link %s: the liveness check failed: %s", self._link.link_id, kind)
+            return LivenessResult(
+                verdict=Verdict.UNKNOWN, reason=f"the check itself failed ({kind}): treated as unknown"
+            )
 
     async def _record_liveness(self, result: LivenessResult, *, confirming: bool = False) -> None:
         detail = {"verdict": result.verdict.value, "reason": result.reason}

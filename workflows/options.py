@@ -20,7 +20,18 @@ _PATIENT = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
 )
 
-LIVENESS = {"start_to_close_timeout": timedelta(seconds=60), "retry_policy": _PATIENT}
+#: A liveness check turns whatever the site does into a verdict; only tada's own faults (the
+#: database, the worker) fail it, and those are retried for a few minutes, not for ever: then
+#: the workflow records the check as "unknown" and the link goes on (its notice goes out).
+LIVENESS = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=2),
+        maximum_attempts=8,
+    ),
+}
 #: Handing a notice to its batch: quick, retried like any side effect.
 HAND_OVER = {"start_to_close_timeout": timedelta(minutes=2), "retry_policy": _PATIENT}
 #: Sending: a permanent failure (SMTP 5xx, a form's 4xx, an address that can never work) is
