@@ -85,11 +85,8 @@ class LivenessActivities(Liveness):
         except HostNotFound:
             if current != url:  # the site answered, then sent us to a name that does not resolve
                 return LivenessResult(verdict=Verdict.UNKNOWN, reason="redirected to a host that does not resolve")
-            if not await self._nxdomain.resolver_works():
-                return LivenessResult(
-                    verdict=Verdict.UNKNOWN, reason="no such host, but the resolver cannot resolve canaries either"
-                )
-            return LivenessResult(verdict=Verdict.GONE, reason="host does not exist (NXDOMAIN)")
+            verdict, reason = await self._nxdomain.judge(urlsplit(url).hostname or "")
+            return LivenessResult(verdict=verdict, reason=reason)
         except EgressRefused as refused:
             return LivenessResult(verdict=Verdict.UNKNOWN, reason=f"refused: {refused}")
         except httpx.TimeoutException:

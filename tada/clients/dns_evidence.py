@@ -6,6 +6,11 @@ does not exist, the same resolver must show that it works, by resolving names th
 exist: the canaries (by default the platform registry's own domains, ``TADA_DNS_CANARIES``
 to choose others). One canary that resolves is enough; none, and every NXDOMAIN is "unknown".
 The finding is kept for a few minutes, so a big import asks the resolver once, not per link.
+
+A resolver that works may still filter: office and family filters answer NXDOMAIN for the
+names they block. So when the canaries resolve, the name's own authoritative nameservers are
+asked directly (``tada/clients/dns_authority.py``): only their NXDOMAIN makes the site gone;
+their answer means the resolver filters the name, and no answer from them proves nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 
+from tada.clients.dns_authority import AuthorityCheck, Existence
 from tada.clients.egress import HostNotFound, ResolutionFailed, Resolver
+from tada.domain.states import Verdict
 
 CANARY_TIMEOUT_SECONDS = 5.0
 RECHECK_SECONDS = 300.0
@@ -26,6 +33,7 @@ class NxdomainEvidence:
         resolver: Resolver,
         canaries: Sequence[str],
         *,
+        authority: AuthorityCheck | None = None,
         recheck_seconds: float = RECHECK_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -35,6 +43,24 @@ class NxdomainEvidence:
         self._clock = clock
         self._known: tuple[float, bool] | None = None
         self._lock = asyncio.Lock()
+        #: Asks the name's authoritative nameservers (the system's resolver finds them, port 53,
+        #: public nameserver addresses only) unless the caller gives another.
+        self._authority = authority or AuthorityCheck()
+
+    async def judge(self, host: str) -> tuple[Verdict, str]:
+        """The verdict on ``host`` after the resolver said it does not exist: gone only when the
+        resolver is shown to work and the name's authoritative nameservers say NXDOMAIN too."""
+        if not await self.resolver_works():
+            return Verdict.UNKNOWN, "no such host, but the resolver cannot resolve canaries either"
+        authority = await self._authority.ask(host)
+        if authority.existence is Existence.ABSENT:
+            return Verdict.GONE, "host does not exist (NXDOMAIN, confirmed by its authoritative nameservers)"
+        if authority.existence is Existence.PRESENT:
+            reason = (
+                "no such host by the resolver, but its authoritative nameservers answer: resolver filters this name"
+            )
+            return Verdict.UNKNOWN, reason
+        return Verdict.UNKNOWN, f"no such host by the resolver, and {authority.reason}"
 
     async def resolver_works(self) -> bool:
         """True when at least one canary resolves through the resolver (asked again after a
