@@ -22,6 +22,26 @@ log = structlog.get_logger(__name__)
 
 MAX_REDIRECTS = 5
 USER_AGENT = "tada-liveness/0.1 (take-down assistance; checks whether reported content is still up)"
+#: The first check names itself honestly.
+TADA_HEADERS = {"User-Agent": USER_AGENT}
+#: The check that confirms a "gone" asks as an ordinary visitor's browser does (a current desktop
+#: Chrome on Windows, its usual navigation headers): sites cloak, answering 404 or redirecting
+#: home to tada alone while visitors still see the content, so a "gone" is believed only when a
+#: request the site cannot tell from a visitor's is told the same. Nothing in it names tada.
+#: Accept-Encoding is left to the http client, which asks only for what it decodes within its
+#: limits (the safe transport: identity). Keep the version near Chrome's stable release.
+VISITOR_HEADERS = {
+    "User-Agent": (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/143.0.0.0 Safari/537.36"
+    ),
+    "Accept": (
+        "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,"
+        "*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+    ),
+    "Accept-Language": "en-US,en;q=0.9",
+    "Upgrade-Insecure-Requests": "1",
+}
 
 
 class LivenessActivities(Liveness):
@@ -50,24 +70,27 @@ class LivenessActivities(Liveness):
         url = await self._pool.fetchval("SELECT url FROM links WHERE link_id = $1", request.link_id)
         if url is None:
             return LivenessResult(verdict=Verdict.UNKNOWN, reason="link not in the database")
-        result = await self.probe(url, request.removed_markers)
+        result = await self.probe(url, request.removed_markers, confirming=request.confirming)
         log.info(
             "liveness_checked",
             link_id=request.link_id,
             host=urlsplit(url).hostname,
+            confirming=request.confirming,
             verdict=result.verdict,
             http_status=result.http_status,
         )
         return result
 
-    async def probe(self, url: str, removed_markers: list[str]) -> LivenessResult:
+    async def probe(self, url: str, removed_markers: list[str], *, confirming: bool = False) -> LivenessResult:
+        """``confirming``: the second check of a "gone", asked with VISITOR_HEADERS."""
+        headers = VISITOR_HEADERS if confirming else TADA_HEADERS
         current = url
         try:
             for _ in range(MAX_REDIRECTS + 1):
                 await self._egress.check(current)
                 async with (
                     self._limiter.slot(urlsplit(current).hostname),
-                    self._http.stream("GET", current, headers={"User-Agent": USER_AGENT}) as response,
+                    self._http.stream("GET", current, headers=headers) as response,
                 ):
                     if response.is_redirect and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])

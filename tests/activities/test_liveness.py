@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
 import pytest
 
-from tada.activities.liveness import LivenessActivities
+from tada.activities.liveness import USER_AGENT, LivenessActivities
 from tada.clients.dns_evidence import NxdomainEvidence
 from tada.clients.egress import EgressPolicy
 from tada.clients.host_limiter import HostLimiter
+from tada.clients.safe_transport import safe_client
+from tada.domain.models import LivenessRequest
 from tada.domain.states import Verdict
+from tada.kit.web import Request, Response, serve
 from tests.support.web import Page
 
 OPEN = EgressPolicy(allow_private=True)  # the test sites are on 127.0.0.1
@@ -118,3 +122,41 @@ async def test_the_per_host_limit_holds_against_one_slow_host(db_pool, web, per_
         assert web.peak_in_flight == per_host
     else:
         assert web.peak_in_flight > 3
+
+
+async def test_the_confirming_check_cannot_be_told_from_a_visitor(db_pool):
+    """A site that cloaks: 404 to anything that names tada, the page to a browser. The first
+    check (honest: tada's User-Agent) says gone; the confirming one asks as a visitor would
+    and sees the page, so the "gone" is not confirmed."""
+    seen: list[dict[str, str]] = []
+
+    def cloaking(request: Request) -> Response:
+        seen.append(request.headers)
+        if any("tada" in value.lower() for value in request.headers.values()):
+            return Response(404, "<html>not found</html>")
+        return Response(200, "<html>a video page</html>")
+
+    site = serve(cloaking, keep_alive=False)
+    link_id, case_id = f"cloak-{uuid.uuid4().hex[:8]}", f"case-{uuid.uuid4().hex[:8]}"
+    await db_pool.execute("INSERT INTO cases (case_id) VALUES ($1)", case_id)
+    await db_pool.execute(
+        "INSERT INTO links (link_id, case_id, url, host, platform, category) VALUES ($1, $2, $3, $4, $5, $6)",
+        link_id, case_id, site.url("/video/1"), "127.0.0.1", "test", "other",
+    )  # fmt: skip
+    try:
+        async with safe_client(OPEN, timeout=5) as http:  # the worker's client, with its headers
+            liveness = LivenessActivities(
+                db_pool, http, egress=OPEN, limiter=HostLimiter(0), max_bytes=4096, nxdomain=UNPROVEN
+            )
+            first = await liveness.check(LivenessRequest(link_id=link_id, removed_markers=MARKERS))
+            confirming = await liveness.check(
+                LivenessRequest(link_id=link_id, removed_markers=MARKERS, confirming=True)
+            )
+    finally:
+        site.stop()
+    assert first.verdict == Verdict.GONE and seen[0]["user-agent"] == USER_AGENT  # tada names itself first
+    assert confirming.verdict == Verdict.LIVE
+    visitor = seen[1]
+    assert visitor["user-agent"].startswith("Mozilla/5.0 ") and "Chrome/" in visitor["user-agent"]
+    assert visitor["accept"].startswith("text/html") and visitor["accept-language"]
+    assert not [name for name, value in visitor.items() if "tada" in f"{name} {value}".lower()]
