@@ -8,11 +8,14 @@ SMTP outbox, all on 127.0.0.1.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tada.domain.durations import parse_duration
 
 #: The platform registry that ships with tada (TADA_PLATFORMS points elsewhere).
 SHIPPED_PLATFORMS = Path(__file__).resolve().parent / "platforms.toml"
@@ -95,6 +98,14 @@ class Settings(BaseSettings):
 
     #: At most this many notices an hour to one recipient address (0: no limit).
     recipient_hourly_limit: int = Field(default=20, ge=0)
+    #: A notice still failing for a temporary reason after this long ("1h", "30m", "2d") is
+    #: recorded as delivery_delayed, and the link shows "delivery delayed"; it keeps retrying.
+    delivery_warn_after: timedelta = Field(default=timedelta(hours=1))
+
+    @field_validator("delivery_warn_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
     #: A monitor's PDQ hash matches a case when within this Hamming distance of one of its hashes.
     pdq_max_distance: int = Field(default=31, ge=0, le=256)

@@ -17,7 +17,10 @@ from tests.support.cli_stack import Stack, cli_env, registry_toml, stack_setting
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-REGISTRY = registry_toml({"follow_up_after": "1h", "recheck_schedule": ["1h"], "batch_window": "0s", "confirm_gone_after": "0s"}, escalation=None)
+REGISTRY = registry_toml(
+    {"follow_up_after": "1h", "recheck_schedule": ["1h"], "batch_window": "0s", "confirm_gone_after": "0s"},
+    escalation=None,
+)
 PDQ = "5a" * 32
 
 
