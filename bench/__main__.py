@@ -33,6 +33,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--follow-up", type=float, default=3.0, help="follow_up_after, seconds (default 3)")
     g.add_argument("--recheck", type=float, default=1.0, help="the one repost re-check, seconds (default 1)")
     g.add_argument("--rounds", type=int, default=2, help="rounds a side, alternating order (default 2)")
+    g.add_argument(
+        "--confirm", type=float, default=1.0, help="confirm_gone_after, seconds (default 1; 0 turns confirmation off)"
+    )
     g = p.add_argument_group("2. bulk import")
     g.add_argument("--import-links", type=int, default=10_000, help="links (default 10000)")
     g.add_argument("--import-per-case", type=int, default=1_000, help="links per case, one import each (default 1000)")
@@ -72,7 +75,7 @@ async def _run(name: str, args: argparse.Namespace) -> Report:
         from bench import happy
 
         return await happy.run(
-            args.happy_links, args.per_case, args.follow_up, args.recheck, args.rounds, keep=args.keep
+            args.happy_links, args.per_case, args.follow_up, args.recheck, args.rounds, args.confirm, keep=args.keep
         )
     if name == "import":
         from bench import bulk_import

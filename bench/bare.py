@@ -87,7 +87,9 @@ class BareSleeperWorkflow:
 @workflow.defn(name="BarePlan")
 class BarePlanWorkflow:
     """What a link's happy path is compared with: the same number of activities (no-ops) and
-    timers (the same durations), in the same order. ``plan``: "a" an activity, "t:SECONDS" a timer."""
+    timers (the same durations), in the same order. ``plan``: "a" an activity, "t:SECONDS" a timer.
+    The plan is read from a tada link's history (bench/happy.py), so it holds whatever tada does:
+    since removals are confirmed, the confirming liveness check, its event and the wait before it."""
 
     @workflow.run
     async def run(self, plan: list[str]) -> int:
