@@ -2,12 +2,31 @@
 
 Each notice is recorded under its unique key before it is sent and marked sent
 afterwards, so a retried activity never sends a notice that already went out.
+
+Every send ends in an outcome the workflow can record (tada/domain/delivery.py):
+- an address that can never work (domain.recipients) fails at once, before anything
+  is recorded or sent, and a refusal that trying again cannot cure (SMTP 5xx, a form's
+  4xx) fails the same way: a non-retryable ``PERMANENT_FAILURE`` with a DeliveryFailure;
+- anything else (SMTP 4xx, timeouts, lost connections, a form's 5xx or 429) is a
+  retryable ``TEMPORARY_FAILURE``; its message names the code and the domain or host.
+No message that leaves here holds the recipient's address or a URL.
+
+The activity heartbeats for the whole time it works (activities/heartbeat.py), so a
+withdrawal cancels it at once: a send still in progress is cut (the SMTP connection
+closed before the end of DATA is acknowledged, the form POST abandoned) and nothing is
+marked sent. A notice the relay or the form had already taken is marked sent whatever
+happens next, and the activity then completes with its receipt: it went out.
+A form is never posted twice: once it answered, the heartbeat says so before anything
+else can fail, and a retried activity marks the batch sent instead of posting again
+(email needs no such care: its deterministic Message-ID makes a resend recognisable).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Coroutine
+from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -17,14 +36,18 @@ import httpx
 import structlog
 from pydantic import BaseModel
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from tada.activities.heartbeat import Beat, beating, previous_details
 from tada.adapters.data_crypto import DataCrypto
-from tada.clients.forms import fill_fields, submit_form
-from tada.clients.mailer import Mailer
+from tada.clients.forms import FormFailed, fill_fields, submit_form
+from tada.clients.mailer import Mailer, MailFailed
 from tada.clients.rate_limit import RecipientRateLimit
+from tada.domain.delivery import PERMANENT_FAILURE, DeliveryFailure
 from tada.domain.mail_thread import thread_headers
 from tada.domain.models import NoticeBatch, NoticeReceipt, NoticeRequest
 from tada.domain.notices import NoticeContext, render_notice
+from tada.domain.recipients import BadRecipient, check_recipient
 from tada.domain.states import Channel
 from tada.workflows.activity_contracts import SEND_NOTICE_BATCH, Notices
 
@@ -32,6 +55,10 @@ log = structlog.get_logger(__name__)
 
 #: How long a sent batch waits for the database to mark it sent (inside NOTICE's 2-minute timeout).
 MARK_SENT_PATIENCE = 90.0
+#: ``ApplicationError.type`` of a send that failed for now and is tried again.
+TEMPORARY_FAILURE = "DeliveryFailedTemporarily"
+#: What a heartbeat says once the relay or the form has taken the batch: the batch's keys.
+HANDED_OVER = "handed_over"
 
 
 class NotifierIdentity(BaseModel):
@@ -73,6 +100,10 @@ class NoticeActivities(Notices):
     @activity.defn(name=SEND_NOTICE_BATCH)
     async def send_batch(self, batch: NoticeBatch) -> NoticeReceipt:
         """Send one notice listing every link of the batch (same case, recipient and kind)."""
+        async with beating() as beat:
+            return await self._send_batch(batch, beat)
+
+    async def _send_batch(self, batch: NoticeBatch, beat: Beat) -> NoticeReceipt:
         first = batch.items[0]
         keys = sorted(n.notice_key for n in batch.items)
         message_id = message_id_for("+".join(keys), self._identity.email)
@@ -83,9 +114,15 @@ class NoticeActivities(Notices):
             recipient=first.recipient,
             message_id=message_id,
         )
+        address = _checked_address(first)  # before anything is recorded or sent
         async with self._pool.acquire() as conn, conn.transaction():
             statuses = [await self._claim(conn, n, message_id) for n in batch.items]
         if "sent" in statuses:  # a batch is marked sent as a whole: this is a retry
+            log.info("notice_already_sent", link_id=first.link_id, kind=first.kind, batch_size=len(keys))
+            return receipt
+        if _handed_over_by_earlier_attempt(keys):  # taken, but its attempt ended before marking it sent
+            beat.now({HANDED_OVER: keys})  # said again, for the next attempt should this one fail too
+            await self._mark_sent_surely(keys)
             log.info("notice_already_sent", link_id=first.link_id, kind=first.kind, batch_size=len(keys))
             return receipt
         links = await self._pool.fetch(
@@ -113,22 +150,22 @@ class NoticeActivities(Notices):
                 jurisdiction=listed[0]["jurisdiction"],
                 first_notice_at=earlier[0]["sent_at"] if earlier else None,
             )
+            sending: Coroutine[object, object, None]
             if first.channel == Channel.EMAIL:
                 thread = thread_headers(
                     earlier[0]["message_id"] if earlier else None, [row["message_id"] for row in earlier]
                 )
-                await self._send_email(
-                    first,
+                sending = self._send_email(
+                    first.model_copy(update={"recipient": address}),
                     context,
                     message_id,
                     in_reply_to=thread.get("In-Reply-To"),
                     references=thread.get("References"),
                 )
-            elif first.channel == Channel.FORM:
-                await self._submit_form(first, context)
             else:
-                raise ValueError(f"channel {first.channel} is not sent by an activity")
-        await self._mark_sent(keys)
+                sending = self._submit_form(first, context)
+            await self._hand_over(sending, first.channel, keys, beat)
+        await self._mark_sent_surely(keys)
         log.info(
             "notice_sent",
             link_ids=[row["link_id"] for row in listed],
@@ -138,9 +175,43 @@ class NoticeActivities(Notices):
         )
         return receipt.model_copy(update={"sent_now": bool(listed)})
 
+    async def _hand_over(
+        self, sending: Coroutine[object, object, None], channel: Channel, keys: list[str], beat: Beat
+    ) -> None:
+        """Run the send as a task of its own, so a cancellation of the activity is a decision:
+        cut the send if it is still going on (and raise the cancellation), or, if the relay or
+        the form had already taken it, let the caller mark it sent. Once taken, the heartbeat
+        says so at once: a retry must not post a form again."""
+        send = asyncio.ensure_future(sending)
+        try:
+            await asyncio.shield(send)
+        except asyncio.CancelledError:
+            send.cancel()  # closes the SMTP connection before the end of DATA is acknowledged
+            await asyncio.wait([send])
+            if send.cancelled() or send.exception() is not None:
+                log.info("notice_send_cancelled", channel=channel, batch_size=len(keys))
+                raise
+            log.info("notice_taken_before_cancel", channel=channel, batch_size=len(keys))
+        except (MailFailed, FormFailed) as failed:
+            raise _delivery_error(channel, failed) from None
+        beat.now({HANDED_OVER: keys})
+
+    async def _mark_sent_surely(self, keys: list[str]) -> None:
+        """Mark the batch sent, to the end even if the activity is cancelled meanwhile: it went
+        out, and the record must say so. The cancellation is then not raised: the activity
+        completes with its receipt, which is what happened."""
+        mark = asyncio.ensure_future(self._mark_sent(keys))
+        while not mark.done():
+            try:
+                await asyncio.wait([mark])
+            except asyncio.CancelledError:
+                log.info("notice_mark_sent_despite_cancel", batch_size=len(keys))
+        mark.result()
+
     async def _mark_sent(self, keys: list[str], patience: float = MARK_SENT_PATIENCE) -> None:
         """Mark the batch sent. The notice has gone out: failing now would make the retry send
-        it again, so a database outage is waited out here (heartbeating) rather than raised."""
+        it again, so a database outage is waited out here rather than raised (and should it
+        last longer, the heartbeat tells the retry that the notice went out)."""
         delay, waited = 0.5, 0.0
         while True:
             try:
@@ -152,9 +223,7 @@ class NoticeActivities(Notices):
                 if waited >= patience:
                     raise
                 log.warning("notice_mark_sent_retry", keys=len(keys), waited=round(waited, 1))
-                if activity.in_activity():
-                    activity.heartbeat()
-                await asyncio.sleep(delay)
+                await asyncio.sleep(delay)  # send_batch heartbeats meanwhile
                 waited += delay
                 delay = min(delay * 2, 5.0)
 
@@ -216,7 +285,7 @@ class NoticeActivities(Notices):
         message["X-Tada-Notice-Kind"] = request.kind.value
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
-        await self._mailer.send(message)
+        await self._mailer.send(message, request.recipient)
 
     async def _submit_form(self, request: NoticeRequest, context: NoticeContext) -> None:
         if not request.form_url:
@@ -231,3 +300,55 @@ class NoticeActivities(Notices):
         }
         fields = fill_fields(request.form_fields, values) if request.form_fields else {"message": rendered.text}
         await submit_form(self._http, request.form_url, fields, allow_private=self._identity.allow_private_targets)
+
+
+def _checked_address(request: NoticeRequest) -> str | None:
+    """The email notice's address, checked; an address that can never work is a permanent
+    failure now, before anything is recorded or sent. None for a form."""
+    if request.channel == Channel.FORM:
+        if not request.form_url:
+            raise _permanent(
+                DeliveryFailure(channel=request.channel, code="form", where="the form", reason="no form address")
+            )
+        return None
+    if request.channel != Channel.EMAIL:
+        raise ValueError(f"channel {request.channel} is not sent by an activity")
+    try:
+        return check_recipient(request.recipient)
+    except BadRecipient as refused:
+        failure = DeliveryFailure(channel=request.channel, code="address", where=refused.where, reason=refused.reason)
+        raise _permanent(failure, str(refused)) from None
+
+
+def _handed_over_by_earlier_attempt(keys: list[str]) -> bool:
+    details = previous_details()
+    return isinstance(details, dict) and sorted(details.get(HANDED_OVER) or []) == keys
+
+
+def _delivery_error(channel: Channel, failed: MailFailed | FormFailed) -> ApplicationError:
+    failure = DeliveryFailure(channel=channel, code=failed.code, where=failed.where, reason=failed.reason)
+    log.warning(
+        "notice_delivery_failed",
+        channel=channel,
+        code=failed.code,
+        where=failed.where,
+        permanent=failed.permanent,
+    )
+    if failed.permanent:
+        return _permanent(failure, str(failed))
+    retry_after = getattr(failed, "retry_after", None)
+    return ApplicationError(
+        str(failed),
+        failure.model_dump(mode="json"),
+        type=TEMPORARY_FAILURE,
+        next_retry_delay=timedelta(seconds=retry_after) if retry_after else None,
+    )
+
+
+def _permanent(failure: DeliveryFailure, message: str | None = None) -> ApplicationError:
+    return ApplicationError(
+        message or f"{failure.where}: {failure.reason}",
+        failure.model_dump(mode="json"),
+        type=PERMANENT_FAILURE,
+        non_retryable=True,
+    )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from temporalio.exceptions import ApplicationError
 
-from tada.activities.notices import NotifierIdentity
+from tada.activities.notices import TEMPORARY_FAILURE, NotifierIdentity
 from tada.app.intake import open_case, start_link_row
 from tada.clients.rate_limit import RecipientRateLimit
 from tada.domain.models import NoticeBatch, NoticeRequest
@@ -75,8 +76,9 @@ async def test_a_failed_send_is_retried_until_it_goes_out(db_pool, mailbox, smtp
     identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org")
     async with httpx.AsyncClient() as http:
         down = notice_activities(db_pool, http, identity, data_crypto, port=9, timeout=2)
-        with pytest.raises(Exception):  # noqa: B017 - whatever the dead relay raises, the notice stays unsent
+        with pytest.raises(ApplicationError) as failed:  # a dead relay is a temporary failure: retried
             await down.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))
+        assert failed.value.type == TEMPORARY_FAILURE and not failed.value.non_retryable
         status = await db_pool.fetchval("SELECT status FROM notices WHERE link_id = $1", link_id)
         assert status == "pending"  # recorded before sending, not marked sent
         up = notice_activities(db_pool, http, identity, data_crypto, port=smtp_server[1])
@@ -85,8 +87,6 @@ async def test_a_failed_send_is_retried_until_it_goes_out(db_pool, mailbox, smtp
 
 
 async def test_a_recipient_over_its_hourly_limit_waits_for_a_free_slot(db_pool, mailbox, smtp_server, data_crypto):
-    from temporalio.exceptions import ApplicationError
-
     identity = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org")
     limited = "limited@site.test"
     async with httpx.AsyncClient() as http:
