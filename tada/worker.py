@@ -35,6 +35,7 @@ from tada.adapters.temporal import connect, ensure_search_attributes
 from tada.clients.dns_evidence import NxdomainEvidence
 from tada.clients.egress import EgressPolicy
 from tada.clients.host_limiter import HostLimiter
+from tada.clients.host_slots import PostgresHostSlots
 from tada.clients.mailer import Mailer, SmtpConfig
 from tada.clients.rate_limit import RecipientRateLimit
 from tada.clients.safe_transport import safe_client
@@ -66,7 +67,7 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
         pool,
         http,
         egress=egress,
-        limiter=HostLimiter(settings.liveness_per_host),
+        limiter=HostLimiter(settings.liveness_per_host, shared=PostgresHostSlots(pool)),  # across all workers
         max_bytes=settings.liveness_max_bytes,
         nxdomain=NxdomainEvidence(egress.resolver, dns_canaries(settings)),
     )

@@ -11,8 +11,13 @@ held or waited on is never forgotten (a fresh semaphore for it would let a
 second ``per_host`` requests through), so the registry may exceed ``max_hosts``
 for as long as that many hosts are busy at once, and shrinks back after.
 
-The limit holds within one worker process; N workers allow N × ``per_host``.
-``per_host`` 0 (or less) means no limit.
+Alone, the limit holds within one worker process. With ``shared`` (the worker passes
+``PostgresHostSlots``, tada/clients/host_slots.py) it holds across every worker on the same
+PostgreSQL database: a request that holds its process's slot then takes one of the host's
+``per_host`` slots in PostgreSQL too, so only requests already first in line locally ask
+the database, and a killed worker's slots free themselves with its session.
+
+``per_host`` 0 (or less) means no limit, and no database is asked.
 """
 
 from __future__ import annotations
@@ -20,11 +25,18 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 DEFAULT_PER_HOST = 4
 DEFAULT_MAX_HOSTS = 10_000
+
+
+class SharedSlots(Protocol):
+    """Slots of a host shared with other processes (host_slots.PostgresHostSlots)."""
+
+    def slot(self, host: str, per_host: int) -> AbstractAsyncContextManager[None]: ...
 
 
 @dataclass
@@ -37,11 +49,14 @@ class _Slot:
 class HostLimiter:
     """``async with limiter.slot(host): ...`` runs at most ``per_host`` bodies at once per host."""
 
-    def __init__(self, per_host: int = DEFAULT_PER_HOST, *, max_hosts: int = DEFAULT_MAX_HOSTS) -> None:
+    def __init__(
+        self, per_host: int = DEFAULT_PER_HOST, *, max_hosts: int = DEFAULT_MAX_HOSTS, shared: SharedSlots | None = None
+    ) -> None:
         if max_hosts < 1:
             raise ValueError("max_hosts must be at least 1")
         self.per_host = per_host
         self.max_hosts = max_hosts
+        self._shared = shared
         self._slots: OrderedDict[str, _Slot] = OrderedDict()
 
     @staticmethod
@@ -64,7 +79,11 @@ class HostLimiter:
             async with entry.semaphore:
                 entry.held += 1
                 try:
-                    yield
+                    if self._shared is None:
+                        yield
+                    else:
+                        async with self._shared.slot(key, self.per_host):
+                            yield
                 finally:
                     entry.held -= 1
         finally:
@@ -72,7 +91,8 @@ class HostLimiter:
             self._trim()
 
     def in_use(self, host: str | None) -> int:
-        """How many requests to ``host`` hold a slot right now."""
+        """How many requests to ``host`` hold this process's slot right now (with ``shared``,
+        some of them may still be waiting for the database's)."""
         entry = self._slots.get(self.key(host))
         return entry.held if entry else 0
 

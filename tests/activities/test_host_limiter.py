@@ -1,12 +1,22 @@
-"""The per-host concurrency limit: never more than ``per_host`` at once, idle hosts forgotten."""
+"""The per-host concurrency limit: never more than ``per_host`` at once, idle hosts forgotten;
+shared through PostgreSQL, never more than ``per_host`` at once across processes, and a killed
+holder's slot frees itself."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import pytest_asyncio
 
+from tada.adapters.database import create_pool
 from tada.clients.host_limiter import HostLimiter
+from tada.clients.host_slots import PostgresHostSlots, host_tag, slot_key
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -67,3 +77,180 @@ async def test_a_busy_host_is_not_forgotten():
 async def test_zero_means_no_limit():
     peak = await _load(HostLimiter(0), ["a.test"] * 30)
     assert peak["a.test"] == 30
+
+
+# Shared through PostgreSQL (tada/clients/host_slots.py): each limiter below has a pool of its
+# own, so a session of its own, as each worker process has.
+
+HOLDER = """
+import asyncio, sys
+from tada.adapters.database import create_pool
+from tada.clients.host_limiter import HostLimiter
+from tada.clients.host_slots import PostgresHostSlots
+
+async def main():
+    pool = await create_pool(sys.argv[1], min_size=1, max_size=1)
+    async with HostLimiter(1, shared=PostgresHostSlots(pool)).slot(sys.argv[2]):
+        print("held", flush=True)
+        await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def pools(postgres_url, db_pool):
+    """Three pools on the suite's database: three workers' worth of sessions."""
+    opened = [await create_pool(postgres_url, min_size=1, max_size=2) for _ in range(3)]
+    yield opened
+    for pool in opened:
+        await pool.close()
+
+
+async def _advisory_locks(db_pool) -> int:
+    return await db_pool.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+
+
+async def test_limiters_on_one_database_share_the_limit(pools, db_pool):
+    """Three limiters of 2, forty requests each to one host: never more than 2 at once in all,
+    and 2 is reached. Afterwards no lock is left and every connection is back in its pool."""
+    limiters = [HostLimiter(2, shared=PostgresHostSlots(pool)) for pool in pools]
+    running = peak = 0
+
+    async def one(limiter: HostLimiter) -> None:
+        nonlocal running, peak
+        async with limiter.slot("Shared.test."):
+            running += 1
+            peak = max(peak, running)
+            await asyncio.sleep(0.005)
+            running -= 1
+
+    await asyncio.gather(*(one(limiter) for limiter in limiters for _ in range(40)))
+    assert peak == 2
+    assert await _advisory_locks(db_pool) == 0
+    assert [pool.get_idle_size() for pool in pools] == [pool.get_size() for pool in pools]
+
+
+async def test_a_killed_holders_slot_frees_itself(postgres_url, pools, db_pool):
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLDER, postgres_url, "killed.test", stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"held\n"
+        limiter = HostLimiter(1, shared=PostgresHostSlots(pools[0]))
+
+        async def take() -> None:
+            async with limiter.slot("killed.test"):
+                pass
+
+        with pytest.raises(TimeoutError):  # held by the other process; the wait is cancelled
+            await asyncio.wait_for(take(), 0.5)
+        assert await _advisory_locks(db_pool) == 1  # the holder's: the cancelled wait took nothing
+    finally:
+        holder.kill()
+        await holder.wait()
+    await asyncio.wait_for(take(), 30)  # the session died with the process, and its lock with it
+    assert await _advisory_locks(db_pool) == 0
+
+
+@asynccontextmanager
+async def slow_network(database_url: str, lag: float) -> AsyncIterator[str]:
+    """A TCP relay to the database whose answers arrive ``lag`` seconds late; its URL."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
+        try:
+            while data := await reader.read(65536):
+                await asyncio.sleep(delay)
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    target = urlsplit(database_url)
+
+    async def relay(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        server_reader, server_writer = await asyncio.open_connection(target.hostname, target.port)
+        await asyncio.gather(
+            pipe(client_reader, server_writer, 0), pipe(server_reader, client_writer, lag), return_exceptions=True
+        )
+
+    server = await asyncio.start_server(relay, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield urlunsplit(target._replace(netloc=f"{target.username}@127.0.0.1:{port}"))
+    finally:
+        server.close()
+
+
+async def test_a_wait_cancelled_at_any_moment_takes_nothing(postgres_url, pools, db_pool):
+    """Over a slow network (answers 20 ms late), takes of a free slot, then of a slot another
+    limiter holds, cancelled at moments that fall before, during and after their tries in
+    PostgreSQL, while a slot of another host keeps the connection in use. Nothing is left
+    taken, and the slot is free after."""
+    release = asyncio.Event()
+
+    async def hold(holder: HostLimiter, host: str, held: asyncio.Event) -> None:
+        async with holder.slot(host):
+            held.set()
+            await release.wait()
+
+    async with slow_network(postgres_url, 0.02) as slow_url:
+        slow_pool = await create_pool(slow_url, min_size=1, max_size=2)
+        limiter, other = (
+            HostLimiter(1, shared=PostgresHostSlots(slow_pool)),
+            HostLimiter(1, shared=PostgresHostSlots(pools[0])),
+        )
+
+        async def take() -> None:
+            async with limiter.slot("cancel.test"):
+                pass
+
+        async def cancelled_takes() -> None:
+            for i in range(40):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(take(), i * 0.002)
+            await asyncio.sleep(0.5)  # cancelled tries end in the background
+
+        keeping, held = asyncio.Event(), asyncio.Event()
+        holders = [asyncio.create_task(hold(limiter, "keep.test", keeping))]
+        await keeping.wait()
+        await cancelled_takes()  # the slot is free: tries take it as they are cancelled
+        assert await _advisory_locks(db_pool) == 1  # keep.test's
+        holders.append(asyncio.create_task(hold(other, "cancel.test", held)))
+        await held.wait()
+        await cancelled_takes()  # now it is held elsewhere: the takes wait, and are cancelled waiting
+        assert await _advisory_locks(db_pool) == 2
+        release.set()
+        await asyncio.gather(*holders)
+        await asyncio.wait_for(take(), 10)
+        assert await _advisory_locks(db_pool) == 0
+        assert slow_pool.get_idle_size() == slow_pool.get_size()
+        await slow_pool.close()
+
+
+async def test_a_lost_session_is_not_a_lost_request(pools, db_pool):
+    """The session holding a slot is terminated (as by a PostgreSQL restart): the request under
+    way ends normally, and the next takes a slot on a new connection."""
+    limiter = HostLimiter(1, shared=PostgresHostSlots(pools[0]))
+    async with limiter.slot("lost.test"):
+        ended = await db_pool.fetchval(
+            "SELECT bool_and(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'"
+        )
+        assert ended
+    async with limiter.slot("lost.test"):
+        assert await _advisory_locks(db_pool) == 1
+    assert await _advisory_locks(db_pool) == 0
+
+
+async def test_no_limit_asks_no_database(postgres_url):
+    closed = await create_pool(postgres_url, min_size=0, max_size=1)
+    await closed.close()
+    peak = await _load(HostLimiter(0, shared=PostgresHostSlots(closed)), ["a.test"] * 30)
+    assert peak["a.test"] == 30
+
+
+async def test_the_lock_keys_name_no_host():
+    keys = {slot_key("site.test", n) for n in range(4)}
+    assert len(keys) == 4 and all(-(2**63) <= key < 2**63 for key in keys)
+    assert slot_key("site.test", 0) == slot_key("site.test", 0) != slot_key("other.test", 0)
+    assert "site" not in host_tag("site.test")
