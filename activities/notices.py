@@ -38,6 +38,7 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from tada.activities.delivery_delays import DelayedDeliveries
 from tada.activities.heartbeat import Beat, beating, previous_details
 from tada.adapters.data_crypto import DataCrypto
 from tada.clients.forms import FormFailed, fill_fields, submit_form
@@ -89,8 +90,12 @@ class NoticeActivities(Notices):
         identity: NotifierIdentity,
         rate_limit: RecipientRateLimit,
         crypto: DataCrypto,
+        *,
+        delays: DelayedDeliveries | None = None,
     ) -> None:
         self._crypto = crypto  # the case reference is sealed at rest
+        #: A notice failing for a temporary reason for long is recorded as delayed (activities/delivery_delays.py).
+        self._delays = delays or DelayedDeliveries(pool)
         self._pool = pool
         self._rate_limit = rate_limit
         self._mailer = mailer
@@ -164,7 +169,12 @@ class NoticeActivities(Notices):
                 )
             else:
                 sending = self._submit_form(first, context)
-            await self._hand_over(sending, first.channel, keys, beat)
+            try:
+                await self._hand_over(sending, first.channel, keys, beat)
+            except ApplicationError as error:
+                if error.type == TEMPORARY_FAILURE and error.details:
+                    await self._delays.note(batch, DeliveryFailure.model_validate(error.details[0]))
+                raise
         await self._mark_sent_surely(keys)
         log.info(
             "notice_sent",

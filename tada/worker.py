@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 
 from tada import workflows
+from tada.activities.delivery_delays import DelayedDeliveries
 from tada.activities.host_lookup import HostLookupActivities, HostLookupConfig
 from tada.activities.liveness import LivenessActivities
 from tada.activities.notice_handover import NoticeHandOverActivities
@@ -73,7 +74,13 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
     )
     crypto = DataCrypto.from_settings(settings)  # victim data at rest (tada/adapters/data_crypto.py)
     notices = NoticeActivities(
-        pool, mailer, http, identity, RecipientRateLimit(pool, per_hour=settings.recipient_hourly_limit), crypto
+        pool,
+        mailer,
+        http,
+        identity,
+        RecipientRateLimit(pool, per_hour=settings.recipient_hourly_limit),
+        crypto,
+        delays=DelayedDeliveries(pool, settings.delivery_warn_after),
     )
     hand_over = NoticeHandOverActivities(client, settings.task_queue)
     host_lookup = HostLookupActivities(host_lookup_config(settings), http)
