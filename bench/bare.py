@@ -86,21 +86,32 @@ class BareSleeperWorkflow:
 
 @workflow.defn(name="BarePlan")
 class BarePlanWorkflow:
-    """What a link's happy path is compared with: the same number of activities (no-ops) and
-    timers (the same durations), in the same order. ``plan``: "a" an activity, "t:SECONDS" a timer.
-    The plan is read from a tada link's history (bench/happy.py), so it holds whatever tada does:
-    since removals are confirmed, the confirming liveness check, its event and the wait before it."""
+    """What a link's happy path is compared with: the same activities (no-ops) and the same waits,
+    in the same order. ``plan``: "a" an activity; "d:SECONDS" a deadline that many seconds from
+    now; "w" a wait until it (a timer for what is left; none once it has passed, as in tada);
+    "t:SECONDS" a plain timer. The plan is read from a tada link's history (bench/happy.py), so
+    it holds whatever tada does: since removals are confirmed, the confirming liveness check,
+    its event and the wait before it. Returns [activities run, timers started]."""
 
     @workflow.run
-    async def run(self, plan: list[str]) -> int:
-        done = 0
+    async def run(self, plan: list[str]) -> list[int]:
+        done = timers = 0
+        due = workflow.now()
         for step in plan:
             if step == "a":
                 await workflow.execute_activity(NOOP, start_to_close_timeout=ACTIVITY_TIMEOUT)
                 done += 1
+            elif step.startswith("d:"):
+                due = workflow.now() + timedelta(seconds=float(step[2:]))
+            elif step == "w":
+                remaining = (due - workflow.now()).total_seconds()
+                if remaining > 0:
+                    await workflow.sleep(remaining)
+                    timers += 1
             else:
                 await workflow.sleep(float(step.split(":", 1)[1]))
-        return done
+                timers += 1
+        return [done, timers]
 
 
 @workflow.defn(name="LoadDriver")

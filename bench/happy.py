@@ -3,16 +3,19 @@ first follow-up check (the platform took the page down when the notice came) →
 second check ``confirm_gone_after`` later → REMOVED, then one repost re-check, and the workflow
 completes. Real SMTP, HTTP and PostgreSQL on 127.0.0.1.
 
-Compared with a bare workflow doing the same number of no-op activities and timers of the
-same durations, in the same order: the plan is read from the history of one tada link (and
-its notice batch) run first, so the count is what tada really does, not what we think.
-After the rounds, the history of a bare workflow and of a tada link from the last round are
-read again and must have the calibration's shape (the same activities, the same timers).
+Compared with a bare workflow doing the same number of no-op activities and the same waits,
+in the same order: the plan is read from the history of one tada link (and its notice batch)
+run first, so the count is what tada really does, not what we think. A wait is mirrored as
+tada waits: tada sets a deadline (the follow-up check, the confirming check, the re-check) in
+the task that records the step's event, and waits for what is left of it once that is done,
+so on a loaded machine the timer is shorter, or not needed at all; the bare workflow sets the
+same deadline at the same point and waits the same way (``_plan_of``). After the rounds, every
+measured tada link and bare workflow is read again and must have done the calibration's work.
 
 The timings are compressed: follow_up_after 3 s for 3 days, the re-check 1 s for a day.
-confirm_gone_after is 1 s rather than 30 minutes at that scale (0.02 s): the link schedules
-the confirming check before it records the first check's event, so a wait shorter than that
-activity could be used up before it begins and leave no timer (a shape that varied by load).
+confirm_gone_after is 1 s rather than 30 minutes at that scale (0.02 s): so short a wait would
+pass while the first check's event is recorded, on both sides, and start no timer, while in
+production the confirmation always waits on one.
 """
 
 from __future__ import annotations
@@ -62,19 +65,79 @@ def policy(follow_up: float, recheck: float, confirm: float) -> PlatformPolicy:
     )
 
 
-async def _history_work(client: Client, workflow_id: str) -> tuple[list[tuple[str, str]], Counter]:
-    """The activities and timers of a workflow in order, and a count of its event types."""
+Step = tuple[str, str, float]  # ("a", activity type, task time) or ("t", timer seconds, task time)
+
+
+async def _history_work(client: Client, workflow_id: str) -> tuple[list[Step], Counter]:
+    """The activities and timers of a workflow in order, each with the time of the workflow task
+    that scheduled or started it (what ``workflow.now()`` said there), and a count of its event types."""
     history = await client.get_workflow_handle(workflow_id).fetch_history()
-    steps: list[tuple[str, str]] = []
+    steps: list[Step] = []
     kinds: Counter = Counter()
+    task_time = 0.0
     for event in history.events:
         kinds[EventType.Name(event.event_type)] += 1
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            steps.append(("a", event.activity_task_scheduled_event_attributes.activity_type.name))
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            task_time = event.event_time.ToNanoseconds() / 1e9
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            steps.append(("a", event.activity_task_scheduled_event_attributes.activity_type.name, task_time))
         elif event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
             seconds = event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds()
-            steps.append(("t", f"{seconds:.3f}"))
+            steps.append(("t", f"{seconds:.3f}", task_time))
     return steps, kinds
+
+
+def _plan_of(steps: list[Step], batch_activities: int = 0) -> list[str]:
+    """What a workflow did, as a plan for the bare workflow: "a" an activity, "d:SECONDS" a
+    deadline set, "w" a wait for it. tada sets each deadline (follow-up check, confirming check,
+    re-check) in the workflow task that schedules an activity (the event of the step before) and
+    waits once that is done, with a timer for what is left of it, or none when it has passed. So
+    a timer's deadline is read back as its duration plus the time since the task that scheduled
+    the activity before it. A wait whose deadline had passed left no timer, and is not seen."""
+    deadlines: dict[int, float] = {}
+    anchor: int | None = None  # the last activity since the last timer
+    for index, (kind, what, at) in enumerate(steps):
+        if kind == "a":
+            anchor = index
+            continue
+        if anchor is None:  # nothing done since the last wait: the deadline was set at this one
+            deadlines[index] = float(what)
+        else:
+            deadlines[anchor] = float(what) + (at - steps[anchor][2])
+        anchor = None
+    plan: list[str] = []
+    for index, (kind, what, _) in enumerate(steps):
+        if index in deadlines:
+            plan.append(f"d:{deadlines[index]:.3f}")
+        if kind == "t":
+            plan.append("w")
+            continue
+        plan.append("a")
+        if what == "hand_over_notice":  # the batch's send follows the hand-over
+            plan += ["a"] * batch_activities
+    return plan
+
+
+def _marks(plan: list[str]) -> tuple[int, dict[tuple[int, str], float]]:
+    """A plan's activities, and its deadlines and waits by how many activities come before each."""
+    activities, marks = 0, {}
+    for step in plan:
+        if step == "a":
+            activities += 1
+        else:
+            marks[(activities, step[0])] = float(step[2:]) if step.startswith("d:") else 0.0
+    return activities, marks
+
+
+def _fits(plan: list[str], full: list[str], tolerance: float = 0.01) -> bool:
+    """Did ``plan`` do the work of ``full``: the same activities, and each deadline and wait it
+    shows where ``full`` has it (the same deadline within ``tolerance`` seconds)? Waits whose
+    deadline had passed are missing from a history; that is the same work, not less."""
+    activities, marks = _marks(plan)
+    full_activities, full_marks = _marks(full)
+    return activities == full_activities and all(
+        where in full_marks and abs(value - full_marks[where]) <= tolerance for where, value in marks.items()
+    )
 
 
 async def _measure_plan(client: Client, link_id: str, case_id: str) -> tuple[list[str], dict[str, object]]:
@@ -86,20 +149,13 @@ async def _measure_plan(client: Client, link_id: str, case_id: str) -> tuple[lis
         batch_steps, batch_kinds = await _history_work(client, batch_id)
     except RPCError:  # no batch workflow: the link sent its notice itself
         batch_steps, batch_kinds = [], Counter()
-    plan: list[str] = []
-    for kind, what in link_steps:
-        if kind == "t":
-            plan.append(f"t:{what}")
-            continue
-        plan.append("a")
-        if what == "hand_over_notice":  # the batch's send follows the hand-over
-            plan += ["a" for kind2, _ in batch_steps if kind2 == "a"]
-    names = Counter(what for kind, what in link_steps + batch_steps if kind == "a")
-    timers = [float(what) for kind, what in link_steps if kind == "t"]
+    plan = _plan_of(link_steps, sum(1 for step in batch_steps if step[0] == "a"))
+    names = Counter(what for kind, what, _ in link_steps + batch_steps if kind == "a")
     work = {
         "activities": sum(names.values()),
         "by_name": dict(names),
-        "timers": timers,
+        "deadlines": [float(step[2:]) for step in plan if step.startswith("d:")],
+        "timers": sum(1 for step in link_steps if step[0] == "t"),
         "workflow_tasks": link_kinds["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"]
         + batch_kinds["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"],
         "events": sum(link_kinds.values()) + sum(batch_kinds.values()),
@@ -108,37 +164,33 @@ async def _measure_plan(client: Client, link_id: str, case_id: str) -> tuple[lis
     return plan, work
 
 
-async def _bare_work(client: Client, workflow_id: str) -> dict[str, object]:
-    steps, kinds = await _history_work(client, workflow_id)
-    return {
-        "activities": sum(1 for kind, _ in steps if kind == "a"),
-        "timers": [float(what) for kind, what in steps if kind == "t"],
-        "workflow_tasks": kinds["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"],
-        "events": sum(kinds.values()),
-        "plan": [f"t:{what}" if kind == "t" else "a" for kind, what in steps],
-    }
-
-
-def _shape(plan: list[str]) -> list[str]:
-    """A plan's activities and timers in order, without the timers' durations (a tada link's
-    vary by a few milliseconds: each is what is left of its wait when it starts)."""
-    return ["t" if step.startswith("t:") else step for step in plan]
-
-
-async def _same_shape(
-    client: Client, pool, case_ids: list[str], plan: list[str], work: dict[str, object]
-) -> tuple[int, int]:
-    """Of the measured tada links, how many did what the calibration link did (read after the timing)."""
+async def _same_work(
+    tada: Client, bare: Client, pool, case_ids: list[str], bare_ids: list[str], plan: list[str], work: dict
+) -> dict[str, object]:
+    """Read after the timing: did every measured tada link and every bare workflow do the
+    calibration link's work, and how many timers did each side start?"""
     rows = await pool.fetch("SELECT link_id, case_id FROM links WHERE case_id = ANY($1::text[])", case_ids)
     gate = asyncio.Semaphore(16)
 
-    async def one(link_id: str, case_id: str) -> bool:
+    async def tada_one(link_id: str, case_id: str) -> tuple[bool, int]:
         async with gate:
-            their_plan, their_work = await _measure_plan(client, link_id, case_id)
-        return _shape(their_plan) == _shape(plan) and their_work["by_name"] == work["by_name"]
+            their_plan, their_work = await _measure_plan(tada, link_id, case_id)
+        return _fits(their_plan, plan) and their_work["by_name"] == work["by_name"], int(their_work["timers"])
 
-    same = await asyncio.gather(*(one(row["link_id"], row["case_id"]) for row in rows))
-    return sum(same), len(rows)
+    async def bare_one(workflow_id: str) -> tuple[bool, int, Counter]:
+        async with gate:
+            steps, kinds = await _history_work(bare, workflow_id)
+        return _fits(_plan_of(steps), plan), sum(1 for step in steps if step[0] == "t"), kinds
+
+    tada_done = await asyncio.gather(*(tada_one(row["link_id"], row["case_id"]) for row in rows))
+    bare_done = await asyncio.gather(*(bare_one(workflow_id) for workflow_id in bare_ids))
+    kinds = bare_done[0][2]
+    return {
+        "tada": (sum(same for same, _ in tada_done), len(tada_done), sum(timers for _, timers in tada_done)),
+        "bare": (sum(same for same, _, _ in bare_done), len(bare_done), sum(timers for _, timers, _ in bare_done)),
+        "bare_workflow_tasks": kinds["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"],
+        "bare_events": sum(kinds.values()),
+    }
 
 
 def _seconds(value: float) -> str:
@@ -180,16 +232,16 @@ async def _run_bare(client: Client, links: int, plan: list[str]):
     gate = asyncio.Semaphore(START_CONCURRENCY)
     run_id = uuid.uuid4().hex[:6]
 
-    async def one(i: int) -> int:
+    ids = [f"bare-happy-{run_id}-{i}" for i in range(links)]
+
+    async def one(workflow_id: str) -> list[int]:
         async with gate:
-            handle = await client.start_workflow(
-                "BarePlan", plan, id=f"bare-happy-{run_id}-{i}", task_queue="bare-happy"
-            )
+            handle = await client.start_workflow("BarePlan", plan, id=workflow_id, task_queue="bare-happy")
         return await handle.result()
 
     began = time.monotonic()
-    done = await asyncio.gather(*(one(i) for i in range(links)))
-    return time.monotonic() - began, done, f"bare-happy-{run_id}-0"
+    done = await asyncio.gather(*(one(workflow_id) for workflow_id in ids))
+    return time.monotonic() - began, done, ids
 
 
 def _add(into: dict[str, float], meter: CpuMeter) -> None:
@@ -222,6 +274,7 @@ async def run(
     cpu: dict[str, dict[str, float]] = {"tada": {}, "bare": {}}
     statuses: list = []
     case_ids: list[str] = []
+    bare_ids: list[str] = []
     async with Stack(keep=keep) as stack:
         settings = stack.settings("tada-happy")
         pool = await create_pool(settings.database_url)
@@ -246,8 +299,9 @@ async def run(
                     if side == "bare":
                         meter = CpuMeter(worker=bare_worker.pid, temporal=pids["temporal"])
                         meter.start()
-                        took, done, sample_id = await asyncio.wait_for(_run_bare(bare_client, size, plan), 1800)
-                        assert all(d == work["activities"] for d in done)
+                        took, done, ids = await asyncio.wait_for(_run_bare(bare_client, size, plan), 1800)
+                        assert all(activities == work["activities"] for activities, _ in done)
+                        bare_ids += ids
                     else:
                         meter = CpuMeter(worker=tada_worker.pid, **pids)
                         meter.start()
@@ -259,8 +313,7 @@ async def run(
                     meter.stop()
                     seconds[side] += took
                     _add(cpu[side], meter)
-            bare_work = await _bare_work(bare_client, sample_id)
-            same_shape = await _same_shape(tada_client, pool, case_ids, plan, work)
+            same = await _same_work(tada_client, bare_client, pool, case_ids, bare_ids, plan, work)
         mails = stack.smtp.received - mails_before
         removed = sum(1 for s in statuses if s.state == LinkState.REMOVED)
         events = await pool.fetchval("SELECT count(*) FROM link_events WHERE case_id = ANY($1::text[])", case_ids)
@@ -276,34 +329,39 @@ async def run(
 
     tada_rate, bare_rate = links / seconds["tada"], links / seconds["bare"]
     ratio, met = ratio_line(tada_rate, bare_rate, TARGET)
-    bare_same = bare_work["plan"] == plan  # the bare workflow did what the calibration link did
-    tada_same = same_shape[0] == same_shape[1] == links
+    (tada_same, tada_n, tada_timers), (bare_same, bare_n, bare_timers) = same["tada"], same["bare"]
+    same_work = tada_same == tada_n == links and bare_same == bare_n == links
     confirmed_all = confirmed == (links if confirm > 0 else 0)
-    report.verdict(met and removed == links and notices == links and confirmed_all and bare_same and tada_same)
+    report.verdict(met and removed == links and notices == links and confirmed_all and same_work)
     by_name = ", ".join(f"{name} ×{count}" for name, count in sorted(work["by_name"].items()))
-    timers = " + ".join(_seconds(t) for t in work["timers"])
+    deadlines = " + ".join(_seconds(t) for t in work["deadlines"])
+    waits = len(work["deadlines"])
     report.add("tada: links/s", f"{tada_rate:.1f}  ({links} links in {seconds['tada']:.1f}s)")
     report.add("bare Temporal: links/s", f"{bare_rate:.1f}  ({links} workflows in {seconds['bare']:.1f}s)")
     report.add("ratio tada / bare", ratio)
     report.add(
         "per link, tada",
-        f"{work['activities']} activities ({by_name}); timers {timers}; "
+        f"{work['activities']} activities ({by_name}); waits {deadlines}; "
         f"{work['workflow_tasks']} workflow tasks in "
         f"{'2 workflows (link + notice batch)' if work['workflows'] == 2 else '1 workflow (the link sends itself)'}; "
         f"{work['events']} history events",
     )
     report.add(
         "per link, bare",
-        f"{bare_work['activities']} no-op activities; timers "
-        + " + ".join(_seconds(t) for t in bare_work["timers"])
-        + f"; {bare_work['workflow_tasks']} workflow tasks in 1 workflow; {bare_work['events']} history events",
+        f"{work['activities']} no-op activities; the same waits; "
+        f"{same['bare_workflow_tasks']} workflow tasks in 1 workflow; {same['bare_events']} history events",
     )
     report.add(
-        "same work (activities, timers)",
-        f"bare workflow as the calibration link: {'yes' if bare_same else 'NO'}; "
-        f"tada links as the calibration link: {same_shape[0]}/{same_shape[1]}",
+        "same work as the calibration link",
+        f"tada links {tada_same}/{tada_n}, bare workflows {bare_same}/{bare_n} "
+        "(the same activities, deadlines and waits)",
     )
-    report.add("timer floor (both)", f"{sum(work['timers']):.1f}s of every link's time is its timers")
+    report.add(
+        "timers started",
+        f"tada {tada_timers}/{tada_n * waits}, bare {bare_timers}/{bare_n * waits} "
+        "(a wait whose deadline passed during the step before it needs none)",
+    )
+    report.add("timer floor (both)", f"{sum(work['deadlines']):.1f}s of every link's time is its waits")
     report.add("CPU per link, tada", _cpu_row(cpu["tada"], links))
     report.add("CPU per link, bare", _cpu_row(cpu["bare"], links))
     tada_cpu, bare_cpu = sum(cpu["tada"].values()), sum(cpu["bare"].values())
