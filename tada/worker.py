@@ -33,7 +33,9 @@ from tada.adapters.data_crypto import DataCrypto, DataKeyMissing
 from tada.adapters.database import apply_schema, create_pool
 from tada.adapters.log_setup import configure_logging
 from tada.adapters.temporal import connect, ensure_search_attributes
+from tada.clients.dns_authority import AuthorityCheck
 from tada.clients.dns_evidence import NxdomainEvidence
+from tada.clients.dns_lookup import egress_resolver
 from tada.clients.egress import EgressPolicy
 from tada.clients.host_limiter import HostLimiter
 from tada.clients.host_slots import PostgresHostSlots
@@ -63,14 +65,18 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
         notifier_name=settings.notifier_name,
         allow_private_targets=settings.allow_private_targets,
     )
-    egress = EgressPolicy(allow_private=settings.allow_private_targets)
+    egress = egress_policy(settings)
     liveness = LivenessActivities(
         pool,
         http,
         egress=egress,
         limiter=HostLimiter(settings.liveness_per_host, shared=PostgresHostSlots(pool)),  # across all workers
         max_bytes=settings.liveness_max_bytes,
-        nxdomain=NxdomainEvidence(egress.resolver, dns_canaries(settings)),
+        nxdomain=NxdomainEvidence(
+            egress.resolver,
+            dns_canaries(settings),
+            authority=AuthorityCheck(resolver=settings.dns_server, allow_private=settings.allow_private_targets),
+        ),
     )
     crypto = DataCrypto.from_settings(settings)  # victim data at rest (tada/adapters/data_crypto.py)
     notices = NoticeActivities(
@@ -92,6 +98,14 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
         host_lookup.find_abuse_contacts,
         store.record_event,
     ]
+
+
+def egress_policy(settings: Settings) -> EgressPolicy:
+    """Where liveness checks, forms and RDAP may go, and the resolver that finds them:
+    TADA_DNS_SERVER when set, else the operating system's."""
+    if settings.dns_server:
+        return EgressPolicy(allow_private=settings.allow_private_targets, resolver=egress_resolver(settings.dns_server))
+    return EgressPolicy(allow_private=settings.allow_private_targets)
 
 
 def dns_canaries(settings: Settings) -> list[str]:
@@ -116,7 +130,7 @@ def host_lookup_config(settings: Settings) -> HostLookupConfig:
 def new_http_client(settings: Settings) -> httpx.AsyncClient:
     """Liveness, forms and RDAP all go out through the safe-egress transport (tada/clients/safe_transport.py)."""
     return safe_client(
-        EgressPolicy(allow_private=settings.allow_private_targets),
+        egress_policy(settings),
         timeout=settings.liveness_timeout_seconds,
         total_timeout=settings.egress_total_timeout_seconds,
         max_response_bytes=settings.egress_max_response_bytes,

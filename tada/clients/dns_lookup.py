@@ -13,6 +13,8 @@ import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 
+from tada.clients.egress import HostNotFound, ResolutionFailed, Resolver
+
 
 class DnsUnavailable(Exception):
     """No answer from the resolver in time, or it failed (SERVFAIL, refused): worth retrying later."""
@@ -85,3 +87,20 @@ class DnsLookup:
         if answer.rrset is None:
             return []
         return [rdata.address for rdata in answer.rrset if hasattr(rdata, "address")]
+
+
+def egress_resolver(server: str, *, timeout_seconds: float = 5.0) -> Resolver:
+    """An egress resolver (tada/clients/egress.py) that asks ``server`` ("host" or "host:port")
+    instead of the operating system: TADA_DNS_SERVER, for liveness checks as for the host lookup."""
+    lookup = DnsLookup(server=server, timeout_seconds=timeout_seconds)
+
+    async def resolve(host: str, port: int) -> list[str]:
+        try:
+            found = await lookup.addresses(host)
+        except DnsUnavailable as error:
+            raise ResolutionFailed(str(error)) from error
+        if not found:
+            raise HostNotFound(host)
+        return found
+
+    return resolve

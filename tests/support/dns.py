@@ -18,8 +18,8 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from tada.clients.dns_lookup import DnsLookup
-from tada.clients.egress import HostNotFound, Resolver
+from tada.clients.dns_lookup import egress_resolver
+from tada.clients.egress import Resolver
 from tada.kit.ports import free_port
 
 
@@ -158,12 +158,4 @@ def start_dns_servers(hosts: list[str]) -> list[RunningDnsServer]:
 def resolver_for(server: DnsServer) -> Resolver:
     """The egress resolver hook, answered by this server (as the system's resolver would be):
     the name's addresses, or HostNotFound when it has none."""
-    lookup = DnsLookup(server=server.address, timeout_seconds=2.0)
-
-    async def resolve(host: str, port: int) -> list[str]:
-        found = await lookup.addresses(host)
-        if not found:
-            raise HostNotFound(host)
-        return found
-
-    return resolve
+    return egress_resolver(server.address, timeout_seconds=2.0)
