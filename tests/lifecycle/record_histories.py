@@ -73,3 +73,42 @@ async def test_record_batched_notice_then_withdrawn(time_env, db_pool, settings,
         await _save(handle, f"batched-notice-then-withdrawn-{_suffix(request)}")
         key = NoticeBatchKey(case_id=case_id, channel=Channel.EMAIL, recipient=PLATFORM_EMAIL)
         await _save(time_env.client.get_workflow_handle(batch_workflow_id(key)), f"notice-batch-{_suffix(request)}")
+
+
+async def test_record_gone_then_confirmed(time_env, db_pool, settings, web, request):
+    web.gone("/confirmed")
+    policy = make_policy()
+    policy.timings.confirm_gone_after = timedelta(minutes=30)
+    async with running_worker(time_env, db_pool, settings) as h:
+        handle = await h.start(web.url("/confirmed"), policy)
+        await h.wait(handle, lambda s: s.next_action.startswith("confirm removal"))
+        await h.advance(timedelta(minutes=31))
+        await h.until(handle, S.REMOVED)
+        await _save(handle, f"gone-then-confirmed-{_suffix(request)}")
+
+
+async def test_record_bounced_then_filed(time_env, db_pool, settings, web, request):
+    from tests.lifecycle.test_delivery_outcomes import RefusingSmtp, relay
+
+    web.live("/bounced")
+    async with relay(settings, RefusingSmtp(PLATFORM_EMAIL)) as smtp_settings:
+        async with running_worker(time_env, db_pool, smtp_settings) as h:
+            handle = await h.start(web.url("/bounced"))
+            await h.wait(handle, lambda s: s.next_action.startswith("contact bounced"))
+            await handle.signal(LinkWorkflow.confirm_filed)
+            await h.until(handle, S.AWAITING_RESPONSE)
+            await _save(handle, f"bounced-then-filed-unbatched-{_suffix(request)}")
+
+
+async def test_record_withdrawn_during_a_send(time_env, db_pool, settings, web, request):
+    from tests.lifecycle.test_delivery_outcomes import relay
+    from tests.support.smtp import ScriptedSmtp
+
+    web.live("/held")
+    smtp = ScriptedSmtp(hold_data=8)
+    async with relay(settings, smtp) as smtp_settings, running_worker(time_env, db_pool, smtp_settings) as h:
+        handle = await h.start(web.url("/held"))
+        await asyncio.to_thread(smtp.data_started.wait, 30)
+        await handle.signal(LinkWorkflow.withdraw, "recorded")
+        await h.result(handle)
+        await _save(handle, f"withdrawn-during-a-send-unbatched-{_suffix(request)}")
