@@ -120,7 +120,7 @@ class Settings(BaseSettings):
 
     liveness_timeout_seconds: float = 15.0
     liveness_max_bytes: int = 65536
-    #: Politeness: at most this many liveness requests at once to one host, per worker (0: no limit).
+    #: Politeness: at most this many liveness requests at once to one host, across all workers (0: no limit).
     liveness_per_host: int = Field(default=4, ge=0)
     log_format: str = "auto"  # auto | json | console
 
