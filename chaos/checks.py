@@ -287,7 +287,7 @@ def _emails(run: Run, facts: Facts, strict: bool, crash_window: float) -> list[s
                 if n["message_id"] not in ids:
                     problems.append(
                         f"notice {n['notice_key']} ({n['kind']}) recorded as sent in {n['message_id']}, "
-                        "a message the relay never acknowledged"
+                        "which the relay never acknowledged"
                     )
             continue
         cycle, seq = _seq(n["notice_key"])
