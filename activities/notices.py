@@ -256,7 +256,10 @@ class NoticeActivities(Notices):
             """
             INSERT INTO notices (notice_key, link_id, case_id, cycle, kind, channel, recipient, message_id, attempts)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)
-            ON CONFLICT (notice_key) DO UPDATE SET attempts = notices.attempts + 1
+            ON CONFLICT (notice_key) DO UPDATE
+               SET attempts = notices.attempts + 1,
+                   -- a batch sent again without a withdrawn notice is another message: its own id
+                   message_id = CASE WHEN notices.status = 'sent' THEN notices.message_id ELSE EXCLUDED.message_id END
             RETURNING status
             """,
             request.notice_key,

@@ -196,3 +196,5 @@ async def test_a_withdrawn_link_leaves_its_batch_and_the_others_go_out(time_env,
         assert status.notices_sent == 1
         [mail] = smtp.delivered
         assert web.url("/h1") in mail.text and web.url("/h2") not in mail.text
+        recorded = await db_pool.fetchval("SELECT message_id FROM notices WHERE link_id = $1", kept.id)
+        assert recorded == mail.message["Message-ID"]  # the message that went out, not the one cut
