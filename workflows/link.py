@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import NoReturn
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, CancelledError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from tada.domain import search
@@ -308,7 +308,10 @@ class LinkWorkflow:
         """No escalation contact known: wait, visibly, for a caseworker to supply one; a
         reminder is logged every day. True when a caseworker action changed the state."""
         escalation = self._link.policy.escalation
-        needs = f"{escalation} contact bounced" if self._c.bounced else f"needs {escalation} contact"
+        c, policy = self._c, self._link.policy
+        platform = {policy.email, policy.form_url, c.platform_email}
+        bounced = any(address not in platform for address in c.bounced)
+        needs = f"{escalation} contact bounced" if bounced else f"needs {escalation} contact"
         self._schedule(f"{needs} (tada link escalate)", workflow.now() + CONTACT_REMINDER)
         await self._record(Event.WAITING, {"for": f"{escalation} contact"})
         while True:
@@ -497,7 +500,8 @@ class LinkWorkflow:
         try:
             return await workflow.execute_activity_method(Liveness.check, request, **LIVENESS)
         except ActivityError as error:  # tada's own fault, retried a few times already
-            kind = type(error.cause).__name__ if error.cause else "failure"
+            cause = error.cause
+            kind = cause.type if isinstance(cause, ApplicationError) and cause.type else type(cause).__name__
             workflow.logger.warning("link %s: the liveness check failed: %s", self._link.link_id, kind)
             return LivenessResult(
                 verdict=Verdict.UNKNOWN, reason=f"the check itself failed ({kind}): treated as unknown"
@@ -543,7 +547,7 @@ class LinkWorkflow:
                 c.notices_sent += 1
                 await self._record(Event.NOTICE, {"kind": kind.value, "channel": "manual"})
                 return SENT
-            if action.action == Act.ESCALATE and action.contact and action.contact.email and c.state == S.REPORTED:
+            if action.action == Act.ESCALATE and action.contact and action.contact.email:  # the platform's, now
                 await self._record(Event.CASEWORKER, {"action": Act.ESCALATE.value, "kind": "platform"})
                 self._schedule(*planned)
                 c.platform_email = action.contact.email
@@ -629,15 +633,17 @@ class LinkWorkflow:
         # no batching window: nothing to wait for, the link sends its notice itself
         sending = workflow.start_activity_method(Notices.send_batch, NoticeBatch(items=[request]), **NOTICE)
         await workflow.wait_condition(lambda: sending.done() or self._stop_asked())
+        cancelled = False
         if not sending.done() and workflow.patched(STOP_SEND_IN_FLIGHT):
             sending.cancel()  # waits until the activity has stopped: nothing goes out after this
+            cancelled = True
         try:
             receipt = await sending
         except ActivityError as error:
-            if isinstance(error.cause, CancelledError):
-                return None
             if failure := permanent_failure(error):
                 return failure
+            if cancelled or isinstance(error.cause, CancelledError):  # a cancelled send is not retried:
+                return None  # whatever ended it (its worker gone, a timeout), the send did not finish
             raise
         return NoticeSent(notice_key=request.notice_key, message_id=receipt.message_id, recipient=receipt.recipient)
 
@@ -655,10 +661,9 @@ class LinkWorkflow:
             batch = workflow.get_external_workflow_handle(batch_workflow_id(batch_key_for(request)))
             try:
                 await batch.signal("drop", key)
+                await workflow.wait_condition(lambda: answered() or key in self._dropped, timeout=DROP_PATIENCE)
             except FailureError:  # the batch has closed: whatever it did, it has told us
                 pass
-            try:
-                await workflow.wait_condition(lambda: answered() or key in self._dropped, timeout=DROP_PATIENCE)
             except TimeoutError:
                 workflow.logger.warning("link %s: the notice batch did not answer", self._link.link_id)
         elif not answered():  # histories from before: only a withdrawal stops the wait
@@ -749,9 +754,10 @@ class LinkWorkflow:
             return c.escalation_contact
         if policy.escalation_email and policy.escalation_email not in c.bounced:
             return EscalationContact(email=policy.escalation_email, kind=policy.escalation, source="registry")
-        usable = [found for found in c.found_contacts if not found.email or found.email not in c.bounced]
+        start = min(c.escalations_sent, len(c.found_contacts) - 1)
+        usable = [found for found in c.found_contacts[start:] if not found.email or found.email not in c.bounced]
         if usable:
-            found = usable[min(c.escalations_sent, len(usable) - 1)]
+            found = usable[0]
             return EscalationContact(
                 email=found.email,
                 kind=Escalation.HOST,

@@ -36,11 +36,17 @@ class NoticeBatchWorkflow:
         self._drop: set[str] = set()  # notices their links asked back
         self._in_flight: set[str] = set()
         self._done: dict[str, NoticeSent] = {}  # sent by this run: a late "drop" hears so again
+        self._given_back: set[str] = set()  # dropped and answered: never sent by this run unless added again
 
     @workflow.signal
     def add(self, notice: NoticeRequest) -> None:
-        self._drop.discard(notice.notice_key)  # handed over again after a pause
-        if all(p.notice_key != notice.notice_key for p in self._pending):  # a retried hand-over
+        key = notice.notice_key
+        if key in self._done:  # sent already (the link asked it back too late): it hears so again
+            self._drop.add(key)
+            return
+        self._drop.discard(key)  # handed over again after a pause
+        self._given_back.discard(key)
+        if all(p.notice_key != key for p in self._pending):  # a retried hand-over
             self._pending.append(notice)
 
     @workflow.signal
@@ -65,11 +71,11 @@ class NoticeBatchWorkflow:
             due.sort(key=lambda n: n.kind.value)
             for _, group in groupby(due, key=lambda n: n.kind):
                 sent += await self._send(list(group))
-            await self._answer_drops()
+            await self._answer_every_drop()
             if not self._pending:
                 return sent
             if workflow.info().is_continue_as_new_suggested():
-                workflow.continue_as_new(args=[key, self._pending])
+                workflow.continue_as_new(args=[key, self._pending])  # no await since the last drop was answered
 
     async def _collect(self, window: timedelta) -> None:
         """Wait out the batching window, answering links that ask their notice back meanwhile."""
@@ -83,6 +89,11 @@ class NoticeBatchWorkflow:
                 return
             await self._answer_drops()
 
+    async def _answer_every_drop(self) -> None:
+        """Until no drop is left unanswered (more may arrive while the links are told)."""
+        while self._drop - self._in_flight:
+            await self._answer_drops()
+
     async def _answer_drops(self) -> None:
         """Every notice asked back that is not being sent: taken out, and its link told."""
         for notice_key in sorted(self._drop - self._in_flight):
@@ -92,26 +103,30 @@ class NoticeBatchWorkflow:
                 await self._tell(link_id, "notice_sent", self._done[notice_key])
                 continue
             self._pending = [p for p in self._pending if p.notice_key != notice_key]
+            self._given_back.add(notice_key)  # also out of a group about to be sent
             await self._tell(link_id, "notice_dropped", notice_key)
 
     async def _send(self, notices: list[NoticeRequest]) -> int:
-        notices = [n for n in notices if n.notice_key not in self._drop]
+        notices = [n for n in notices if n.notice_key not in self._drop and n.notice_key not in self._given_back]
         if not notices:
             return 0
         self._in_flight = {n.notice_key for n in notices}
         sending = workflow.start_activity_method(Notices.send_batch, NoticeBatch(items=notices), **NOTICE)
         await workflow.wait_condition(lambda: sending.done() or bool(self._drop & self._in_flight))
-        if not sending.done():
+        cancelled = not sending.done()
+        if cancelled:
             sending.cancel()  # waits until the activity has stopped: nothing goes out after this
         try:
             receipt = await sending
         except ActivityError as error:
             self._in_flight = set()
-            if isinstance(error.cause, CancelledError):  # nothing went out: again, without the dropped
+            failure = permanent_failure(error)
+            if failure is None and (cancelled or isinstance(error.cause, CancelledError)):
+                # A cancelled send is not retried: whatever ended it (a timeout, its worker gone),
+                # it did not finish. Again at once, without the notices asked back.
                 rest = [n for n in notices if n.notice_key not in self._drop]
                 await self._answer_drops()
                 return await self._send(rest)
-            failure = permanent_failure(error)
             if failure is None:
                 raise
             for notice in notices:
