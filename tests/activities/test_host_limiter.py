@@ -228,18 +228,29 @@ async def test_a_wait_cancelled_at_any_moment_takes_nothing(postgres_url, pools,
         await slow_pool.close()
 
 
+#: pg_locks rows of one advisory lock key (a bigint key is shown as two 32-bit halves).
+_THIS_LOCK = "locktype = 'advisory' AND objsubid = 1 AND classid = $1::bigint::oid AND objid = $2::bigint::oid"
+
+
+def _halves(key: int) -> tuple[int, int]:
+    unsigned = key & (2**64 - 1)
+    return unsigned >> 32, unsigned & 0xFFFFFFFF
+
+
 async def test_a_lost_session_is_not_a_lost_request(pools, db_pool):
     """The session holding a slot is terminated (as by a PostgreSQL restart): the request under
-    way ends normally, and the next takes a slot on a new connection."""
+    way ends normally, and the next takes a slot on a new connection. Only that one session is
+    terminated, and only that slot's lock counted: other tests' workers may hold locks of their own."""
     limiter = HostLimiter(1, shared=PostgresHostSlots(pools[0]))
+    key = _halves(slot_key("lost.test", 0))
     async with limiter.slot("lost.test"):
         ended = await db_pool.fetchval(
-            "SELECT bool_and(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'"
+            f"SELECT bool_and(pg_terminate_backend(pid)) FROM pg_locks WHERE {_THIS_LOCK}", *key
         )
         assert ended
     async with limiter.slot("lost.test"):
-        assert await _advisory_locks(db_pool) == 1
-    assert await _advisory_locks(db_pool) == 0
+        assert await db_pool.fetchval(f"SELECT count(*) FROM pg_locks WHERE {_THIS_LOCK}", *key) == 1
+    assert await db_pool.fetchval(f"SELECT count(*) FROM pg_locks WHERE {_THIS_LOCK}", *key) == 0
 
 
 async def test_no_limit_asks_no_database(postgres_url):
