@@ -103,8 +103,11 @@ async def pools(postgres_url, db_pool):
     """Three pools on the suite's database: three workers' worth of sessions."""
     opened = [await create_pool(postgres_url, min_size=1, max_size=2) for _ in range(3)]
     yield opened
-    for pool in opened:
-        await pool.close()
+    for pool in opened:  # politely when it can be; a test that failed half-way must not hang the suite
+        try:
+            await asyncio.wait_for(pool.close(), 10)
+        except TimeoutError:
+            pool.terminate()
 
 
 async def _advisory_locks(db_pool) -> int:
@@ -243,14 +246,19 @@ async def test_a_lost_session_is_not_a_lost_request(pools, db_pool):
     terminated, and only that slot's lock counted: other tests' workers may hold locks of their own."""
     limiter = HostLimiter(1, shared=PostgresHostSlots(pools[0]))
     key = _halves(slot_key("lost.test", 0))
-    async with limiter.slot("lost.test"):
-        ended = await db_pool.fetchval(
-            f"SELECT bool_and(pg_terminate_backend(pid)) FROM pg_locks WHERE {_THIS_LOCK}", *key
-        )
-        assert ended
-    async with limiter.slot("lost.test"):
-        assert await db_pool.fetchval(f"SELECT count(*) FROM pg_locks WHERE {_THIS_LOCK}", *key) == 1
-    assert await db_pool.fetchval(f"SELECT count(*) FROM pg_locks WHERE {_THIS_LOCK}", *key) == 0
+
+    async def holders() -> int:
+        return await db_pool.fetchval(f"SELECT count(*) FROM pg_locks WHERE {_THIS_LOCK} AND granted", *key)
+
+    async with asyncio.timeout(60):
+        async with limiter.slot("lost.test"):
+            assert await holders() == 1
+            await db_pool.execute(f"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE {_THIS_LOCK}", *key)
+            while await holders():  # the backend ends a moment after it is told to
+                await asyncio.sleep(0.05)
+        async with limiter.slot("lost.test"):
+            assert await holders() == 1
+        assert await holders() == 0
 
 
 async def test_no_limit_asks_no_database(postgres_url):
