@@ -14,11 +14,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 
-from tada.kit.ports import ensure_port_free
 from tada.kit.smtp import Mail, SmtpSink
 from tada.kit.web import LoopbackWeb, Request, Response
 
@@ -254,22 +254,11 @@ class ChaosSink(SmtpSink):
         self._generation += 1
 
     def start(self, *, retry_for: float = 20.0) -> None:
-        """The kit's start, with the chaos session (slow DATA) in the controller."""
-        deadline = time.monotonic() + retry_for
-        while True:
-            try:
-                ensure_port_free(self.host, self.port, self.service)
-                controller = _ChaosController(
-                    self, hostname=self.host, port=self.port, server_hostname=self.server_hostname, ready_timeout=10.0
-                )
-                controller.start()
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-                continue
-            self._controller = controller
-            return
+        """The kit's start (again on the same port, for up to ``retry_for`` seconds)."""
+        super().start(retry_for=retry_for)
+
+    def _controller_for(self, **options: Any) -> Controller:
+        return _ChaosController(self, **options)  # the chaos session: slow DATA
 
     def stop(self) -> None:
         self.release()

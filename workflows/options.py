@@ -7,6 +7,7 @@ a delivery that can never succeed as it is (tada/domain/delivery.py): it fails a
 once, and the link workflow moves on.
 """
 
+from dataclasses import replace
 from datetime import timedelta
 
 from temporalio.common import RetryPolicy
@@ -25,12 +26,7 @@ _PATIENT = RetryPolicy(
 #: the workflow records the check as "unknown" and the link goes on (its notice goes out).
 LIVENESS = {
     "start_to_close_timeout": timedelta(seconds=60),
-    "retry_policy": RetryPolicy(
-        initial_interval=timedelta(seconds=2),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(minutes=2),
-        maximum_attempts=8,
-    ),
+    "retry_policy": replace(_PATIENT, maximum_interval=timedelta(minutes=2), maximum_attempts=8),
 }
 #: Handing a notice to its batch: quick, retried like any side effect.
 HAND_OVER = {"start_to_close_timeout": timedelta(minutes=2), "retry_policy": _PATIENT}
@@ -41,12 +37,7 @@ NOTICE = {
     "start_to_close_timeout": timedelta(minutes=2),
     "heartbeat_timeout": timedelta(seconds=30),
     "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    "retry_policy": RetryPolicy(
-        initial_interval=_PATIENT.initial_interval,
-        backoff_coefficient=_PATIENT.backoff_coefficient,
-        maximum_interval=_PATIENT.maximum_interval,
-        non_retryable_error_types=[PERMANENT_FAILURE],
-    ),
+    "retry_policy": replace(_PATIENT, non_retryable_error_types=[PERMANENT_FAILURE]),
 }
 STORE = {"start_to_close_timeout": timedelta(seconds=30), "retry_policy": _PATIENT}
 

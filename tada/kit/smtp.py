@@ -21,6 +21,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from aiosmtpd.controller import Controller
 
@@ -126,6 +127,10 @@ class SmtpSink(Scoped):
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    def _controller_for(self, **options: Any) -> Controller:
+        """The aiosmtpd controller serving this sink (a subclass may serve its own sessions)."""
+        return Controller(self, **options)
+
     def start(self, *, retry_for: float = 0.0) -> None:
         """Listen; with ``retry_for``, keep trying that long while the port is still taken
         (a sink started again on the port it just left)."""
@@ -137,8 +142,7 @@ class SmtpSink(Scoped):
         while True:
             try:
                 ensure_port_free(self.host, self.port, self.service)
-                controller = Controller(
-                    self,
+                controller = self._controller_for(
                     hostname=self.host,
                     port=self.port,
                     server_hostname=self.server_hostname,  # skips socket.getfqdn(), which can hang offline

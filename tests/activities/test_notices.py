@@ -9,10 +9,11 @@ from temporalio.exceptions import ApplicationError
 from tada.activities.notices import TEMPORARY_FAILURE, NotifierIdentity
 from tada.app.intake import open_case, start_link_row
 from tada.clients.rate_limit import RecipientRateLimit
-from tada.domain.models import NoticeBatch, NoticeRequest
-from tada.domain.states import Channel, NoticeKind
+from tada.domain.models import NoticeBatch
+from tada.domain.states import NoticeKind
 from tada.domain.urls import normalise_url
 from tests.support.crypto import suite_crypto
+from tests.support.delivery import notice_request
 from tests.support.notices import notice_activities
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -33,24 +34,10 @@ async def _link(db_pool) -> tuple[str, str]:
     return case_id, link_id
 
 
-def _request(case_id: str, link_id: str, **changes) -> NoticeRequest:
-    request = NoticeRequest(
-        notice_key=f"{link_id}:1:1:initial",
-        link_id=link_id,
-        case_id=case_id,
-        cycle=1,
-        kind=NoticeKind.INITIAL,
-        channel=Channel.EMAIL,
-        recipient="abuse@site.test",
-        platform="site.test",
-    )
-    return request.model_copy(update=changes)
-
-
 async def test_a_retried_notice_is_sent_once(notices, db_pool, mailbox):
     case_id, link_id = await _link(db_pool)
-    first = await notices.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))
-    second = await notices.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))
+    first = await notices.send_batch(NoticeBatch(items=[notice_request(case_id, link_id)]))
+    second = await notices.send_batch(NoticeBatch(items=[notice_request(case_id, link_id)]))
     assert first.sent_now and not second.sent_now
     assert first.message_id == second.message_id
     assert len(mailbox.messages) == 1
@@ -60,7 +47,7 @@ async def test_a_retried_notice_is_sent_once(notices, db_pool, mailbox):
 
 async def test_the_email_names_the_content_and_the_organisation_only(notices, db_pool, mailbox):
     case_id, link_id = await _link(db_pool)
-    await notices.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))
+    await notices.send_batch(NoticeBatch(items=[notice_request(case_id, link_id)]))
     message = mailbox.messages[0]
     body = message.get_body(("plain",)).get_content()
     assert message["From"] == "Org <notices@org.test>"
@@ -77,12 +64,12 @@ async def test_a_failed_send_is_retried_until_it_goes_out(db_pool, mailbox, smtp
     async with httpx.AsyncClient() as http:
         down = notice_activities(db_pool, http, identity, data_crypto, port=9, timeout=2)
         with pytest.raises(ApplicationError) as failed:  # a dead relay is a temporary failure: retried
-            await down.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))
+            await down.send_batch(NoticeBatch(items=[notice_request(case_id, link_id)]))
         assert failed.value.type == TEMPORARY_FAILURE and not failed.value.non_retryable
         status = await db_pool.fetchval("SELECT status FROM notices WHERE link_id = $1", link_id)
         assert status == "pending"  # recorded before sending, not marked sent
         up = notice_activities(db_pool, http, identity, data_crypto, port=smtp_server[1])
-        assert (await up.send_batch(NoticeBatch(items=[_request(case_id, link_id)]))).sent_now
+        assert (await up.send_batch(NoticeBatch(items=[notice_request(case_id, link_id)]))).sent_now
     assert len(mailbox.messages) == 1
 
 
@@ -94,10 +81,10 @@ async def test_a_recipient_over_its_hourly_limit_waits_for_a_free_slot(db_pool, 
         notices = notice_activities(db_pool, http, identity, data_crypto, limit=limit, port=smtp_server[1])
         for _ in range(2):
             case_id, link_id = await _link(db_pool)
-            await notices.send_batch(NoticeBatch(items=[_request(case_id, link_id, recipient=limited)]))
+            await notices.send_batch(NoticeBatch(items=[notice_request(case_id, link_id, recipient=limited)]))
         case_id, link_id = await _link(db_pool)
         with pytest.raises(ApplicationError) as refused:
-            await notices.send_batch(NoticeBatch(items=[_request(case_id, link_id, recipient=limited)]))
+            await notices.send_batch(NoticeBatch(items=[notice_request(case_id, link_id, recipient=limited)]))
     assert refused.value.type == "RecipientRateLimited"
     assert refused.value.next_retry_delay.total_seconds() > 3000  # about an hour from the first
     assert len(mailbox.for_recipient(limited)) == 2
@@ -118,7 +105,7 @@ async def test_the_email_has_an_html_alternative_and_threads_onto_the_first_noti
         follow_up_number=1,
     )
     headers = thread_headers("<first@org.test>", [])
-    request = _request("case", "link", kind=NoticeKind.FOLLOW_UP)
+    request = notice_request("case", "link", kind=NoticeKind.FOLLOW_UP)
     await notices._send_email(  # noqa: SLF001 - the threading headers of one email, sent directly
         request, context, "<second@org.test>", in_reply_to=headers["In-Reply-To"], references=headers["References"]
     )

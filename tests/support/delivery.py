@@ -27,6 +27,11 @@ async def new_link(pool: asyncpg.Pool, url: str = "https://site.test/watch?v=1")
 
 
 def notice_batch(case_id: str, link_id: str, **changes: object) -> NoticeBatch:
+    """A batch of one ``notice_request``."""
+    return NoticeBatch(items=[notice_request(case_id, link_id, **changes)])
+
+
+def notice_request(case_id: str, link_id: str, **changes: object) -> NoticeRequest:
     """One initial notice by email to abuse@site.test (``changes``: any NoticeRequest field)."""
     request = NoticeRequest(
         notice_key=f"{link_id}:1:1:initial",
@@ -38,7 +43,7 @@ def notice_batch(case_id: str, link_id: str, **changes: object) -> NoticeBatch:
         recipient="abuse@site.test",
         platform="site.test",
     )
-    return NoticeBatch(items=[request.model_copy(update=changes)])
+    return request.model_copy(update=changes)
 
 
 async def notice_status(pool: asyncpg.Pool, link_id: str) -> str | None:
