@@ -10,9 +10,11 @@ import httpx
 import structlog
 from temporalio import activity
 
+from tada.clients.decoding import AnswerRefused, decoded_chunks
 from tada.clients.dns_evidence import NxdomainEvidence
 from tada.clients.egress import EgressPolicy, EgressRefused, HostNotFound
 from tada.clients.host_limiter import HostLimiter
+from tada.clients.safe_transport import ResponseTooLarge
 from tada.domain.liveness import classify, is_page, page_text
 from tada.domain.models import LivenessRequest, LivenessResult
 from tada.domain.states import Verdict
@@ -29,7 +31,8 @@ TADA_HEADERS = {"User-Agent": USER_AGENT}
 #: home to tada alone while visitors still see the content, so a "gone" is believed only when a
 #: request the site cannot tell from a visitor's is told the same. Nothing in it names tada.
 #: Accept-Encoding is left to the http client, which asks only for what it decodes within its
-#: limits (the safe transport: identity). Keep the version near Chrome's stable release.
+#: limits (the safe transport: identity; tada/clients/decoding.py bounds what comes anyway).
+#: Keep the version near Chrome's stable release.
 VISITOR_HEADERS = {
     "User-Agent": (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -114,6 +117,8 @@ class LivenessActivities(Liveness):
             return LivenessResult(verdict=Verdict.UNKNOWN, reason=f"refused: {refused}")
         except httpx.TimeoutException:
             return LivenessResult(verdict=Verdict.UNKNOWN, reason="timed out")
+        except (AnswerRefused, ResponseTooLarge) as refused:  # a bomb, a chain of encodings: not read
+            return LivenessResult(verdict=Verdict.UNKNOWN, reason=f"answer refused: {refused}")
         except httpx.HTTPError as error:
             return LivenessResult(verdict=Verdict.UNKNOWN, reason=f"connection failed: {type(error).__name__}")
         except (httpx.InvalidURL, UnicodeError, ValueError) as error:  # what the site sent cannot be followed
@@ -121,11 +126,12 @@ class LivenessActivities(Liveness):
             return LivenessResult(verdict=Verdict.UNKNOWN, reason=reason)
 
     async def _read_html_slice(self, response: httpx.Response) -> str | None:
-        """The first few KiB of an HTML or text page; nothing at all of anything else."""
+        """The first few KiB of an HTML or text page; nothing at all of anything else. Decoded
+        in bounded steps (tada/clients/decoding.py): a compressed bomb is refused, not read."""
         if not is_page(response.headers.get("content-type", "")):
             return None
         body = bytearray()
-        async for chunk in response.aiter_bytes():
+        async for chunk in decoded_chunks(response):
             body.extend(chunk)
             if len(body) >= self._max_bytes:
                 break

@@ -6,7 +6,10 @@ URL: ``permanent`` for a 4xx (the form refuses this report: a login wall, a move
 removed form, a rejected field), except the 4xx that mean "not now" (408 Request
 Timeout, 425 Too Early, 429 Too Many Requests, with its Retry-After), which are
 temporary like a 5xx, a timeout or a connection error. A form whose host is not a public
-address (safe egress) is refused permanently: no retry makes it one.
+address (safe egress) is refused permanently: no retry makes it one. So is a form whose
+answer is refused for its encoding (a chain of content encodings, an unknown one:
+tada/clients/decoding.py): the host's doing, and a retry would post the report again to
+a host that answers the same.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tada.clients.decoding import AnswerRefused
 from tada.clients.egress import EgressRefused, HostNotFound, ResolutionFailed, check_target
 
 PLACEHOLDERS = ("url", "urls", "case_reference", "notifier_name", "notifier_email")
@@ -82,6 +86,8 @@ async def submit_form(http: httpx.AsyncClient, form_url: str, fields: dict[str, 
         raise FormFailed(where, "dns", "the form's host did not resolve", permanent=False) from None
     except httpx.TimeoutException:
         raise FormFailed(where, "timeout", "the form did not answer in time", permanent=False) from None
+    except AnswerRefused as refused:  # its message names the problem only
+        raise FormFailed(where, "answer", f"the form's answer is refused: {refused}", permanent=True) from None
     except (httpx.HTTPError, OSError) as error:  # httpx's messages may hold the URL: only the kind is kept
         raise FormFailed(
             where, "connection", f"could not reach the form ({type(error).__name__})", permanent=False

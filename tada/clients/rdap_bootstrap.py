@@ -10,7 +10,10 @@ TADA_RDAP_BOOTSTRAP says where the registries come from:
 - a file: bootstrap data saved by whoisit (``whoisit.save_bootstrap_data()``).
 
 The files are parsed by whoisit into a bootstrap of our own (not whoisit's
-process-wide one), so two configurations can live in one process.
+process-wide one), so two configurations can live in one process. A fetched file
+is read up to ``MAX_BOOTSTRAP_BYTES``, decoded bytes counted, in bounded steps
+(tada/clients/decoding.py): a compressed bomb or a chain of encodings fails the
+load, never the worker's memory.
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ import httpx
 from whoisit.bootstrap import BaseBootstrap
 from whoisit.errors import BootstrapError
 
+from tada.clients.safe_transport import read_limited
+
 IANA_BOOTSTRAP_URL = "https://data.iana.org/rdap/"
+#: The most of one bootstrap file read (IANA's largest, dns.json, is well under 1 MiB).
+MAX_BOOTSTRAP_BYTES = 4 * 1024 * 1024
 
 #: The registries tada queries by (domains and addresses), under their IANA file names.
 REGISTRIES = {"dns": "dns.json", "ipv4": "ipv4.json", "ipv6": "ipv6.json"}
@@ -56,9 +63,9 @@ async def _fetch(base_url: str, http: httpx.AsyncClient) -> dict:
     base_url = base_url if base_url.endswith("/") else base_url + "/"
     data: dict = {"timestamp": int(time.time()), **_UNUSED}
     for name, file_name in REGISTRIES.items():
-        response = await http.get(base_url + file_name, headers={"Accept": "application/json"})
-        response.raise_for_status()
-        data[name] = response.json()
+        async with http.stream("GET", base_url + file_name, headers={"Accept": "application/json"}) as response:
+            response.raise_for_status()
+            data[name] = json.loads(await read_limited(response, MAX_BOOTSTRAP_BYTES))
     return data
 
 

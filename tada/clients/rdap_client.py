@@ -24,6 +24,7 @@ from whoisit.bootstrap import BaseBootstrap
 from whoisit.errors import WhoisItError
 from whoisit.query import QueryBuilder
 
+from tada.clients.decoding import AnswerRefused
 from tada.clients.rdap_bootstrap import BootstrapUnavailable, load_bootstrap
 from tada.clients.safe_transport import read_limited
 
@@ -31,7 +32,7 @@ log = structlog.get_logger(__name__)
 
 ACCEPT = "application/rdap+json, application/json;q=0.9"
 USER_AGENT = "tada-rdap/0.1 (take-down assistance; looks up abuse contacts)"
-#: An RDAP answer larger than this is not read (real ones are a few KiB).
+#: An RDAP answer larger than this is not read (real ones are a few KiB); decoded bytes count.
 MAX_RDAP_BYTES = 1024 * 1024
 
 
@@ -107,6 +108,8 @@ class RdapClient:
                     follow_redirects=True,
                 ) as response:
                     body = await read_limited(response, MAX_RDAP_BYTES) if response.status_code == 200 else b""
+            except AnswerRefused as refused:  # a compressed bomb, a chain of encodings: never read whole
+                raise RdapUnavailable(f"RDAP server {server} sent an answer refused: {refused}") from refused
             except httpx.HTTPError as error:
                 raise RdapUnavailable(f"RDAP server {server} not reachable: {type(error).__name__}") from error
             server = _server_of(str(response.url), kind)

@@ -16,7 +16,12 @@ No cookies are kept: every request is a first visit, so nothing a site set on on
 Responses are bounded too: at most ``max_response_bytes`` read and at most
 ``total_timeout`` seconds per request, headers and body together (httpx's own
 timeouts are per read, so a server trickling one byte at a time would never
-trip them).
+trip them). The byte limit holds after decoding as well: tada asks for
+``identity``, and a body a server compresses anyway is decoded here, in bounded
+steps (``tada.clients.decoding``: one gzip or deflate layer at most, at most
+100:1), its decoded bytes counted against the same limit; an answer with a chain
+of encodings or an unknown one is refused (``AnswerRefused``) before its body is
+read. The response handed on names no Content-Encoding, so httpx decodes nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import typing
 import httpcore
 import httpx
 
+from tada.clients.decoding import AnswerRefused, BoundedDecoder, decoded_chunks, decoder_for
 from tada.clients.egress import EgressPolicy
 
 DEFAULT_TOTAL_TIMEOUT = 30.0
@@ -85,12 +91,17 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 class _BoundedStream(httpx.AsyncByteStream):
-    """A response body read within the byte limit and the request's deadline."""
+    """A response body read within the byte limit and the request's deadline, decoded by
+    ``decoder`` if it is encoded: the limit holds for the bytes on the wire and for the
+    decoded bytes alike."""
 
-    def __init__(self, inner: httpx.AsyncByteStream, max_bytes: int, deadline: float) -> None:
+    def __init__(
+        self, inner: httpx.AsyncByteStream, max_bytes: int, deadline: float, decoder: BoundedDecoder | None = None
+    ) -> None:
         self._inner = inner
         self._max_bytes = max_bytes
         self._deadline = deadline
+        self._decoder = decoder
 
     async def __aiter__(self) -> typing.AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
@@ -104,13 +115,26 @@ class _BoundedStream(httpx.AsyncByteStream):
                 async with asyncio.timeout(remaining):
                     chunk = await chunks.__anext__()
             except StopAsyncIteration:
-                return
+                break
             except TimeoutError:
                 raise httpx.ReadTimeout("the response took longer than the egress time limit") from None
             read += len(chunk)
             if read > self._max_bytes:
                 raise ResponseTooLarge(self._max_bytes)
-            yield chunk
+            if self._decoder is None:
+                yield chunk
+                continue
+            for piece in self._decoder.decode(chunk):
+                yield self._within_limit(piece)
+        if self._decoder is not None:
+            for piece in self._decoder.flush():
+                yield self._within_limit(piece)
+
+    def _within_limit(self, piece: bytes) -> bytes:
+        assert self._decoder is not None
+        if self._decoder.decoded > self._max_bytes:
+            raise ResponseTooLarge(self._max_bytes)
+        return piece
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -153,12 +177,27 @@ class SafeTransport(httpx.AsyncHTTPTransport):
         except TimeoutError:
             raise httpx.ReadTimeout("no response within the egress time limit", request=request) from None
         assert isinstance(response.stream, httpx.AsyncByteStream)
+        try:
+            decoder = decoder_for(response.headers)
+        except AnswerRefused as refused:
+            await response.aclose()  # not read: the connection is closed, not kept
+            refused.request = request
+            raise
+        headers = response.headers
+        if decoder is not None:  # handed on decoded: what httpx sees is the body itself
+            headers = httpx.Headers(
+                [(name, value) for name, value in headers.raw if name.lower() not in _ENCODED_BODY_HEADERS]
+            )
         return httpx.Response(
             status_code=response.status_code,
-            headers=response.headers,
-            stream=_BoundedStream(response.stream, self._max_bytes, deadline),
+            headers=headers,
+            stream=_BoundedStream(response.stream, self._max_bytes, deadline, decoder),
             extensions=response.extensions,
         )
+
+
+#: What describes an encoded body and no longer holds once it is decoded.
+_ENCODED_BODY_HEADERS = (b"content-encoding", b"content-length")
 
 
 class _NoCookies(http.cookiejar.CookieJar):
@@ -195,12 +234,13 @@ def safe_client(
 
 
 async def read_limited(response: httpx.Response, limit: int) -> bytes:
-    """The body of a streamed response, or ResponseTooLarge as soon as it passes ``limit`` bytes."""
+    """The body of a streamed response, or ResponseTooLarge as soon as it passes ``limit`` bytes
+    (decoded bytes, decoded in bounded steps whatever the client: ``decoding.decoded_chunks``)."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise ResponseTooLarge(limit)
     body = bytearray()
-    async for chunk in response.aiter_bytes():
+    async for chunk in decoded_chunks(response):
         body.extend(chunk)
         if len(body) > limit:
             raise ResponseTooLarge(limit)
