@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS cases (
 );
 
 CREATE TABLE IF NOT EXISTS links (
-    link_id      text PRIMARY KEY,          -- = Temporal workflow id: case id + hash of the normalised URL
+    link_id      text PRIMARY KEY,          -- = Temporal workflow id: case id + keyed hash of the normalised URL
     case_id      text NOT NULL REFERENCES cases (case_id),
     url          text NOT NULL,             -- normalised; never logged, never sent to Temporal
     host         text NOT NULL,
@@ -102,6 +102,8 @@ $$;
 -- Added after the first release: kept as ALTERs so existing databases catch up.
 ALTER TABLE cases ADD COLUMN IF NOT EXISTS jurisdiction text;   -- e.g. HK: notices cite local law
 ALTER TABLE cases ADD COLUMN IF NOT EXISTS purged_at timestamptz; -- `tada case purge`: personal data gone
+-- The key link ids and notice-batch ids are HMACs under (tada/app/link_ids.py); a purge deletes it.
+ALTER TABLE cases ADD COLUMN IF NOT EXISTS id_key bytea;
 
 -- Victim data at rest (tada/adapters/data_crypto.py): each case's own key, wrapped by the master
 -- data key (TADA_DATA_KEY). cases.reference and timeline notes are sealed with it; deleting
@@ -134,9 +136,18 @@ BEGIN
 END;
 $$;
 
--- The timeline is append-only: refuse updates and deletes.
+-- The timeline is append-only: refuse updates and deletes. One exception: `tada case purge`
+-- (tada/app/purge.py) may rewrite the detail of its own case's events, and nothing else, to
+-- take out the addresses they name; it says which case with SET LOCAL tada.purging_case.
 CREATE OR REPLACE FUNCTION tada_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.case_id = current_setting('tada.purging_case', true)
+       AND (NEW.event_id, NEW.event_key, NEW.link_id, NEW.case_id, NEW.cycle, NEW.kind, NEW.from_state,
+            NEW.to_state, NEW.occurred_at, NEW.recorded_at)
+           IS NOT DISTINCT FROM (OLD.event_id, OLD.event_key, OLD.link_id, OLD.case_id, OLD.cycle, OLD.kind,
+            OLD.from_state, OLD.to_state, OLD.occurred_at, OLD.recorded_at) THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION 'link_events is append-only';
 END;
 $$;

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncpg
 import structlog
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from tada.domain.batching import batch_key_for, batch_workflow_id
+from tada.app.link_ids import batch_id_for
+from tada.domain.batching import batch_key_for
 from tada.domain.models import NoticeRequest
 from tada.workflows.activity_contracts import HAND_OVER_NOTICE, NoticeHandOver
 from tada.workflows.notice_batch import NoticeBatchWorkflow
@@ -16,16 +18,18 @@ log = structlog.get_logger(__name__)
 
 
 class NoticeHandOverActivities(NoticeHandOver):
-    def __init__(self, client: Client, task_queue: str) -> None:
+    def __init__(self, client: Client, pool: asyncpg.Pool, task_queue: str) -> None:
         self._client = client
+        self._pool = pool
         self._task_queue = task_queue
 
     @activity.defn(name=HAND_OVER_NOTICE)
     async def hand_over(self, notice: NoticeRequest) -> str:
-        """Add the notice to its batch, starting the batch if none is collecting. Returns the batch id.
+        """Add the notice to its batch, starting the batch if none is collecting. Returns the batch
+        id (keyed by the case's id key: the link asks this batch for its notice back by it).
         A retry adds the same notice again, which the batch ignores."""
         key = batch_key_for(notice)
-        batch_id = batch_workflow_id(key)
+        batch_id = await batch_id_for(self._pool, key)
         await self._client.start_workflow(
             NoticeBatchWorkflow.run,
             args=[key, None],

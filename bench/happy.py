@@ -36,8 +36,8 @@ from bench.stack import CpuMeter, Stack, WorkerProcess
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.database import create_pool
 from tada.app.intake import open_case, start_link
+from tada.app.link_ids import batch_id_for
 from tada.app.start_links import START_CONCURRENCY  # what intake uses
-from tada.domain.batching import batch_workflow_id
 from tada.domain.models import NoticeBatchKey, PlatformPolicy, Timings
 from tada.domain.states import Category, Channel, Escalation, LinkState
 from tada.domain.urls import normalise_url
@@ -140,10 +140,10 @@ def _fits(plan: list[str], full: list[str], tolerance: float = 0.01) -> bool:
     )
 
 
-async def _measure_plan(client: Client, link_id: str, case_id: str) -> tuple[list[str], dict[str, object]]:
+async def _measure_plan(client: Client, pool, link_id: str, case_id: str) -> tuple[list[str], dict[str, object]]:
     link_steps, link_kinds = await _history_work(client, link_id)
-    batch_id = batch_workflow_id(
-        NoticeBatchKey(case_id=case_id, channel=Channel.EMAIL, recipient=PLATFORM_EMAIL, window=timedelta(0))
+    batch_id = await batch_id_for(
+        pool, NoticeBatchKey(case_id=case_id, channel=Channel.EMAIL, recipient=PLATFORM_EMAIL, window=timedelta(0))
     )
     try:
         batch_steps, batch_kinds = await _history_work(client, batch_id)
@@ -174,7 +174,7 @@ async def _same_work(
 
     async def tada_one(link_id: str, case_id: str) -> tuple[bool, int]:
         async with gate:
-            their_plan, their_work = await _measure_plan(tada, link_id, case_id)
+            their_plan, their_work = await _measure_plan(tada, pool, link_id, case_id)
         return _fits(their_plan, plan) and their_work["by_name"] == work["by_name"], int(their_work["timers"])
 
     async def bare_one(workflow_id: str) -> tuple[bool, int, Counter]:
@@ -289,7 +289,7 @@ async def run(
             _, [status], [case_id] = await asyncio.wait_for(_run_tada(stack, tada_client, pool, 1, 1, pol, "cal"), 120)
             assert status.state == LinkState.REMOVED, status
             link_id = await pool.fetchval("SELECT link_id FROM links WHERE case_id = $1", case_id)
-            plan, work = await _measure_plan(tada_client, link_id, case_id)
+            plan, work = await _measure_plan(tada_client, pool, link_id, case_id)
             mails_before = stack.smtp.received
 
             # Rounds in alternating order (bare, tada, tada, bare, ...) so that a busier spell of

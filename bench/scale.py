@@ -41,6 +41,7 @@ from bench.stack import Stack, WorkerProcess, rss_sampler
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.database import create_pool
 from tada.app.intake import open_case
+from tada.app.link_ids import case_id_key
 from tada.app.start_links import START_CONCURRENCY, link_input, start_links
 from tada.domain.models import LinkCarry, PlatformPolicy, Timings
 from tada.domain.states import Category, Channel, Escalation, LinkState
@@ -89,9 +90,10 @@ class Sides:
         records = []
         for first in range(0, count, CHUNK):
             case_id = await open_case(self.pool, age=30, minimum_age=16, signpost="", reference="BENCH", crypto=crypto)
+            id_key = await case_id_key(self.pool, case_id)
             for _ in range(first, min(count, first + CHUNK)):
                 url = normalise_url(self.stack.web.url(f"/s/{self.run}/{len(self.rows)}"))
-                link_id = link_id_for(case_id, url)
+                link_id = link_id_for(case_id, url, id_key)
                 self.rows.append((link_id, case_id, url))
                 records.append(
                     (

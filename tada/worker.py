@@ -88,7 +88,7 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
         crypto,
         delays=DelayedDeliveries(pool, settings.delivery_warn_after),
     )
-    hand_over = NoticeHandOverActivities(client, settings.task_queue)
+    hand_over = NoticeHandOverActivities(client, pool, settings.task_queue)
     host_lookup = HostLookupActivities(host_lookup_config(settings), http)
     store = StoreActivities(pool, crypto)
     return [

@@ -16,7 +16,6 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from tada.domain import search
     from tada.domain.abuse_contacts import HostLookupRequest
-    from tada.domain.batching import batch_key_for, batch_workflow_id
     from tada.domain.delivery import DeliveryFailure
     from tada.domain.durations import format_duration
     from tada.domain.models import (
@@ -651,14 +650,14 @@ class LinkWorkflow:
         """Hand the notice to the batch of its case and recipient, and wait until it went out
         (or failed). A withdrawal or pause meanwhile asks the batch to drop it."""
         key = request.notice_key
-        await workflow.execute_activity_method(NoticeHandOver.hand_over, request, **HAND_OVER)
+        batch_id = await workflow.execute_activity_method(NoticeHandOver.hand_over, request, **HAND_OVER)
 
         def answered() -> bool:
             return key in self._sent or key in self._failed
 
         await workflow.wait_condition(lambda: answered() or self._stop_asked())
         if not answered() and workflow.patched(STOP_SEND_IN_FLIGHT):
-            batch = workflow.get_external_workflow_handle(batch_workflow_id(batch_key_for(request)))
+            batch = workflow.get_external_workflow_handle(batch_id)  # keyed: only the hand-over can name it
             try:
                 await batch.signal("drop", key)
                 await workflow.wait_condition(lambda: answered() or key in self._dropped, timeout=DROP_PATIENCE)
@@ -774,7 +773,7 @@ class LinkWorkflow:
             [
                 search.CASE_ID.value_set(self._link.case_id),
                 search.CATEGORY.value_set(policy.category.value),
-                search.PLATFORM.value_set(policy.name),
+                search.PLATFORM.value_set(policy.name if policy.listed else search.UNLISTED),
                 search.STATE.value_set(c.state.value),
                 search.NEXT_ACTION_AT.value_set(c.next_action_at)
                 if c.next_action_at is not None

@@ -1,7 +1,8 @@
 """Intake: opening cases and starting one workflow per reported link.
 
 Idempotent by construction: the workflow id is derived from the case id and the
-normalised URL, so the same link imported twice is one row and one workflow.
+normalised URL (keyed by the case's id key, tada/app/link_ids.py), and a URL the case
+already holds keeps its row's id, so the same link imported twice is one row and one workflow.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from temporalio.client import Client
 
 from tada.adapters.data_crypto import DataCrypto
 from tada.app.client_source import ClientSource, client_of
+from tada.app.link_ids import link_id_of, link_ids_for, new_id_key
 from tada.app.start_links import link_input, start_links
 from tada.app.start_links import start_link as start_link_workflow
 from tada.domain.intake import ImportRow, Rejection
 from tada.domain.models import LinkInput, PlatformPolicy
 from tada.domain.registry import Registry
-from tada.domain.urls import host_of, link_id_for
+from tada.domain.urls import host_of
 from tada.domain.victim_data import check_jurisdiction, check_reference
 from tada.errors import CaseNotFound, CaseRefused
 
@@ -60,11 +62,12 @@ async def open_case(
         case_id = new_case_id()
         async with pool.acquire() as conn, conn.transaction():
             inserted = await conn.fetchval(
-                "INSERT INTO cases (case_id, language, jurisdiction) VALUES ($1, $2, $3) "
+                "INSERT INTO cases (case_id, language, jurisdiction, id_key) VALUES ($1, $2, $3, $4) "
                 "ON CONFLICT (case_id) DO NOTHING RETURNING case_id",
                 case_id,
                 language,
                 jurisdiction,
+                new_id_key(),
             )
             if inserted and reference is not None:
                 sealed = await crypto.seal(conn, case_id, "reference", reference)
@@ -85,8 +88,8 @@ async def case_language(pool: asyncpg.Pool, case_id: str) -> str:
 async def start_link_row(
     pool: asyncpg.Pool, *, case_id: str, url: str, platform: str, category: str, source: str = "import"
 ) -> str:
-    """Record a link (once: the id is derived from case and URL) and return its id."""
-    link_id = link_id_for(case_id, url)
+    """Record a link (once: a URL the case holds keeps its id) and return its id."""
+    link_id = await link_id_of(pool, case_id, url)
     await _insert_link_rows(pool, case_id, source, [(link_id, url, host_of(url), platform, category)])
     return link_id
 
@@ -95,14 +98,14 @@ async def _insert_link_rows(
     pool: asyncpg.Pool, case_id: str, source: str, rows: list[tuple[str, str, str, str, str]]
 ) -> None:
     """Record links of one case in one statement: (link id, url, host, platform, category) each;
-    a link already recorded stays as it is."""
+    a link already recorded (by its id or its URL) stays as it is."""
     await pool.execute(
         """
         INSERT INTO links (link_id, case_id, url, host, platform, category, source)
         SELECT link_id, $1, url, host, platform, category, $2
           FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
                AS l(link_id, url, host, platform, category)
-        ON CONFLICT (link_id) DO NOTHING
+        ON CONFLICT DO NOTHING
         """,
         case_id,
         source,
@@ -150,12 +153,13 @@ async def add_links(
     policies: dict[str, PlatformPolicy] = {}  # one per host: the registry's answer does not change
     links: dict[str, LinkInput] = {}  # by link id: a URL twice in one file is one link
     records: list[tuple[str, str, str, str, str]] = []
+    ids = await link_ids_for(pool, case_id, (row.url for row in rows))
     for row in rows:
         host = urlsplit(row.url).hostname or ""  # the parser normalised every row's URL
         if host not in policies:
             policies[host] = registry.policy_for(row.url)
         policy = policies[host]
-        link_id = link_id_for(case_id, row.url)
+        link_id = ids[row.url]
         if link_id in links:
             outcome.duplicates += 1
             if progress:

@@ -28,6 +28,7 @@ from tada.app.case_hashes import case_hashes
 from tada.app.caseworker import LinkClosed, signal_link
 from tada.app.client_source import ClientSource, client_of
 from tada.app.intake import CaseRefused, case_language, start_link
+from tada.app.link_ids import link_id_of
 from tada.app.readmodel import LinkNotFound
 from tada.app.start_links import link_input
 from tada.app.start_links import start_link as start_link_workflow
@@ -36,7 +37,7 @@ from tada.domain.pdq import InvalidPdq, best_match, parse_pdq
 from tada.domain.registry import Registry
 from tada.domain.reposts import InvalidRepost, RepostRefused, check_source
 from tada.domain.states import EventKind, LinkState
-from tada.domain.urls import InvalidUrl, host_of, link_id_for, normalise_url
+from tada.domain.urls import InvalidUrl, host_of, normalise_url
 from tada.settings import Settings
 from tada.workflows.link import LinkWorkflow
 
@@ -80,7 +81,7 @@ async def report_repost(
         raise InvalidRepost("of_link", f"no link {of_link} in case {case_id}")
     distance = await _distance(pool, case_id, candidate, settings.pdq_max_distance) if candidate else None
 
-    link_id = link_id_for(case_id, normalised)
+    link_id = await link_id_of(pool, case_id, normalised)
     known = await pool.fetchrow("SELECT state, cycle FROM links WHERE link_id = $1", link_id)
     if known is None:
         _, new = await start_link(

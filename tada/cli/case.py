@@ -11,7 +11,7 @@ from tada.app.audit import record_audit
 from tada.app.case_hashes import add_case_hash
 from tada.app.caseworker import withdraw_case
 from tada.app.intake import open_case
-from tada.app.purge import delete_histories, purge_case_data
+from tada.app.purge import delete_case_histories, purge_case_data
 from tada.app.readmodel import case_link_ids
 from tada.cli.output import Output
 from tada.cli.params import CaseArg, Json, text_option
@@ -111,7 +111,7 @@ def case_purge(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     as_json: Json = False,
 ) -> None:
-    """Erase a withdrawn or closed case's personal data for good: key, reference, notes, URLs, histories.
+    """Erase a withdrawn or closed case's personal data for good: keys, reference, notes, URLs, addresses, histories.
 
     The anonymous counts the reports need (platform, category, states, event kinds and times) stay."""
     out = Output(as_json)
@@ -123,7 +123,8 @@ def case_purge(
     async def command(session: Session) -> None:
         pool = await session.pool()
         outcome = await purge_case_data(pool, case_id)  # not withdrawn or closed: refused, exit 3
-        outcome.histories_deleted = await delete_histories(await session.client(), await case_link_ids(pool, case_id))
+        client = await session.client()
+        outcome.histories_deleted = await delete_case_histories(client, case_id, await case_link_ids(pool, case_id))
         await record_audit(
             pool, actor_role=session.actor_role, action=Action.CASE_PURGE.value, target=case_id, allowed=True,
             reason=f"done: {outcome.links} link(s) erased, {outcome.histories_deleted} workflow run(s) deleted",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from tada.domain.models import NoticeBatchKey, NoticeRequest
+from tada.domain.urls import keyed_digest
+
+BATCH_ID_PURPOSE = b"tada notice batch id\x00"
 
 
 def batch_key_for(notice: NoticeRequest) -> NoticeBatchKey:
@@ -17,7 +18,12 @@ def batch_key_for(notice: NoticeRequest) -> NoticeBatchKey:
     )
 
 
-def batch_workflow_id(key: NoticeBatchKey) -> str:
-    """Derived from the case and a hash of the recipient: no address in the id."""
-    digest = hashlib.sha256(f"{key.channel}:{key.recipient}".encode()).hexdigest()[:12]
-    return f"notices-{key.case_id}-{digest}"
+def batch_id_prefix(case_id: str) -> str:
+    """What every notice-batch workflow id of a case starts with (a purge finds them by it)."""
+    return f"notices-{case_id}-"
+
+
+def batch_workflow_id(key: NoticeBatchKey, id_key: bytes) -> str:
+    """Derived from the case and a keyed hash of the recipient (under the case's id key, as link
+    ids are): neither the address nor a way to confirm a guessed one is in the id."""
+    return batch_id_prefix(key.case_id) + keyed_digest(id_key, BATCH_ID_PURPOSE, f"{key.channel}:{key.recipient}", 12)

@@ -56,6 +56,9 @@ class PlatformPolicy(BaseModel):
     removed_markers: list[str] = Field(default_factory=list)
     language: str | None = None  # overrides the case's language for notices
     timings: Timings = Field(default_factory=Timings)
+    #: False for a site the registry does not list (its name is then its domain, which Temporal
+    #: must not index: tada/domain/search.py). Inputs from before default to listed.
+    listed: bool = True
 
 
 class EscalationContact(BaseModel):

@@ -110,6 +110,7 @@ class Registry:
                 manual_instructions=f"{domain} has no domain name: find the abuse contact of the "
                 "network that owns the address (RDAP/whois) and write to it.",
                 timings=timings,
+                listed=False,
             )
         return PlatformPolicy(
             name=domain,
@@ -118,6 +119,7 @@ class Registry:
             email=f"abuse@{domain}",
             escalation=Escalation.HOST,
             timings=timings,
+            listed=False,
         )
 
 

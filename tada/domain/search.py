@@ -1,4 +1,10 @@
-"""Search attributes: the only things about a link Temporal may index (ids, states, categories, hosts)."""
+"""Search attributes: the only things about a link Temporal may index (ids, states, categories, platforms).
+
+Temporal's visibility store holds them in clear beside the case id, so none may say where a
+victim's content is: a platform the registry lists goes by its registry name (one of many
+sites' users), a site it does not list by ``UNLISTED`` only, never by its domain (which, beside
+the case id, would say where that victim's content was); its category is ``TadaCategory``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,9 @@ STATE = SearchAttributeKey.for_keyword("TadaState")
 CATEGORY = SearchAttributeKey.for_keyword("TadaCategory")
 PLATFORM = SearchAttributeKey.for_keyword("TadaPlatform")
 NEXT_ACTION_AT = SearchAttributeKey.for_datetime("TadaNextActionAt")
+
+#: ``TadaPlatform`` of a site the registry does not list.
+UNLISTED = "unlisted"
 
 #: name -> indexed type, for registering them on a server.
 SEARCH_ATTRIBUTES: dict[str, str] = {

@@ -11,6 +11,10 @@ upper-cases every escape. The same link written two ways normalises to one strin
 and so to one link id and one workflow; two links a browser would request
 differently never do.
 
+A link id is keyed: an HMAC of the normalised URL under the case's own id key
+(``cases.id_key``, which a purge destroys), so nobody can confirm a guessed URL
+from an id, before or after the purge.
+
 tada is stricter than a browser where DNS is: a host must be a domain name of
 two labels or more, each of letters, digits, ``-`` and ``_``, with a valid
 ``xn--`` form, or an IP address. An IPv4 address written other than as four
@@ -24,6 +28,7 @@ reason names the part at fault.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import unicodedata
 from urllib.parse import quote, unquote, urlsplit
@@ -42,7 +47,6 @@ __all__ = [
     "link_id_for",
     "normalise_url",
     "registrable_domain",
-    "url_hash",
 ]
 
 MAX_URL_LENGTH = 2048
@@ -121,14 +125,22 @@ def normalise_url(raw: str) -> str:
     return url
 
 
-def url_hash(normalised_url: str) -> str:
-    """A short, stable fingerprint of a normalised URL (first 16 hex digits of its SHA-256)."""
-    return hashlib.sha256(normalised_url.encode("utf-8")).hexdigest()[:16]
+#: What each use of a case's id key is for, so one keyed hash never stands for another.
+LINK_ID_PURPOSE = b"tada link id\x00"
+ID_KEY_BYTES = 32
 
 
-def link_id_for(case_id: str, normalised_url: str) -> str:
-    """The link's id and Temporal workflow id; carries a hash, never the URL."""
-    return f"{case_id}-{url_hash(normalised_url)}"
+def keyed_digest(key: bytes, purpose: bytes, text: str, digits: int) -> str:
+    """The first ``digits`` hex digits of HMAC-SHA256(key, purpose + text)."""
+    if len(key) != ID_KEY_BYTES:
+        raise ValueError(f"a case's id key is {ID_KEY_BYTES} bytes")
+    return hmac.new(key, purpose + text.encode("utf-8"), hashlib.sha256).hexdigest()[:digits]
+
+
+def link_id_for(case_id: str, normalised_url: str, id_key: bytes) -> str:
+    """The link's id and Temporal workflow id: the case id and a keyed hash of the URL. Without
+    the case's id key the URL cannot be confirmed from it (and the purge deletes the key)."""
+    return f"{case_id}-{keyed_digest(id_key, LINK_ID_PURPOSE, normalised_url, 16)}"
 
 
 def host_of(url: str) -> str:

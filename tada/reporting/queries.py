@@ -108,17 +108,19 @@ _HOSTS = (
     + f"""
 , found AS (
     SELECT DISTINCT ON (e.link_id) e.link_id,
-           COALESCE(NULLIF(e.detail->>'name', ''), lower(NULLIF(split_part(e.detail->>'email', '@', 2), '')))
-               AS host
+           COALESCE(NULLIF(e.detail->>'name', ''), lower(NULLIF(split_part(e.detail->>'email', '@', 2), '')),
+                    e.detail->>'email_domain') AS host
       FROM link_events e JOIN scope USING (link_id)
      WHERE e.kind = '{EventKind.CONTACT_FOUND}' AND e.detail->>'kind' = 'host'
      ORDER BY e.link_id, e.event_id
 ),
 escalated_to AS (
     SELECT DISTINCT ON (e.link_id) e.link_id,
-           lower(NULLIF(split_part(e.detail->>'recipient', '@', 2), '')) AS host
+           COALESCE(lower(NULLIF(split_part(e.detail->>'recipient', '@', 2), '')), e.detail->>'recipient_domain')
+               AS host
       FROM link_events e JOIN scope USING (link_id)
-     WHERE e.kind = '{EventKind.NOTICE}' AND e.detail->>'kind' = 'escalation_host' AND e.detail ? 'recipient'
+     WHERE e.kind = '{EventKind.NOTICE}' AND e.detail->>'kind' = 'escalation_host'
+       AND e.detail ?| array['recipient', 'recipient_domain']
      ORDER BY e.link_id, e.event_id
 )
 SELECT COALESCE(found.host, escalated_to.host, 'unknown') AS host,

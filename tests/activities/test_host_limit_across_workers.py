@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tada.domain.urls import link_id_for, normalise_url
 from tests.support.cli_stack import HOURLY, cli_env, eventually, registry_toml, run_tada, stack_settings, write_registry
+from tests.support.link_ids import links_of
 from tests.support.web import Page
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -64,7 +64,7 @@ async def test_two_workers_keep_one_host_to_the_limit(dev_env, postgres_url, db_
         imported = await run_tada("links", "import", case_id, str(file), "--json", env=env, cwd=tmp_path)
         assert imported.code == 0, imported.stderr
         assert imported.json["started"] == LINKS
-        link_ids = [link_id_for(case_id, normalise_url(web.url(path))) for path in paths]
+        link_ids = await links_of(db_pool, case_id, *(web.url(path) for path in paths))
 
         async def all_checked() -> bool:
             return sum(_events(log, "liveness_checked") for log in logs) >= LINKS

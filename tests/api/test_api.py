@@ -20,7 +20,7 @@ from tada.api.server import ApiRunner
 from tada.app.case_hashes import add_case_hash
 from tada.app.caseworker import withdraw_case
 from tada.app.intake import open_case
-from tada.domain.urls import link_id_for, normalise_url
+from tada.domain.urls import normalise_url
 from tada.kit.ports import free_port
 from tada.settings import Settings
 from tada.workflows.link import LinkWorkflow
@@ -34,6 +34,7 @@ from tests.support.cli_stack import (
     write_registry,
 )
 from tests.support.crypto import suite_crypto
+from tests.support.link_ids import link_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -156,7 +157,7 @@ async def test_same_url_twice_is_one_link_and_one_workflow(api, web, mailbox):
     web.live("/twice/a")
     first = await api.report(case_id, {"url": web.url("/twice/a"), "source": "hashwatch"})
     assert first.status_code == 200, first.text
-    link_id = link_id_for(case_id, normalise_url(web.url("/twice/a")))
+    link_id = await link_of(api.pool, case_id, web.url("/twice/a"))
     assert first.json() == {"link_id": link_id, "new": True, "distance": None}
 
     again = await api.report(case_id, {"url": web.url("/twice/a") + "?utm_source=feed#top", "source": "other-bot"})

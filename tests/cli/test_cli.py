@@ -10,7 +10,6 @@ from typing import Any
 import pytest_asyncio
 from temporalio.client import WorkflowExecutionStatus
 
-from tada.domain.urls import link_id_for, normalise_url
 from tada.workflows.link import LinkWorkflow
 from tests.support import cli_stack
 from tests.support.cli_stack import (
@@ -24,6 +23,7 @@ from tests.support.cli_stack import (
     worker_running,
     write_registry,
 )
+from tests.support.link_ids import link_of, links_of
 
 REGISTRY = registry_toml(HOURLY, follow_up_after="1h")
 
@@ -128,7 +128,7 @@ async def test_import_names_bad_lines_starts_good_ones_and_is_idempotent(stack, 
     assert rejected[6]["value"] == "not a link"
     assert rejected[7]["reason"] == "duplicate of line 2"
 
-    link_ids = [link_id_for(case_id, normalise_url(web.url(path))) for path in ("/import/a", "/import/b")]
+    link_ids = await links_of(stack.pool, case_id, web.url("/import/a"), web.url("/import/b"))
     for link_id in link_ids:
         description = await stack.client.get_workflow_handle(link_id).describe()
         assert description.status == WorkflowExecutionStatus.RUNNING
@@ -169,7 +169,7 @@ async def test_add_status_show_and_respond(stack, web, mailbox):
     assert run.code == 0, run.stderr
     assert (run.json["started"], run.json["duplicates"]) == (2, 0)
     assert [(r["line"], r["value"]) for r in run.json["rejected"]] == [(3, "javascript:void(0)")]
-    link_c, link_d = (link_id_for(case_id, normalise_url(web.url(p))) for p in ("/add/c", "/add/d"))
+    link_c, link_d = await links_of(stack.pool, case_id, web.url("/add/c"), web.url("/add/d"))
     await in_state(stack, "AWAITING_RESPONSE", link_c, link_d)
     await mail_count(mailbox, case_id, 1)
 
@@ -224,7 +224,7 @@ async def test_escalate_pause_withdraw_and_closed_link(stack, web, mailbox):
     web.live("/steer/e")
     run = await stack.tada("links", "add", case_id, web.url("/steer/e"), "--json")
     assert run.json["started"] == 1, run.stderr
-    link_id = link_id_for(case_id, normalise_url(web.url("/steer/e")))
+    link_id = await link_of(stack.pool, case_id, web.url("/steer/e"))
     await in_state(stack, "AWAITING_RESPONSE", link_id)
 
     bad_email, unknown_link, unknown_show, unknown_status = await asyncio.gather(
@@ -281,7 +281,7 @@ async def test_case_withdraw_stops_every_link(stack, web, mailbox):
         web.live(path)
     run = await stack.tada("links", "add", case_id, *(web.url(p) for p in paths), "--json")
     assert run.json["started"] == 2, run.stderr
-    link_ids = [link_id_for(case_id, normalise_url(web.url(p))) for p in paths]
+    link_ids = await links_of(stack.pool, case_id, *(web.url(p) for p in paths))
     await in_state(stack, "AWAITING_RESPONSE", *link_ids)
     await mail_count(mailbox, case_id, 1)
 

@@ -4,15 +4,23 @@ the anonymous counts stay. Real worker, Temporal dev server, PostgreSQL, SMTP an
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 
+from tada.activities.store import StoreActivities
 from tada.adapters.data_crypto import PURGED
 from tada.adapters.sealing import is_sealed
 from tada.app.readmodel import case_status, link_timeline
-from tada.domain.urls import link_id_for, normalise_url
+from tada.domain.models import LinkEvent
+from tada.domain.urls import normalise_url
+from tada.reporting.queries import build_report
 from tests.cli.test_cli import in_state, mail_count, stack  # noqa: F401 - the CLI stack fixture
+from tests.support.cli_stack import PLATFORM_EMAIL, eventually
 from tests.support.crypto import suite_crypto
+from tests.support.link_ids import link_of, links_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -23,7 +31,7 @@ async def test_purge_erases_a_withdrawn_case_for_good(stack, web, mailbox):  # n
     web.live("/purge/a")
     url = web.url("/purge/a")
     assert (await stack.tada("links", "add", case_id, url, "--json")).json["started"] == 1
-    link_id = link_id_for(case_id, normalise_url(url))
+    link_id = await link_of(stack.pool, case_id, url)
     await in_state(stack, "AWAITING_RESPONSE", link_id)
     await mail_count(mailbox, "RL-PURGE-1", 1)  # the notice carries the (opened) reference
     note = "victim's sister called; the uploader is her ex"
@@ -93,3 +101,85 @@ async def test_purge_erases_a_withdrawn_case_for_good(stack, web, mailbox):  # n
         "SELECT actor_role, allowed, reason FROM audit_events WHERE action = 'case.purge' AND target = $1", case_id
     )
     assert any(row["reason"].startswith("done: 1 link(s) erased") for row in audit)
+
+
+async def test_purge_leaves_nothing_that_identifies_the_content(stack, web, mailbox):  # noqa: F811
+    """Ids keyed by the case's id key (gone with the purge), the notice batches' histories
+    deleted with the links', and every address out of the database: a purged case's rows say
+    what the reports count and nothing that leads back to the content or where it was."""
+    case_id = await stack.open_case()
+    paths = ("/purge/keyed/b", "/purge/keyed/c")
+    for path in paths:
+        web.live(path)
+    urls = [normalise_url(web.url(path)) for path in paths]
+    assert (await stack.tada("links", "add", case_id, *urls, "--json")).json["started"] == 2
+    link_b, link_c = await links_of(stack.pool, case_id, *urls)
+    await in_state(stack, "AWAITING_RESPONSE", link_b, link_c)
+    for link_id, url in ((link_b, urls[0]), (link_c, urls[1])):  # a guess of the URL confirms nothing
+        assert link_id.removeprefix(f"{case_id}-") != hashlib.sha256(url.encode()).hexdigest()[:16]
+    assert (await stack.tada("links", "add", case_id, urls[0], "--json")).json["duplicates"] == 1  # one link
+
+    hoster = "abuse@hoster-of-keyed.example"
+    escalated = await stack.tada("link", "escalate", link_b, "--to", hoster, "--kind", "host")
+    assert escalated.code == 0, escalated.stderr
+    await eventually(lambda: _notice_to(stack.pool, link_b, hoster), "the escalation notice", timeout=60)
+    store = StoreActivities(stack.pool, suite_crypto())  # an RDAP contact, as the host lookup records it
+    await store.record_event(LinkEvent(
+        event_key=f"{link_c}:1:900", link_id=link_c, case_id=case_id, cycle=1, kind="contact_found",
+        detail={"kind": "host", "source": "host", "email": "noc@found-by-rdap.example",
+                "instructions": "write to noc@found-by-rdap.example", "name": "Keyed Hosting Ltd"},
+        occurred_at=datetime.now(UTC),
+    ))  # fmt: skip
+    batches = [run.id async for run in stack.client.list_workflows(f"WorkflowId STARTS_WITH 'notices-{case_id}-'")]
+    assert batches, "the case's notices went through a notice batch"
+
+    assert (await stack.tada("case", "withdraw", case_id)).code == 0
+    await in_state(stack, "WITHDRAWN", link_b, link_c)
+    purge = await stack.tada("case", "purge", case_id, "--yes", "--json")
+    assert purge.code == 0, purge.stderr
+    # The server acknowledged deleting the links' runs and the batches' (it deletes asynchronously).
+    assert purge.json["histories_deleted"] >= 2 + len(batches)
+
+    pool = stack.pool
+    assert await pool.fetchval("SELECT id_key FROM cases WHERE case_id = $1", case_id) is None
+    everything = " ".join(
+        [
+            await pool.fetchval("SELECT string_agg(detail::text, ' ') FROM link_events WHERE case_id = $1", case_id),
+            await pool.fetchval("SELECT string_agg(row(n)::text, ' ') FROM notices n WHERE case_id = $1", case_id),
+            await pool.fetchval("SELECT string_agg(row(l)::text, ' ') FROM links l WHERE case_id = $1", case_id),
+        ]
+    )
+    for address in (hoster, PLATFORM_EMAIL, "noc@found-by-rdap.example"):
+        assert address not in everything
+    assert "/purge/keyed" not in everything
+    assert (
+        await pool.fetchval("SELECT count(*) FROM notices WHERE case_id = $1 AND recipient IS NOT NULL", case_id) == 0
+    )
+    found = await pool.fetchval(
+        "SELECT detail FROM link_events WHERE link_id = $1 AND kind = 'contact_found'", link_c
+    )  # the provider's name and domain stay, for the report's hosts
+    assert found == {
+        "kind": "host",
+        "source": "host",
+        "name": "Keyed Hosting Ltd",
+        "email_domain": "found-by-rdap.example",
+    }
+    escalation = await pool.fetchval(
+        "SELECT detail FROM link_events WHERE link_id = $1 AND kind = 'notice' AND detail->>'kind' = 'escalation_host'",
+        link_b,
+    )
+    assert escalation["recipient_domain"] == "hoster-of-keyed.example" and "recipient" not in escalation
+    report = await build_report(pool, now=datetime.now(UTC))
+    assert {"hoster-of-keyed.example", "Keyed Hosting Ltd"} <= {host.name for host in report.hosts}
+
+    # Nothing else may rewrite the timeline: the purge's exception is its own transaction's.
+    with pytest.raises(asyncpg.RaiseError, match="append-only"):
+        await pool.execute("UPDATE link_events SET detail = '{}' WHERE case_id = $1", case_id)
+
+
+async def _notice_to(pool, link_id: str, recipient: str) -> bool:
+    return bool(
+        await pool.fetchval(
+            "SELECT 1 FROM notices WHERE link_id = $1 AND recipient = $2 AND status = 'sent'", link_id, recipient
+        )
+    )

@@ -12,8 +12,8 @@ import pytest_asyncio
 from PIL import Image, ImageDraw
 
 from tada.domain.pdq import hamming
-from tada.domain.urls import link_id_for, normalise_url
 from tests.support.cli_stack import Stack, cli_env, registry_toml, stack_settings, worker_running, write_registry
+from tests.support.link_ids import link_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -54,7 +54,7 @@ async def test_repost_new_then_known_and_its_errors(stack, web):
     case_id = await stack.open_case()
     web.live("/cli/a")
     url = web.url("/cli/a")
-    link_id = link_id_for(case_id, normalise_url(url))
+    link_id = await link_of(stack.pool, case_id, url)
 
     first = await stack.tada("repost", case_id, url, "--source", "hashwatch", "--json")
     assert first.code == 0, first.stderr

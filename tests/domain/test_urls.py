@@ -1,8 +1,9 @@
 import hashlib
+import hmac
 
 import pytest
 
-from tada.domain.urls import InvalidUrl, host_of, link_id_for, normalise_url, url_hash
+from tada.domain.urls import InvalidUrl, host_of, link_id_for, normalise_url
 
 
 @pytest.mark.parametrize(
@@ -152,19 +153,26 @@ def test_rejects_links_that_grow_too_long_when_normalised():
         normalise_url("https://example.com/" + "路" * 700)
 
 
-def test_hash_and_link_id():
+KEY = bytes(range(32))
+
+
+def test_a_link_id_is_keyed_by_the_case():
     url = normalise_url("https://example.com/private/photo.jpg")
-    assert url_hash(url) == hashlib.sha256(url.encode()).hexdigest()[:16]
-    link_id = link_id_for("case-7", url)
-    assert link_id == f"case-7-{url_hash(url)}"
+    link_id = link_id_for("case-7", url, KEY)
+    assert link_id == "case-7-" + hmac.new(KEY, b"tada link id\x00" + url.encode(), hashlib.sha256).hexdigest()[:16]
     assert "example" not in link_id and "photo" not in link_id
+    unkeyed = hashlib.sha256(url.encode()).hexdigest()[:16]  # what a guesser without the key computes
+    assert unkeyed not in link_id
+    assert link_id_for("case-7", url, bytes(32)) != link_id  # another case's key, another id
+    with pytest.raises(ValueError, match="32 bytes"):
+        link_id_for("case-7", url, b"short")
 
 
 def test_the_same_link_written_two_ways_has_one_id():
     a = normalise_url("HTTPS://Example.com:443/x?utm_campaign=share#top")
     b = normalise_url("example.com/x")
-    assert link_id_for("c1", a) == link_id_for("c1", b)
-    assert link_id_for("c1", a) != link_id_for("c2", a)
+    assert link_id_for("c1", a, KEY) == link_id_for("c1", b, KEY)
+    assert link_id_for("c1", a, KEY) != link_id_for("c2", a, KEY)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHandle
 
-from tada.domain.batching import batch_workflow_id
+from tada.app.link_ids import batch_id_for
 from tada.domain.models import NoticeBatchKey
 from tada.domain.states import Channel, LinkState
 from tada.workflows.link import LinkWorkflow
@@ -72,7 +72,9 @@ async def test_record_batched_notice_then_withdrawn(time_env, db_pool, settings,
         await h.result(handle)
         await _save(handle, f"batched-notice-then-withdrawn-{_suffix(request)}")
         key = NoticeBatchKey(case_id=case_id, channel=Channel.EMAIL, recipient=PLATFORM_EMAIL)
-        await _save(time_env.client.get_workflow_handle(batch_workflow_id(key)), f"notice-batch-{_suffix(request)}")
+        await _save(
+            time_env.client.get_workflow_handle(await batch_id_for(db_pool, key)), f"notice-batch-{_suffix(request)}"
+        )
 
 
 async def test_record_gone_then_confirmed(time_env, db_pool, settings, web, request):

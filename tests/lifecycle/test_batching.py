@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tada.domain.batching import batch_workflow_id
+from tada.app.link_ids import batch_id_for
 from tada.domain.models import NoticeBatchKey
 from tada.domain.states import Channel, LinkState
 from tada.workflows.notice_batch import NoticeBatchWorkflow
@@ -37,7 +37,9 @@ async def test_thirty_links_one_email_then_a_follow_up_for_the_live_ones(time_en
         case_id = await h.open_case()
         handles = [await h.start(web.url(path), policy, case_id=case_id) for path in paths]
         batch = time_env.client.get_workflow_handle(
-            batch_workflow_id(NoticeBatchKey(case_id=case_id, channel=Channel.EMAIL, recipient=PLATFORM_EMAIL))
+            await batch_id_for(
+                db_pool, NoticeBatchKey(case_id=case_id, channel=Channel.EMAIL, recipient=PLATFORM_EMAIL)
+            )
         )
 
         async def all_collected() -> bool:

@@ -32,13 +32,14 @@ from tada.cli.runtime import use_settings
 from tada.domain.intake import MAX_IMPORT_LINES, ImportTooLarge, parse_link_file
 from tada.domain.models import LinkEvent, NoticeBatch, NoticeRequest
 from tada.domain.states import Channel, NoticeKind
-from tada.domain.urls import link_id_for, normalise_url
+from tada.domain.urls import normalise_url
 from tada.domain.victim_data import InvalidField
 from tada.kit.ports import free_port
 from tada.settings import Settings
 from tests.cli.test_cli import in_state, mail_count, stack  # noqa: F401 - the CLI stack fixture
 from tests.security.hostile_corpus import CLI_ARGS, CSV_ROWS, EITHER, GOOD_URLS, INERT, LINES, NOTES, REJECTED
 from tests.support.crypto import suite_crypto
+from tests.support.link_ids import links_of
 from tests.support.notices import notice_activities
 from tests.support.web import Page
 
@@ -220,7 +221,7 @@ async def test_hostile_references_are_stored_inert_and_a_hostile_import_still_st
     result = first_json(out)
     assert (result["started"], len(result["rejected"])) == (2, len(refused))
     assert [row["line"] for row in result["rejected"]] == list(range(2, len(refused) + 2))
-    good = [link_id_for(case_id, normalise_url(web.url(p))) for p in ("/hostile/good1", "/hostile/good2")]
+    good = await links_of(stack.pool, case_id, web.url("/hostile/good1"), web.url("/hostile/good2"))
     await in_state(stack, "AWAITING_RESPONSE", *good)
     [message] = await mail_count(mailbox, "{{7*7}}", 1)  # the platform's one notice, naming the reference
     assert "49" not in message["Subject"] and "{{7*7}}" in message["Subject"]
