@@ -13,7 +13,12 @@ Refused, because each would fail in the sender for ever or reach someone else:
 - domain literals (``abuse@[127.0.0.1]``) and IP addresses as the domain: refused like
   private web targets, tada writes only to named domains;
 - names that never receive mail: a domain without a dot, ``.invalid``, ``.localhost``;
-- an international local part (it needs SMTPUTF8, which a relay may not offer).
+- an international local part (it needs SMTPUTF8, which a relay may not offer);
+- a local part that starts with ``=``, ``+`` or ``-``, or holds ``|`` or ``!``: RFC 5321
+  allows them, no abuse desk uses them, and each is a weapon somewhere an address goes: a
+  spreadsheet runs ``=cmd|'/c calc'!A0@x.example`` as a formula (a report's CSV), a mail
+  server may hand ``|`` to a program and route ``host!user`` to another host, and a
+  program's command line takes ``-x@...`` for an option.
 
 A refusal's message names the recipient's domain when the address has exactly one and it
 is a valid host name, otherwise "the address": never the address itself, so nothing of it
@@ -37,6 +42,10 @@ MAX_ADDRESS = 254
 NO_MAIL_TLDS = frozenset({"invalid", "localhost"})
 
 _ATEXT = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-/=?^_`{|}~")
+#: Refused in a local part although RFC 5321 allows them (see above): first characters that
+#: make a formula or an option, and characters that make a program or a route.
+_NEVER_FIRST = frozenset("=+-")
+_NEVER_IN_LOCAL = frozenset("|!")
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", re.IGNORECASE)
 #: Unicode categories of characters no address may hold: controls (NUL, ESC, CR, LF...),
 #: formats (bidi overrides such as U+202E, zero-width joiners, BOM), line and paragraph
@@ -127,3 +136,13 @@ def _check_local(local: str, domain: str) -> None:
         raise BadRecipient("has a character before the @ that an address cannot hold", domain)
     if local.startswith(".") or local.endswith(".") or ".." in local:
         raise BadRecipient("has a misplaced dot before the @", domain)
+    if local[0] in _NEVER_FIRST:
+        raise BadRecipient(
+            f"starts with {local[0]!r}, which no mailbox needs and a spreadsheet runs as a formula", domain
+        )
+    if bad := sorted(_NEVER_IN_LOCAL.intersection(local)):
+        raise BadRecipient(
+            f"has {' and '.join(map(repr, bad))} before the @, which no mailbox needs: a mail server may hand "
+            "the address to a program or route it to another host",
+            domain,
+        )

@@ -13,7 +13,8 @@ from tada.domain.recipients import BadRecipient, check_recipient, recipient_doma
     [
         "abuse@site.test",
         "Abuse.Desk+tada@Host.Example.com",
-        "a!#$%&'*/=?^_`{|}~-@x.example",
+        "a#$%&'*/=?^_`{}~-@x.example",  # every character RFC 5321 allows but | and !
+        "prvs=0123abcd=abuse@x.example",  # = inside is fine (BATV, SRS)
         "  abuse@site.test\n",  # a line end from a file, trimmed
         "a" * 64 + "@x.example",
         "abuse@" + ".".join(["d" * 61] * 3) + ".example",  # 6 + 185 + 8 = 199 characters
@@ -67,6 +68,12 @@ REFUSED = [
     (".abuse@site.test", "misplaced dot", "site.test"),
     ("ab..use@site.test", "misplaced dot", "site.test"),
     ("ab(use)@site.test", "cannot hold", "site.test"),
+    ("=cmd|'/ccalc'!A0@site.test", "starts with '='", "site.test"),  # a formula in a spreadsheet
+    ("=HYPERLINK(1)@site.test", "cannot hold", "site.test"),
+    ("+1@site.test", "starts with '+'", "site.test"),
+    ("-oQ/tmp@site.test", "starts with '-'", "site.test"),  # an option on a command line
+    ("abuse|cat@site.test", "'|' before the @", "site.test"),  # a program, to a mail server
+    ("host!abuse@site.test", "'!' before the @", "site.test"),  # a bang path to another host
     ("", "empty", None),
     (None, "not text", None),
     (42, "not text", None),
