@@ -3,19 +3,24 @@
 Results go to stdout; errors, warnings and rejected rows to stderr. With
 ``--json`` stdout carries exactly one JSON document and nothing else. Every
 value that came from a user or a platform is shown as plain text, never as rich
-markup, so a URL with brackets in it prints as it is.
+markup, so a URL with brackets in it prints as it is; and never as terminal
+instructions (``domain.terminal_text``): each value loses its escape sequences and
+control and direction characters before it is laid out, and both consoles drop any
+such character that still reaches them, whatever printed it. A JSON document writes
+the same characters as ``\\uXXXX`` escapes, so it holds exactly the same data.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -23,6 +28,7 @@ from tada.app.intake import ImportOutcome
 from tada.app.readmodel import CaseStatus, LinkDetail
 from tada.domain.intake import Rejection
 from tada.domain.models import LinkStatus
+from tada.domain.terminal_text import json_for_terminal, terminal_text, without_controls
 
 STATE_STYLES = {
     "REPORTED": "cyan",
@@ -35,11 +41,24 @@ STATE_STYLES = {
 }
 
 
+class SafeConsole(Console):
+    """A rich console that never hands a terminal a control, escape or direction character
+    from the text it prints: the last guard, behind ``terminal_text`` on each value. Its own
+    colours and cursor moves (control segments, styles) are untouched."""
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterator[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control or segment.text.isprintable():
+                yield segment
+            else:
+                yield Segment(without_controls(segment.text), segment.style)
+
+
 class Output:
     def __init__(self, as_json: bool = False) -> None:
         self.as_json = as_json
-        self.console = Console(highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.console = SafeConsole(highlight=False)
+        self.err = SafeConsole(stderr=True, highlight=False)
 
     @property
     def interactive(self) -> bool:
@@ -49,17 +68,25 @@ class Output:
     def json(self, data: Any) -> None:
         if isinstance(data, BaseModel):
             data = data.model_dump(mode="json")
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json_for_terminal(json.dumps(data, ensure_ascii=False, indent=2)) + "\n")
         sys.stdout.flush()
 
-    def say(self, *parts: str | Text) -> None:
-        self.console.print(Text.assemble(*parts))
+    def say(self, *parts: str | tuple[str, str] | Text) -> None:
+        self.console.print(Text.assemble(*(_safe_part(part) for part in parts)))
 
     def error(self, message: str) -> None:
-        self.err.print(Text.assemble(("error: ", "bold red"), message))
+        self.err.print(Text.assemble(("error: ", "bold red"), terminal_text(message)))
 
     def warn(self, message: str) -> None:
-        self.err.print(Text.assemble(("warning: ", "bold yellow"), message))
+        self.err.print(Text.assemble(("warning: ", "bold yellow"), terminal_text(message)))
+
+
+def _safe_part(part: str | tuple[str, str] | Text) -> str | tuple[str, str] | Text:
+    if isinstance(part, str):
+        return terminal_text(part)
+    if isinstance(part, tuple):
+        return terminal_text(part[0]), part[1]
+    return part
 
 
 def when(value: datetime | None) -> str:
@@ -69,7 +96,7 @@ def when(value: datetime | None) -> str:
 
 
 def state_text(state: str) -> Text:
-    return Text(state, style=STATE_STYLES.get(state, ""))
+    return Text(terminal_text(state), style=STATE_STYLES.get(state, ""))
 
 
 def _detail(detail: dict[str, Any]) -> str:
@@ -77,7 +104,8 @@ def _detail(detail: dict[str, Any]) -> str:
 
 
 def _plain(value: Any) -> Text:
-    return Text("-" if value is None else str(value))
+    """A value from the database, a user or a platform, as plain text safe for a terminal."""
+    return Text("-" if value is None else terminal_text(str(value)))
 
 
 # --- links import / add -------------------------------------------------------------
@@ -119,7 +147,7 @@ def show_case_status(out: Output, status: CaseStatus) -> None:
     if case.withdrawn_at:
         header.append(f"  withdrawn {when(case.withdrawn_at)}")
     if case.reference:
-        header.append(f"  reference {case.reference}")
+        header.append(f"  reference {terminal_text(case.reference)}")
     out.console.print(header)
     if not status.links:
         out.say("No links yet: add them with `tada links import CASE FILE` or `tada links add CASE URL...`.")
@@ -200,7 +228,7 @@ def show_link(out: Output, detail: LinkDetail, live: LinkStatus | None, live_pro
             move.append(" → ")
             move.append_text(state_text(event.to_state or "?"))
         detail_text = _plain(_detail(event.detail))
-        timeline.add_row(when(event.occurred_at), str(event.cycle), event.kind, move, detail_text)
+        timeline.add_row(when(event.occurred_at), str(event.cycle), _plain(event.kind), move, detail_text)
     out.console.print(timeline)
 
     if detail.notices:
@@ -216,10 +244,10 @@ def show_link(out: Output, detail: LinkDetail, live: LinkStatus | None, live_pro
             notices.add_row(
                 when(notice.created_at),
                 str(notice.cycle),
-                notice.kind,
-                notice.channel,
+                _plain(notice.kind),
+                _plain(notice.channel),
                 _plain(notice.recipient),
-                notice.status,
+                _plain(notice.status),
                 when(notice.sent_at),
             )
         out.console.print(notices)

@@ -12,6 +12,7 @@ from rich.console import Group
 from tada.cli.output import Output
 from tada.cli.runtime import CliError, Session, needs, run
 from tada.domain.access import Action
+from tada.domain.terminal_text import json_for_terminal, terminal_document
 from tada.errors import EXIT_USAGE
 from tada.reporting.queries import build_report
 from tada.reporting.render import ReportFormat, render
@@ -30,14 +31,16 @@ def _day(value: str | None) -> date | None:
 
 
 def write_report(out: Output, text: str, fmt: ReportFormat, path: Path | None, report) -> None:
-    """To the file (saying where), or to stdout: tables in colour on a terminal, the rest as is."""
+    """To the file (saying where), or to stdout: tables in colour on a terminal, the rest as
+    rendered but safe for a terminal (JSON with its control characters escaped, CSV and HTML
+    without them, line ends and tabs kept: names come from RDAP and the registry)."""
     if path is not None:
         path.write_text(text, encoding="utf-8")
         out.err.print(f"report written to {path} ({fmt.value})")
     elif fmt == ReportFormat.TABLE:
         out.console.print(Group(*renderables(report)))
     else:
-        out.console.file.write(text)
+        out.console.file.write(json_for_terminal(text) if fmt == ReportFormat.JSON else terminal_document(text))
         out.console.file.flush()
 
 

@@ -1,7 +1,9 @@
 """The report as CSV in long form: one row per figure (section, item, measure, value).
 
 Long form keeps every section in one file that a spreadsheet can pivot; a rate
-with nothing to divide by is left empty.
+with nothing to divide by is left empty. A name that a spreadsheet would read as a
+formula (a hosting provider from RDAP called ``=HYPERLINK(...)``) is written as text
+(``domain.csv_cells``); numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import csv
 import io
 from collections.abc import Iterator
 
+from tada.domain.csv_cells import csv_row
 from tada.reporting.model import Report
 
 HEADER = ("section", "item", "measure", "value")
@@ -45,10 +48,10 @@ def rows(report: Report) -> Iterator[Row]:
     for s in report.steps:
         yield "removal_step", s.step, "removals", s.removals
         yield "removal_step", s.step, "share_percent", s.share
-    for p in report.silent_platforms:
-        yield "silent_platform", p.platform, "links", p.links
-        yield "silent_platform", p.platform, "silent_links", p.silent_links
-        yield "silent_platform", p.platform, "removed", p.removed
+    for quiet in report.silent_platforms:
+        yield "silent_platform", quiet.platform, "links", quiet.links
+        yield "silent_platform", quiet.platform, "silent_links", quiet.silent_links
+        yield "silent_platform", quiet.platform, "removed", quiet.removed
     yield "reposts", "", "links", report.reposts.links
     yield "reposts", "", "cycles", report.reposts.cycles
     yield "reposts", "", "removed", report.reposts.removed
@@ -57,8 +60,10 @@ def rows(report: Report) -> Iterator[Row]:
 
 def render_csv(report: Report) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # CR LF (RFC 4180): with it the writer quotes every cell holding a CR or an LF, so a name
+    # with a line break in it stays one cell of one row.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADER)
     for section, item, measure, value in rows(report):
-        writer.writerow((section, item, measure, "" if value is None else value))
+        writer.writerow(csv_row((section, item, measure, "" if value is None else value)))
     return buffer.getvalue()

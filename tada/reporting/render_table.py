@@ -8,6 +8,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from tada.domain.terminal_text import terminal_text
 from tada.reporting.model import Report
 from tada.reporting.text import category_label, duration, pct
 
@@ -20,7 +21,9 @@ def _table(title: str, *columns: str) -> Table:
 
 
 def _cell(value: object) -> Text:
-    return Text(str(value))  # plain text: names from the database are never read as markup
+    # plain text: names from the database (RDAP, the registry) are never read as markup, nor
+    # as terminal instructions (escape sequences, control and direction characters)
+    return Text(terminal_text(str(value)))
 
 
 def renderables(report: Report) -> list[RenderableType]:
@@ -70,9 +73,9 @@ def renderables(report: Report) -> list[RenderableType]:
             "Platforms that did not respond (escalated or unresolved, no response recorded)",
             "platform", "category", "links", "silent links", "removed later",
         )  # fmt: skip
-        for p in report.silent_platforms:
+        for q in report.silent_platforms:
             silent.add_row(
-                _cell(p.platform), _cell(category_label(p.category)), str(p.links), str(p.silent_links), str(p.removed)
+                _cell(q.platform), _cell(category_label(q.category)), str(q.links), str(q.silent_links), str(q.removed)
             )
         parts.append(silent)
     else:
