@@ -3,12 +3,18 @@
 Every good row survives; every bad one is named by its line with a reason the
 ops person can act on. A file is either a CSV with a ``url`` column (other
 columns ignored) or plain text with one URL a line.
+
+A line ends at CR LF, CR or LF, as the csv module reads them (and nothing else: not
+U+2028, not a form feed); the file's size in lines is counted that way, on its bytes,
+before anything is parsed. A line longer than MAX_LINE_BYTES is a rejected line of its
+own: it is never handed to the csv module (whose field limit would end the whole
+import) nor decoded, past the start that is shown.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
@@ -22,7 +28,13 @@ MAX_SHOWN = 200
 #: One import file holds at most this many lines (a whole case is hundreds): a bigger file is
 #: refused as a whole, before anything starts, so parsing stays bounded in time and memory.
 MAX_IMPORT_LINES = 20_000
+#: The longest line read: a link is at most MAX_URL_LENGTH characters, a CSV row holds other
+#: columns too (a note); far below the csv module's field limit (128 KiB).
+MAX_LINE_BYTES = 32 * 1024
 _BOM = b"\xef\xbb\xbf"
+#: A line end as the csv module and ``str`` readers with ``newline=""`` take one.
+_LINE_END = re.compile(rb"\r\n?|\n")
+_TOO_LONG = f"longer than {MAX_LINE_BYTES // 1024} KiB: not one link (a link is at most {MAX_URL_LENGTH} characters)"
 
 
 class ImportRow(BaseModel):
@@ -54,17 +66,61 @@ class _Entry(NamedTuple):
 def parse_link_file(data: bytes) -> ParsedImport:
     """The URLs of an import file, by physical line number (1-based). ImportTooLarge for a file
     of more than MAX_IMPORT_LINES lines."""
-    count = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    count = count_lines(data)
     if count > MAX_IMPORT_LINES:
         raise ImportTooLarge(
             f"the file has {count} lines; one import takes at most {MAX_IMPORT_LINES}: split it into smaller files"
         )
-    # Undecodable bytes become lone surrogates, so one bad line cannot spoil the others.
-    text = data.removeprefix(_BOM).decode("utf-8", "surrogateescape")
-    lines = io.StringIO(text, newline="").readlines()
+    lines, too_long = _split_lines(data)
     column = _url_column(lines)
     entries = _text_entries(lines) if column is None else _csv_entries(lines, column)
-    return _collect(entries, "line")
+    return _collect(_with_long_lines(entries, too_long), "line")
+
+
+def count_lines(data: bytes) -> int:
+    """How many lines the parser will read in ``data``: each CR LF, lone CR and lone LF ends
+    one, and text after the last line end is one more."""
+    ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    text = len(data) > (len(_BOM) if data.startswith(_BOM) else 0)
+    return ends + (1 if text and data[-1:] not in (b"\n", b"\r") else 0)
+
+
+def _split_lines(data: bytes) -> tuple[list[str], dict[int, str]]:
+    """The lines of ``data`` (a leading BOM dropped), each with its line end, and the start of
+    each line longer than MAX_LINE_BYTES by its number; such a line is read as its line end
+    alone. Undecodable bytes become lone surrogates, so one bad line cannot spoil the others
+    (a line end is ASCII: no UTF-8 character spans two lines)."""
+    lines: list[str] = []
+    too_long: dict[int, str] = {}
+    begin = len(_BOM) if data.startswith(_BOM) else 0
+    ends = [(m.start(), m.end()) for m in _LINE_END.finditer(data, begin)]
+    if begin < len(data) and (not ends or ends[-1][1] < len(data)):
+        ends.append((len(data), len(data)))  # the last line, without a line end
+    for number, (text_end, end) in enumerate(ends, 1):
+        if end - begin <= MAX_LINE_BYTES:
+            lines.append(data[begin:end].decode("utf-8", "surrogateescape"))
+        else:
+            too_long[number] = data[begin : begin + 4 * MAX_SHOWN].decode("utf-8", "surrogateescape")
+            lines.append(data[text_end:end].decode())  # its line end alone
+        begin = end
+    return lines, too_long
+
+
+def _with_long_lines(entries: Iterable[_Entry], too_long: dict[int, str]) -> Iterator[_Entry]:
+    """``entries`` in line order, each over-long line in its place as a rejected one (also when
+    a quoted cell of the record before it took its place along)."""
+    pending = sorted(too_long, reverse=True)  # the next one last
+    for entry in entries:
+        while pending and pending[-1] < entry.line:
+            number = pending.pop()
+            yield _Entry(number, too_long[number], _TOO_LONG)
+        if pending and pending[-1] == entry.line:
+            pending.pop()
+            yield _Entry(entry.line, too_long[entry.line], _TOO_LONG)
+        else:
+            yield entry
+    for number in reversed(pending):
+        yield _Entry(number, too_long[number], _TOO_LONG)
 
 
 def parse_url_args(values: list[str]) -> ParsedImport:
@@ -76,7 +132,10 @@ def parse_url_args(values: list[str]) -> ParsedImport:
 def _url_column(lines: list[str]) -> int | None:
     """The index of the ``url`` column if the first non-blank line is a CSV header naming one."""
     first = next((line for line in lines if line.strip()), "")
-    cells = [cell.strip().casefold() for cell in next(csv.reader([first]), [])]
+    try:
+        cells = [cell.strip().casefold() for cell in next(csv.reader([first]), [])]
+    except csv.Error:  # not a CSV header: a line of text
+        return None
     return cells.index("url") if "url" in cells else None
 
 

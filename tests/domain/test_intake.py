@@ -88,8 +88,19 @@ def test_an_unreadable_csv_row_is_named_and_the_next_rows_survive():
     data = b"url\n" + b"x" * 200_000 + b"\nhttps://after.example/\n"
     parsed = parse_link_file(data)
     assert parsed.rejected[0].line == 2
-    assert parsed.rejected[0].reason.startswith("not a readable CSV row")
+    assert parsed.rejected[0].reason.startswith("longer than 32 KiB")  # never read as CSV
     assert parsed.rows == [ImportRow(line=3, url="https://after.example/")]
+
+
+def test_a_quoted_cell_over_the_csv_field_limit_is_named_and_the_lines_it_took_are_read_alone():
+    # A quote left open: the note grows over lines of 30 kB each, past the csv module's limit.
+    data = b'url,note\nhttps://a.example/,"' + b"n" * 30_000 + b"\n" + (b"n" * 30_000 + b"\n") * 5
+    data += b"https://after.example/,fine\n"
+    parsed = parse_link_file(data)
+    assert parsed.rejected[0].line == 2
+    assert parsed.rejected[0].reason.startswith("not a readable CSV row")
+    assert [r.line for r in parsed.rejected[1:]] == [3, 4, 5, 6, 7]  # each line it took, read alone
+    assert parsed.rows == [ImportRow(line=8, url="https://after.example/")]
 
 
 def test_leading_blank_lines_are_reported_and_numbered_physically():
