@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Group
+from rich.text import Text
 
 from tada.cli.output import Output
 from tada.cli.runtime import CliError, Session, needs, run
 from tada.domain.access import Action
-from tada.domain.terminal_text import json_for_terminal, terminal_document
+from tada.domain.terminal_text import json_for_terminal, terminal_document, terminal_text
 from tada.errors import EXIT_USAGE
 from tada.reporting.queries import build_report
 from tada.reporting.render import ReportFormat, render
@@ -35,8 +36,8 @@ def write_report(out: Output, text: str, fmt: ReportFormat, path: Path | None, r
     rendered but safe for a terminal (JSON with its control characters escaped, CSV and HTML
     without them, line ends and tabs kept: names come from RDAP and the registry)."""
     if path is not None:
-        path.write_text(text, encoding="utf-8")
-        out.err.print(f"report written to {path} ({fmt.value})")
+        path.write_text(text, encoding="utf-8", newline="")  # as rendered: the CSV ends its rows in CR LF
+        out.err.print(Text(f"report written to {terminal_text(str(path))} ({fmt.value})"))  # a path is no markup
     elif fmt == ReportFormat.TABLE:
         out.console.print(Group(*renderables(report)))
     else:
