@@ -161,3 +161,14 @@ BEGIN
     END IF;
 END;
 $$;
+
+-- Monitors a case opted into, by name (tada/app/monitors.py): a monitor token
+-- (token:monitor:NAME) may report reposts only on the open cases listed here under its NAME.
+CREATE TABLE IF NOT EXISTS case_monitors (
+    case_id      text NOT NULL REFERENCES cases (case_id),
+    monitor      text NOT NULL CHECK (monitor ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'),
+    added_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (case_id, monitor)
+);
+-- Which monitor (its name, never its token) an audited decision was about.
+ALTER TABLE audit_events ADD COLUMN IF NOT EXISTS actor_name text;

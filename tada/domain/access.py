@@ -1,17 +1,19 @@
 """Who may do what: roles, the permission table and the token table, shared by the CLI and the API.
 
 ``TADA_API_TOKENS`` is ``token1:role,token2:role``; roles are ``ops``,
-``caseworker`` and ``monitor``. The CLI presents its own token (``TADA_TOKEN``)
-and gets that token's role. Only SHA-256 digests of the tokens are kept in
-memory and a presented token is compared with every one of them in constant
-time. Tokens are never logged nor echoed in an error.
+``caseworker`` and ``monitor``. A monitor token names its monitor,
+``token:monitor:NAME``: it may report only on the cases that opted into that name
+(``case_monitors``, tada/app/monitors.py); several tokens may share a name (rotation).
+The CLI presents its own token (``TADA_TOKEN``) and gets that token's role. Only
+SHA-256 digests of the tokens are kept in memory and a presented token is compared
+with every one of them in constant time. Tokens are never logged nor echoed in an error.
 
 | role | may |
 | --- | --- |
 | ops | open cases, import links, withdraw (cases and links), purge, read, report reposts; |
-|     | add image hashes, run the servers, simulate |
+|     | add image hashes, choose a case's monitors, run the servers, simulate |
 | caseworker | read; respond, escalate, pause, resume, recheck, reopen, filed, withdraw a link |
-| monitor | report reposts, nothing else |
+| monitor | report reposts on the cases that opted into its name, nothing else |
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
 from enum import Enum
 
 MIN_TOKEN_LENGTH = 16
 _TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")
+#: A monitor's name, in its tokens (``token:monitor:NAME``) and in the cases that opt into it.
+MONITOR_NAME_MAX_LENGTH = 64
+_MONITOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class Role(str, Enum):
@@ -47,6 +53,7 @@ class Action(str, Enum):
     LINK_WITHDRAW = "link.withdraw"
     REPOST = "repost"
     CASE_ADD_HASH = "case.add-hash"  # PDQ hashes of the victim's images
+    CASE_MONITORS = "case.monitors"  # which monitors may report on a case
     SERVE = "serve"  # run the API or the codec server (each checks its own tokens)
     SIMULATE = "simulate"  # a rehearsal in a database of its own
 
@@ -67,6 +74,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.READ,
             Action.REPOST,
             Action.CASE_ADD_HASH,
+            Action.CASE_MONITORS,
             Action.SERVE,
             Action.SIMULATE,
         }
@@ -85,21 +93,45 @@ def roles_allowed(action: Action) -> list[Role]:
     return [role for role in Role if action in PERMISSIONS[role]]
 
 
+def check_monitor_name(name: str) -> str:
+    """A monitor's name, or ValueError saying what is wrong with it (never echoing it)."""
+    if not name:
+        raise ValueError("a monitor name is needed")
+    if len(name) > MONITOR_NAME_MAX_LENGTH:
+        raise ValueError(f"a monitor name has at most {MONITOR_NAME_MAX_LENGTH} characters")
+    if not _MONITOR_NAME.fullmatch(name):
+        raise ValueError("a monitor name has only letters, digits and . _ -, starting with a letter or digit")
+    return name
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who presented a token: its role and, for a monitor, the monitor's name."""
+
+    role: Role
+    monitor: str | None = None
+
+
 class TokenTable:
-    def __init__(self, entries: list[tuple[bytes, Role]]) -> None:
+    def __init__(self, entries: list[tuple[bytes, Principal]]) -> None:
         self._entries = entries
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def role_of(self, token: str) -> Role | None:
-        """The role of a presented token, or None; looks at every entry whatever it finds."""
+    def principal_of(self, token: str) -> Principal | None:
+        """Who a presented token is, or None; looks at every entry whatever it finds."""
         presented = _digest(token)
-        found: Role | None = None
-        for digest, role in self._entries:
+        found: Principal | None = None
+        for digest, principal in self._entries:
             if hmac.compare_digest(presented, digest) and found is None:
-                found = role
+                found = principal
         return found
+
+    def role_of(self, token: str) -> Role | None:
+        """The role of a presented token, or None."""
+        principal = self.principal_of(token)
+        return principal.role if principal else None
 
 
 def role_for(table: TokenTable, token: str) -> Role | None:
@@ -111,16 +143,18 @@ def _digest(token: str) -> bytes:
 
 
 def parse_tokens(text: str) -> TokenTable:
-    """Read ``token:role,...``; ValueError names the entry by position, never the token."""
-    entries: list[tuple[bytes, Role]] = []
+    """Read ``token:role,...`` (a monitor ``token:monitor:NAME``); ValueError names the entry by
+    position, never the token."""
+    entries: list[tuple[bytes, Principal]] = []
     seen: set[bytes] = set()
     for index, entry in enumerate((e.strip() for e in text.split(",")), start=1):
         if not entry:
             continue
         where = f"TADA_API_TOKENS entry {index}"
-        token, sep, role_name = entry.rpartition(":")
+        token, sep, rest = entry.partition(":")  # a token has no ':' of its own
         if not sep or not token:
-            raise ValueError(f"{where}: write it as token:role")
+            raise ValueError(f"{where}: write it as token:role (a monitor token:monitor:NAME)")
+        role_name, _, name = rest.partition(":")
         try:
             role = Role(role_name.strip())
         except ValueError:
@@ -129,9 +163,26 @@ def parse_tokens(text: str) -> TokenTable:
             raise ValueError(f"{where}: a token needs at least {MIN_TOKEN_LENGTH} characters")
         if not _TOKEN.fullmatch(token):
             raise ValueError(f"{where}: a token has only letters, digits and . _ ~ + / = -")
+        principal = Principal(role, _monitor_of(where, role, name.strip()))
         digest = _digest(token)
         if digest in seen:
             raise ValueError(f"{where}: the same token is listed twice")
         seen.add(digest)
-        entries.append((digest, role))
+        entries.append((digest, principal))
     return TokenTable(entries)
+
+
+def _monitor_of(where: str, role: Role, name: str) -> str | None:
+    if role != Role.MONITOR:
+        if name:
+            raise ValueError(f"{where}: only a monitor token has a name (token:monitor:NAME)")
+        return None
+    if not name:
+        raise ValueError(
+            f"{where}: a monitor token names its monitor, token:monitor:NAME; "
+            "it may report on the cases that opted into NAME (tada case monitors CASE --add NAME)"
+        )
+    try:
+        return check_monitor_name(name)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None

@@ -53,7 +53,9 @@ class Api:
     def auth(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
 
-    async def report(self, case_id: str, body: dict, token: str = MONITOR) -> httpx.Response:
+    async def report(self, case_id: str, body: dict, token: str = OPS) -> httpx.Response:
+        """An ops token's report gets the full answer; a monitor's (scoped, receipts only) is
+        tests/api/test_api_hardening.py's."""
         return await self.http.post(f"/v1/cases/{case_id}/reposts", json=body, headers=self.auth(token))
 
     async def open_case(self) -> str:
@@ -86,7 +88,8 @@ async def api(dev_env, db_pool, postgres_url, smtp_server, tmp_path_factory):
         "api",
         notice_from=NOTICE_FROM,
         state_dir=home / ".tada",
-        api_tokens=SecretStr(f"{OPS}:ops,{CASEWORKER}:caseworker,{MONITOR}:monitor"),
+        api_tokens=SecretStr(f"{OPS}:ops,{CASEWORKER}:caseworker,{MONITOR}:monitor:watcher"),
+        api_docs=True,
         api_host="127.0.0.1",
         api_port=free_port(),
     )

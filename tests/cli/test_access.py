@@ -14,7 +14,7 @@ from tests.support.cli_stack import Run, run_tada
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 OPS, CASEWORKER, MONITOR = "ops-token-0123456789", "cw-token-0123456789", "mon-token-0123456789"
-TOKENS = f"{OPS}:ops,{CASEWORKER}:caseworker,{MONITOR}:monitor"
+TOKENS = f"{OPS}:ops,{CASEWORKER}:caseworker,{MONITOR}:monitor:watcher"
 
 
 async def tada(env: dict[str, str], *args: str) -> Run:

@@ -7,7 +7,7 @@ import typer
 
 from tada.cli.main import app
 from tada.cli.runtime import DECLARED, needs
-from tada.domain.access import Action, Role, allowed, parse_tokens, role_for
+from tada.domain.access import Action, Principal, Role, allowed, parse_tokens, role_for
 
 OPS, CW, MON = "o" * 16, "c" * 16, "m" * 16
 
@@ -27,11 +27,18 @@ def test_each_role_may_do_exactly_its_own_work():
 
 
 def test_tokens_parse_and_resolve_without_ever_echoing_a_token():
-    table = parse_tokens(f"{OPS}:ops, {CW}:caseworker,{MON}:monitor")
+    table = parse_tokens(f"{OPS}:ops, {CW}:caseworker,{MON}:monitor:hash.watch-2")
     assert [role_for(table, t) for t in (OPS, CW, MON, "x" * 16, "")] == [
         Role.OPS, Role.CASEWORKER, Role.MONITOR, None, None,
     ]  # fmt: skip
-    for text in (f"ops:{OPS}", f"{OPS}", f"{OPS}:admin", "short:ops", f"{OPS}:ops,{OPS}:monitor"):
+    assert table.principal_of(MON) == Principal(Role.MONITOR, "hash.watch-2")
+    assert table.principal_of(OPS) == Principal(Role.OPS, None)
+    bad = (
+        f"ops:{OPS}", f"{OPS}", f"{OPS}:admin", "short:ops", f"{OPS}:ops,{OPS}:monitor:m",
+        f"{MON}:monitor", f"{MON}:monitor:", f"{OPS}:ops:name", f"{MON}:monitor:two words", f"{MON}:monitor:-x",
+        f"{MON}:monitor:" + "n" * 65,
+    )  # fmt: skip
+    for text in bad:
         with pytest.raises(ValueError) as error:
             parse_tokens(text)
         assert OPS not in str(error.value)

@@ -329,7 +329,7 @@ async def api(stack, postgres_url, tmp_path):  # noqa: F811
         task_queue=stack.env["TADA_TASK_QUEUE"],
         platforms=Path(stack.env["TADA_PLATFORMS"]),
         state_dir=tmp_path / ".tada",
-        api_tokens=SecretStr(f"{MONITOR}:monitor"),
+        api_tokens=SecretStr(f"{MONITOR}:monitor:hostile"),  # a case it is not scoped to: still 422 first
         api_host="127.0.0.1",
         api_port=free_port(),
     )
