@@ -109,10 +109,18 @@ class Settings(BaseSettings):
 
     #: A monitor's PDQ hash matches a case when within this Hamming distance of one of its hashes.
     pdq_max_distance: int = Field(default=31, ge=0, le=256)
-    #: HTTP API (`tada api`, `make run`): "token1:role,token2:role", roles ops, caseworker, monitor.
+    #: HTTP API (`tada api`, `make run`): "token1:role,token2:role", roles ops, caseworker, monitor;
+    #: a monitor names its monitor, "token:monitor:NAME", and reports only on cases that opted into NAME.
     api_tokens: SecretStr = SecretStr("")
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=LOCAL_API_PORT, ge=1, le=65535)
+    #: The largest request body the HTTP server reads (the API, and the console it will serve). A
+    #: repost is a few hundred bytes; the largest valid one, every character \u-escaped, under
+    #: 14 KiB: so at least 16 KiB, and 64 KiB by default.
+    api_max_body_bytes: int = Field(default=64 * 1024, ge=16 * 1024, le=16 * 1024 * 1024)
+    #: Serve /docs, /redoc and /openapi.json (to anyone: they describe the API, hold no data).
+    #: Off unless set; `make run` turns it on unless TADA_API_DOCS says otherwise.
+    api_docs: bool = False
 
     #: Workflows a worker keeps in memory between their steps (the rest are replayed from
     #: history when they wake). Each cached link costs about 0.2 MB (its own sandbox).

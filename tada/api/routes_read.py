@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 from temporalio.client import WorkflowQueryFailedError
@@ -18,7 +18,7 @@ from tada.workflows.link import LinkWorkflow
 router = APIRouter(prefix="/v1", tags=["read"], dependencies=[Depends(require(Action.READ))])
 
 QUERY_TIMEOUT = timedelta(seconds=5)
-NOT_FOUND = {
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
     401: {"description": "No or an invalid bearer token"},
     403: {"description": "A monitor token (it can only report reposts)"},
     404: {"description": "Unknown id"},

@@ -118,7 +118,8 @@ def main() -> int:
     configure_logging(settings.log_format)
     if not settings.api_tokens.get_secret_value().strip():
         print(
-            "error: TADA_API_TOKENS is empty: set it to token:role,... (roles ops, caseworker, monitor)",
+            "error: TADA_API_TOKENS is empty: set it to token:role,... "
+            "(roles ops, caseworker, monitor; a monitor token:monitor:NAME)",
             file=sys.stderr,
         )
         return 2
@@ -126,7 +127,8 @@ def main() -> int:
     async def serve() -> None:
         runner = ApiRunner(settings)
         await runner.start()
-        print(f"tada HTTP API on {runner.url} (OpenAPI: {runner.url}/docs); Ctrl-C stops it", file=sys.stderr)
+        docs = f"OpenAPI: {runner.url}/docs" if settings.api_docs else "OpenAPI documents off: TADA_API_DOCS"
+        print(f"tada HTTP API on {runner.url} ({docs}); Ctrl-C stops it", file=sys.stderr)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: setattr(runner.server, "should_exit", True))
