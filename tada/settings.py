@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     #: Serve /docs, /redoc and /openapi.json (to anyone: they describe the API, hold no data).
     #: Off unless set; `make run` turns it on unless TADA_API_DOCS says otherwise.
     api_docs: bool = False
+    #: The CLI refuses every command that needs a role unless a token is presented (TADA_TOKEN):
+    #: no local single-user mode. A guard for a deployment, not a wall (see tada/cli/access.py).
+    require_token: bool = False
 
     #: Workflows a worker keeps in memory between their steps (the rest are replayed from
     #: history when they wake). Each cached link costs about 0.2 MB (its own sandbox).

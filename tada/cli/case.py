@@ -1,4 +1,4 @@
-"""``tada case``: open, withdraw or purge a case; add PDQ hashes of its images."""
+"""``tada case``: open, withdraw or purge a case; add PDQ hashes of its images; choose its monitors."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from tada.app.audit import record_audit
 from tada.app.case_hashes import add_case_hash
 from tada.app.caseworker import withdraw_case
 from tada.app.intake import open_case
+from tada.app.monitors import change_case_monitors
 from tada.app.purge import delete_case_histories, purge_case_data
 from tada.app.readmodel import case_link_ids
+from tada.cli.monitor_options import AddMonitors, MonitorNames, RemoveMonitors
 from tada.cli.output import Output
 from tada.cli.params import CaseArg, Json, text_option
 from tada.cli.runtime import Session, needs, run, usage_error
@@ -22,7 +24,10 @@ from tada.domain.pdq import InvalidPdq, parse_pdq
 from tada.domain.victim_data import check_jurisdiction, check_note, check_reference
 from tada.errors import CaseRefused
 
-app = typer.Typer(help="Open or withdraw a case; add PDQ hashes of its images.", no_args_is_help=True)
+app = typer.Typer(
+    help="Open or withdraw a case; add PDQ hashes of its images; choose the monitors that report on it.",
+    no_args_is_help=True,
+)
 
 
 class Language(str, Enum):
@@ -50,6 +55,7 @@ def case_open(
             "--jurisdiction", check_jurisdiction, "Where the case belongs, e.g. HK: notices then cite local law."
         ),
     ] = None,
+    monitors: MonitorNames = None,
     as_json: Json = False,
 ) -> None:
     """Open a case and print its id."""
@@ -69,10 +75,12 @@ def case_open(
             jurisdiction=jurisdiction,
             crypto=session.crypto,
         )
+        names = await change_case_monitors(await session.pool(), case_id, add=monitors or [])
         if out.as_json:
             out.json(
-                {"case_id": case_id, "language": language.value, "reference": reference, "jurisdiction": jurisdiction}
-            )
+                {"case_id": case_id, "language": language.value, "reference": reference, "jurisdiction": jurisdiction,
+                 "monitors": names}
+            )  # fmt: skip
         else:
             out.console.print(case_id)
 
@@ -162,3 +170,23 @@ def case_add_hash(
             out.say(f"{'Added' if added else 'Already there:'} {value} (case {case_id})")
 
     run(out, command, Action.CASE_ADD_HASH, target=case_id)
+
+
+@app.command("monitors")
+@needs(Action.CASE_MONITORS)
+def case_monitors(
+    case_id: CaseArg, add: AddMonitors = None, remove: RemoveMonitors = None, as_json: Json = False
+) -> None:
+    """List the monitors that may report reposts on a case; --add or --remove one (by its token's NAME).
+
+    A monitor token (token:monitor:NAME in TADA_API_TOKENS) reports only on open cases that list its NAME."""
+    out = Output(as_json)
+
+    async def command(session: Session) -> None:
+        names = await change_case_monitors(await session.pool(), case_id, add=add or [], remove=remove or [])
+        if out.as_json:
+            out.json({"case_id": case_id, "monitors": names})
+        else:
+            out.say(f"Case {case_id}: {', '.join(names) if names else 'no monitors'}")
+
+    run(out, command, Action.CASE_MONITORS, target=case_id)

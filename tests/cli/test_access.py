@@ -1,5 +1,6 @@
 """Tokens and roles for the CLI: a wrong role is refused (exit 3) and audited; no tokens at all
-is local single-user mode. Only PostgreSQL is needed: refusals come before Temporal."""
+is local single-user mode, audited too (tests/cli/test_roles.py has the rest). Only PostgreSQL
+is needed: refusals come before Temporal."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ async def test_without_any_tokens_the_cli_is_local_and_single_user(base_env, db_
     assert code == 0, err
     case_id = json.loads(out)["case_id"]
     assert (await tada(base_env, "status", case_id))[0] == 0
-    assert await audit_rows(db_pool, case_id) == []  # local mode audits purges only
+    assert await audit_rows(db_pool, case_id) == [("local", "read", True, "local mode (no tokens configured)")]
 
 
 async def test_audit_events_are_append_only(db_pool):
