@@ -27,7 +27,7 @@ import asyncpg
 from tada.app.audit import record_audit
 from tada.app.monitors import MONITOR_REFUSAL, refusal_for_monitor
 from tada.domain.access import Action, Role, allowed, parse_tokens, roles_allowed
-from tada.errors import Refused
+from tada.errors import Refused, Unavailable
 from tada.settings import Settings
 
 LOCAL = "local"
@@ -41,6 +41,7 @@ class Decision:
     audited: bool
     actor_name: str | None = None  # a monitor's name
     told: str | None = None  # what the user is told instead of ``reason``
+    unaudited: bool = False  # local mode, and the database could not be reached to audit it
 
 
 def decide(settings: Settings, action: Action) -> Decision:
@@ -91,6 +92,14 @@ async def authorise(
                 await pool(), actor_role=decision.actor_role, actor_name=decision.actor_name, action=action.value,
                 target=target, allowed=decision.allowed, reason=decision.reason,
             )  # fmt: skip
+        except Unavailable:
+            if not (decision.allowed and decision.actor_role == LOCAL):
+                if decision.allowed:
+                    raise
+                raise AccessRefused(f"refused: {told} (and the refusal could not be audited)") from None
+            # Local mode has no roles to enforce: a command that needs no database of tada's
+            # (a rehearsal in its own, the codec server) still runs, and says it went unaudited.
+            decision = replace(decision, unaudited=True)
         except Exception:
             if decision.allowed:
                 raise

@@ -172,6 +172,8 @@ def run(out: Output, command: Callable[[Session], Awaitable[None]], action: Acti
         session = Session(settings)
         try:
             decision = await authorise(settings, session.pool, action, target)  # audited
+            if decision.unaudited:
+                out.err.print("local mode: not audited (tada's database cannot be reached)")
             session.actor_role = decision.actor_role
             await command(session)
         finally:

@@ -18,8 +18,12 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from tada.cli.access import authorise
 from tada.cli.main import app as tada_app
-from tada.cli.runtime import use_settings
+from tada.cli.runtime import Session, use_settings
+from tada.domain.access import Action
+from tada.errors import Unavailable
+from tada.kit.ports import free_port
 from tada.settings import Settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -160,3 +164,25 @@ async def test_a_monitor_token_in_the_cli_is_scoped_like_the_api(cli, db_pool):
         ("monitor", other, False, "case did not opt into monitor watcher", "watcher"),
         ("monitor", NO_SUCH_CASE, False, "no such case", "watcher"),
     ]
+
+
+async def test_local_mode_runs_on_when_the_audit_cannot_be_written(tmp_path):
+    """Local mode has no roles to enforce: a command that needs none of tada's database (a
+    rehearsal runs in its own) still runs where that database is not up, and says it went
+    unaudited; with tokens, a decision that cannot be audited is not carried out."""
+    closed = f"postgresql://postgres@127.0.0.1:{free_port()}/tada"
+    local = Settings(database_url=closed, state_dir=tmp_path / ".tada")
+    session = Session(local)
+    try:
+        decision = await authorise(local, session.pool, Action.SIMULATE, None)
+    finally:
+        await session.close()
+    assert decision.allowed and decision.unaudited and decision.actor_role == "local"
+
+    with_tokens = local.model_copy(update={"api_tokens": SecretStr(TOKENS), "cli_token": SecretStr(OPS)})
+    session = Session(with_tokens)
+    try:
+        with pytest.raises(Unavailable, match="cannot reach PostgreSQL"):
+            await authorise(with_tokens, session.pool, Action.SIMULATE, None)
+    finally:
+        await session.close()
