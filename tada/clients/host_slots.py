@@ -47,7 +47,9 @@ LAST_RETRY = 1.0
 QUERY_TIMEOUT = 10.0
 
 #: A database that is down, or a connection that broke or hung (TimeoutError is an OSError).
-_DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+#: InternalClientError: asyncpg's word for a connection whose session the server ended under it
+#: (terminated, restarted) while the protocol was between operations: as broken as the rest.
+_DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
 
 
 def _hash64(*parts: str) -> int:
