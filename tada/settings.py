@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +63,18 @@ class Settings(BaseSettings):
 
     notice_from: str = "Take-Down Assistance <takedown@tada.invalid>"
     notifier_name: str = "Take-Down Assistance (tada)"
+    #: The organisation's reply address (e.g. takedown@org.example): every notice's Reply-To is
+    #: it with a plus-tag naming the notice (takedown+<tag>@org.example). Unset: no Reply-To.
+    reply_to: str | None = None
+
+    #: The mailbox replies arrive in (IMAP4rev1), read by the worker. Unset host: no reader.
+    imap_host: str | None = None
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_username: str | None = None
+    imap_password: SecretStr | None = None
+    imap_security: Literal["tls", "starttls", "none"] = "tls"
+    imap_mailbox: str = "INBOX"
+    imap_poll_seconds: float = Field(default=60.0, gt=0)
 
     platforms: Path = SHIPPED_PLATFORMS
     allow_private_targets: bool = False
