@@ -172,3 +172,43 @@ CREATE TABLE IF NOT EXISTS case_monitors (
 );
 -- Which monitor (its name, never its token) an audited decision was about.
 ALTER TABLE audit_events ADD COLUMN IF NOT EXISTS actor_name text;
+
+-- The inbox: every message read once (issue 15)
+-- One row per message of the mailbox (tada/app/inbox.py), inserted before it is read, so a
+-- reader that dies mid-batch leaves a row to retry, never a message lost or read twice.
+-- Metadata only: no address, subject or body is kept here.
+CREATE TABLE IF NOT EXISTS inbox_messages (
+    id            bigserial PRIMARY KEY,
+    mailbox       text NOT NULL,              -- host:port/mailbox#account (tada/app/inbox_store.py)
+    uidvalidity   bigint NOT NULL,
+    uid           bigint NOT NULL,
+    size          bigint NOT NULL,            -- RFC822.SIZE, as the server reported it
+    status        text NOT NULL DEFAULT 'processing',  -- processing | error | failed | too_large | duplicate | unmatched | matched | ...
+    problem       text,                       -- why not processed, in tada's words
+    notes         text,                       -- what was wrong with its MIME, in tada's words
+    message_id    text,
+    dedupe_key    text,                       -- its Message-ID, else sha256: of its bytes
+    duplicate_of  bigint REFERENCES inbox_messages (id),
+    attempts      integer NOT NULL DEFAULT 1,
+    claim         uuid,                       -- the attempt that may finish it
+    flagged       boolean NOT NULL DEFAULT false,  -- marked read by tada on the server
+    received_at   timestamptz NOT NULL DEFAULT now(),
+    processed_at  timestamptz,
+    UNIQUE (mailbox, uidvalidity, uid)
+);
+-- One message (by Message-ID) is processed once, whichever mailbox or UIDVALIDITY it came in.
+CREATE UNIQUE INDEX IF NOT EXISTS inbox_messages_dedupe
+    ON inbox_messages (dedupe_key) WHERE status <> 'duplicate' AND dedupe_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS inbox_messages_unfinished
+    ON inbox_messages (mailbox, uidvalidity) WHERE status IN ('processing', 'error') OR NOT flagged;
+
+-- Each mailbox's polls, for `tada inbox status`.
+CREATE TABLE IF NOT EXISTS inbox_polls (
+    mailbox       text PRIMARY KEY,
+    polls         bigint NOT NULL DEFAULT 0,
+    failures      bigint NOT NULL DEFAULT 0,
+    last_poll_at  timestamptz,
+    last_ok_at    timestamptz,
+    last_new      integer NOT NULL DEFAULT 0,
+    last_error    text                         -- in tada's words (step and reason), NULL after a good poll
+);
