@@ -173,6 +173,29 @@ CREATE TABLE IF NOT EXISTS case_monitors (
 -- Which monitor (its name, never its token) an audited decision was about.
 ALTER TABLE audit_events ADD COLUMN IF NOT EXISTS actor_name text;
 
+-- Replies: where a notice's answers come back to (issue 15)
+-- One row per notice email (tada/app/reply_messages.py), recorded before it is sent: its reply
+-- token (tada/domain/reply_tags.py: Crockford base32, 10 symbols of id and 5 of HMAC check,
+-- canonical upper case) that its Reply-To plus-tag and its subject's [TD-...] carry, and its
+-- Message-ID; sent_at once the relay took it. Ids only: no address, no URL.
+CREATE TABLE IF NOT EXISTS notice_messages (
+    reply_token  text PRIMARY KEY CHECK (reply_token ~ '^[0-9A-HJKMNP-TV-Z]{15}$'),
+    message_id   text NOT NULL UNIQUE,
+    case_id      text NOT NULL REFERENCES cases (case_id),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    sent_at      timestamptz
+);
+-- The notices (so the links) an email listed, each at its number in the email's list (1 first).
+CREATE TABLE IF NOT EXISTS notice_message_links (
+    reply_token  text NOT NULL REFERENCES notice_messages (reply_token),
+    notice_key   text NOT NULL REFERENCES notices (notice_key),
+    link_id      text NOT NULL REFERENCES links (link_id),
+    position     integer NOT NULL CHECK (position >= 1),
+    PRIMARY KEY (reply_token, notice_key),
+    UNIQUE (reply_token, position)
+);
+CREATE INDEX IF NOT EXISTS notice_message_links_link_idx ON notice_message_links (link_id);
+
 -- The inbox: every message read once (issue 15)
 -- One row per message of the mailbox (tada/app/inbox.py), inserted before it is read, so a
 -- reader that dies mid-batch leaves a row to retry, never a message lost or read twice.

@@ -19,6 +19,11 @@ happens next, and the activity then completes with its receipt: it went out.
 A form is never posted twice: once it answered, the heartbeat says so before anything
 else can fail, and a retried activity marks the batch sent instead of posting again
 (email needs no such care: its deterministic Message-ID makes a resend recognisable).
+
+Replies find their email (issue 15): before an email is sent it is recorded under a reply
+token (tada/app/reply_messages.py) with the links it lists, in the order it lists them. The
+token ends the subject (``[TD-<token>]``) and, with TADA_REPLY_TO, is the plus-tag of the
+email's Reply-To (``takedown+<token>@org.example``); tada/app/reply_matching.py reads it back.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from temporalio.exceptions import ApplicationError
 from tada.activities.delivery_delays import DelayedDeliveries
 from tada.activities.heartbeat import Beat, beating, previous_details
 from tada.adapters.data_crypto import DataCrypto
+from tada.app.reply_messages import record_message, reply_tag_key
 from tada.clients.forms import FormFailed, fill_fields, submit_form
 from tada.clients.mailer import Mailer, MailFailed
 from tada.clients.rate_limit import RecipientRateLimit
@@ -49,6 +55,7 @@ from tada.domain.mail_thread import thread_headers
 from tada.domain.models import NoticeBatch, NoticeReceipt, NoticeRequest
 from tada.domain.notices import NoticeContext, render_notice
 from tada.domain.recipients import BadRecipient, check_recipient
+from tada.domain.reply_tags import reply_address, reply_mailbox, tagged_subject
 from tada.domain.states import Channel
 from tada.workflows.activity_contracts import SEND_NOTICE_BATCH, Notices
 
@@ -92,8 +99,15 @@ class NoticeActivities(Notices):
         crypto: DataCrypto,
         *,
         delays: DelayedDeliveries | None = None,
+        reply_to: str | None = None,
     ) -> None:
         self._crypto = crypto  # the case reference is sealed at rest
+        #: TADA_REPLY_TO: the organisation's reply address, each email's Reply-To with its token.
+        self._reply_to = reply_to
+        if reply_to:
+            reply_mailbox(reply_to)  # a reply address without local part or domain stops here
+        #: Reply tokens need the data key; without one (never in the worker) emails carry none.
+        self._tag_key = reply_tag_key(crypto) if crypto.configured else None
         #: A notice failing for a temporary reason for long is recorded as delayed (activities/delivery_delays.py).
         self._delays = delays or DelayedDeliveries(pool)
         self._pool = pool
@@ -157,6 +171,7 @@ class NoticeActivities(Notices):
             )
             sending: Coroutine[object, object, None]
             if first.channel == Channel.EMAIL:
+                token = await self._record_message(batch, message_id, listed)
                 thread = thread_headers(
                     earlier[0]["message_id"] if earlier else None, [row["message_id"] for row in earlier]
                 )
@@ -166,6 +181,7 @@ class NoticeActivities(Notices):
                     message_id,
                     in_reply_to=thread.get("In-Reply-To"),
                     references=thread.get("References"),
+                    reply_token=token,
                 )
             else:
                 sending = self._submit_form(first, context)
@@ -184,6 +200,19 @@ class NoticeActivities(Notices):
             host=links[0]["host"] if links else None,
         )
         return receipt.model_copy(update={"sent_now": bool(listed)})
+
+    async def _record_message(self, batch: NoticeBatch, message_id: str, listed: list) -> str | None:
+        """The email's reply token, recorded with the notices of the links it lists, as listed."""
+        if self._tag_key is None:
+            return None
+        keys = {n.link_id: n.notice_key for n in batch.items}
+        return await record_message(
+            self._pool,
+            self._tag_key,
+            message_id=message_id,
+            case_id=batch.items[0].case_id,
+            listed=[(keys[row["link_id"]], row["link_id"]) for row in listed],
+        )
 
     async def _hand_over(
         self, sending: Coroutine[object, object, None], channel: Channel, keys: list[str], beat: Beat
@@ -226,7 +255,15 @@ class NoticeActivities(Notices):
         while True:
             try:
                 await self._pool.execute(
-                    "UPDATE notices SET status = 'sent', sent_at = now() WHERE notice_key = ANY($1::text[])", keys
+                    """
+                    WITH marked AS (
+                        UPDATE notices SET status = 'sent', sent_at = now() WHERE notice_key = ANY($1::text[])
+                        RETURNING message_id
+                    )
+                    UPDATE notice_messages SET sent_at = now()
+                     WHERE sent_at IS NULL AND message_id IN (SELECT message_id FROM marked)
+                    """,
+                    keys,
                 )
                 return
             except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError):
@@ -279,16 +316,22 @@ class NoticeActivities(Notices):
         message_id: str,
         in_reply_to: str | None = None,
         references: str | None = None,
+        reply_token: str | None = None,
     ) -> None:
         """Plain text with an HTML alternative; follow-ups thread onto the first notice
-        through ``in_reply_to``/``references`` (see ``domain.notices.thread_headers``)."""
+        through ``in_reply_to``/``references`` (see ``domain.notices.thread_headers``).
+        ``reply_token`` ends the subject and, with a reply address, tags its Reply-To."""
         if not request.recipient:
             raise ValueError("an email notice needs a recipient")
         rendered = render_notice(context)
         message = EmailMessage()
         message["From"] = self._identity.notice_from
         message["To"] = Address(addr_spec=request.recipient)
-        message["Subject"] = rendered.subject
+        message["Subject"] = tagged_subject(rendered.subject, reply_token) if reply_token else rendered.subject
+        if self._reply_to:
+            name, address = parseaddr(self._reply_to)
+            tagged = reply_address(address, reply_token) if reply_token else address
+            message["Reply-To"] = Address(display_name=name, addr_spec=tagged)
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = message_id
         if in_reply_to:

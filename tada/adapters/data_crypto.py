@@ -12,6 +12,10 @@ reference and its timeline notes are sealed with that case key
 (tada/adapters/sealing.py). ``tada case purge`` deletes the case key: every sealed
 value of the case is then unreadable for good (crypto-shredding), with no need
 to touch the append-only timeline. A purged case never gets a new key.
+
+Other keys tada needs are derived from the master key (HKDF-SHA256, one ``purpose`` each:
+``derive_sub_key``), never the master key itself: the reply tags' HMAC key
+(tada/domain/reply_tags.py) is ``sub_keys("reply-tags")``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import asyncpg
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from tada.adapters.keys import PayloadKeyError, new_key_line, parse_keys
 from tada.adapters.sealing import (
@@ -96,6 +102,15 @@ def parse_data_keys(text: str, *, source: str = "TADA_DATA_KEY") -> list[DataKey
     return keys
 
 
+def derive_sub_key(master: bytes, purpose: str, length: int = KEY_BYTES) -> bytes:
+    """A key of its own for ``purpose``, derived from a master data key (HKDF-SHA256): knowing
+    it tells nothing of the master key, nor of another purpose's key."""
+    if not purpose:
+        raise ValueError("a sub-key needs a purpose")
+    info = b"tada/sub-key/" + purpose.encode("utf-8")
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(master)
+
+
 def data_key_file(state_dir: Path) -> Path:
     return Path(state_dir) / DATA_KEY_FILE
 
@@ -139,6 +154,13 @@ class DataCrypto:
     @property
     def configured(self) -> bool:
         return self._current is not None
+
+    def sub_keys(self, purpose: str) -> list[bytes]:
+        """``purpose``'s key under every configured data key, the current one's first (it makes
+        new values; all of them check old ones, so the master key can rotate)."""
+        current = self._require()
+        others = [key for key in self._keys.values() if key.key_id != current.key_id]
+        return [derive_sub_key(key.key, purpose) for key in (current, *others)]
 
     async def case_key(self, conn: asyncpg.Connection | asyncpg.Pool, case_id: str, *, create: bool) -> bytes | None:
         """The case's key; None when it has none (or was purged) and ``create`` is false, or the
