@@ -87,6 +87,7 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
         RecipientRateLimit(pool, per_hour=settings.recipient_hourly_limit),
         crypto,
         delays=DelayedDeliveries(pool, settings.delivery_warn_after),
+        reply_to=settings.reply_to,  # each notice email's Reply-To, tagged (activities/notices.py)
     )
     hand_over = NoticeHandOverActivities(client, pool, settings.task_queue)
     host_lookup = HostLookupActivities(host_lookup_config(settings), http)
