@@ -57,6 +57,7 @@ from tada.domain.notices import NoticeContext, render_notice
 from tada.domain.recipients import BadRecipient, check_recipient
 from tada.domain.reply_tags import reply_address, reply_mailbox, tagged_subject
 from tada.domain.states import Channel
+from tada.errors import Misconfigured
 from tada.workflows.activity_contracts import SEND_NOTICE_BATCH, Notices
 
 log = structlog.get_logger(__name__)
@@ -105,7 +106,10 @@ class NoticeActivities(Notices):
         #: TADA_REPLY_TO: the organisation's reply address, each email's Reply-To with its token.
         self._reply_to = reply_to
         if reply_to:
-            reply_mailbox(reply_to)  # a reply address without local part or domain stops here
+            try:
+                reply_mailbox(reply_to)
+            except ValueError:  # the message names the setting, never the address
+                raise Misconfigured("TADA_REPLY_TO: an address needs a local part and a domain") from None
         #: Reply tokens need the data key; without one (never in the worker) emails carry none.
         self._tag_key = reply_tag_key(crypto) if crypto.configured else None
         #: A notice failing for a temporary reason for long is recorded as delayed (activities/delivery_delays.py).

@@ -2,7 +2,8 @@
 
 People quote what they see: a case id (``TD-AB3DEF7G``), a link id (the case id, a hyphen and
 hex digits), a notice's tag (``TD-K3X9P2M7QA-8F4TZ``). ``reply_guesses`` finds them in a text
-and keeps those the database knows, in the order the text names them, once each. They are
+and keeps those the database knows, in the order the text names them, once each (any letter
+case; a tag is read as leniently as in a subject, tada/domain/reply_tags.py). They are
 guesses for a caseworker to confirm, never a match: a text can name any case.
 """
 
@@ -18,7 +19,7 @@ from tada.domain.reply_tags import ReplyTagKey, tokens_in_subject
 
 GuessKind = Literal["case", "link", "message"]
 #: A case id, and the hex digits of a link id after it when there are.
-_IDS = re.compile(r"(?<![0-9A-Za-z])TD-([A-Za-z2-9]{8})(?:-([0-9A-Fa-f]{8,64}))?(?![0-9A-Za-z])")
+_IDS = re.compile(r"(?<![0-9A-Za-z])TD-([A-Z2-9]{8})(?:-([0-9A-F]{8,64}))?(?![0-9A-Za-z])", re.I)
 
 
 @dataclass(frozen=True)

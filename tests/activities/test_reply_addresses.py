@@ -23,6 +23,7 @@ from tada.domain.models import NoticeBatch
 from tada.domain.reply_tags import tokens_in_addresses, tokens_in_subject
 from tada.domain.states import Channel
 from tada.domain.urls import normalise_url
+from tada.errors import Misconfigured
 from tests.support.delivery import notice_request
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -90,8 +91,9 @@ async def test_without_a_reply_address_there_is_no_reply_to(db_pool, http, smtp_
     (message,) = mailbox.messages
     assert message["Reply-To"] is None
     [token] = tokens_in_subject(message["Subject"])  # the subject still names the email
-    assert await db_pool.fetchval("SELECT message_id FROM notice_messages WHERE reply_token = $1", token) == (
-        message["Message-ID"]
+    assert (
+        await db_pool.fetchval("SELECT message_id FROM notice_messages WHERE reply_token = $1", token)
+        == (message["Message-ID"])
     )
 
 
@@ -125,3 +127,12 @@ async def test_a_message_recorded_again_keeps_its_token_and_lists_what_it_lists_
     assert again == first
     rows = await db_pool.fetch("SELECT link_id, position FROM notice_message_links WHERE reply_token = $1", first)
     assert [(r["link_id"], r["position"]) for r in rows] == [(b, 1)]
+
+
+@pytest.mark.parametrize("reply_to", ["takedown", "@org.test", "Org <takedown@>"])
+async def test_a_reply_address_that_cannot_be_tagged_stops_the_worker_naming_the_setting_only(
+    db_pool, http, smtp_server, data_crypto, reply_to
+):
+    with pytest.raises(Misconfigured) as refused:
+        _activities(db_pool, http, smtp_server, data_crypto, reply_to=reply_to)
+    assert "TADA_REPLY_TO" in str(refused.value) and "takedown" not in str(refused.value)
