@@ -7,6 +7,9 @@
 2. ``in-reply-to``, then ``references`` (the most recent first): a recorded Message-ID;
 3. ``subject``: the ``[TD-<token>]`` of the subject.
 
+An email sent before emails were recorded with a token is still found by its Message-ID,
+which its notices recorded: the match then has no token and its links no position.
+
 Tokens are read leniently (tada/domain/reply_tags.py) and only count when their check is
 right under the reply-tag key: a forged or unknown one falls through to the next way. Nothing
 found: None. Nothing of the message is logged or kept here.
@@ -65,8 +68,34 @@ async def message_by_token(
 async def message_by_id(
     pool: asyncpg.Pool | asyncpg.Connection, message_id: str, matched_by: MatchedBy = "in-reply-to"
 ) -> ReplyMatch | None:
-    """The email recorded under ``message_id`` ("<id@host>")."""
-    return await _message(pool, "m.message_id = $1", message_id, matched_by)
+    """The email recorded under ``message_id`` ("<id@host>"); for an email sent before emails
+    were recorded, its notices, which recorded its Message-ID (no token, no positions)."""
+    return await _message(pool, "m.message_id = $1", message_id, matched_by) or await _unrecorded_message(
+        pool, message_id, matched_by
+    )
+
+
+async def _unrecorded_message(
+    pool: asyncpg.Pool | asyncpg.Connection, message_id: str, matched_by: MatchedBy
+) -> ReplyMatch | None:
+    rows = await pool.fetch(
+        """
+        SELECT n.notice_key, n.link_id, n.case_id FROM notices n JOIN links l USING (link_id)
+         WHERE n.message_id = $1 AND n.channel = 'email' AND n.status = 'sent'
+           AND NOT EXISTS (SELECT 1 FROM notice_messages m WHERE m.message_id = n.message_id)
+         ORDER BY l.added_at, l.link_id
+        """,
+        message_id,
+    )
+    if not rows:
+        return None
+    return ReplyMatch(
+        matched_by=matched_by,
+        reply_token=None,
+        message_id=message_id,
+        case_id=rows[0]["case_id"],
+        links=tuple(MatchedLink(row["notice_key"], row["link_id"], None) for row in rows),
+    )
 
 
 async def _message(

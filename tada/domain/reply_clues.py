@@ -35,7 +35,7 @@ class ReplyClues:
 class MatchedLink:
     notice_key: str
     link_id: str
-    position: int  # its number in the email's list of addresses, from 1
+    position: int | None  # its number in the email's list of addresses, from 1 (None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class ReplyMatch:
     """The notice email a reply answers: what it listed, in its order."""
 
     matched_by: MatchedBy
-    reply_token: str  # canonical
+    reply_token: str | None  # canonical; None for an email sent before emails were recorded
     message_id: str
     case_id: str
     links: tuple[MatchedLink, ...]

@@ -176,3 +176,32 @@ async def test_guesses_are_what_the_text_names_and_the_database_knows(db_pool, s
         ReplyGuess("message", sent.token, sent.case_id),
     ]
     assert await reply_guesses(db_pool, "nothing here", tag_key) == []
+
+
+async def test_an_email_sent_before_emails_were_recorded_is_found_by_its_notices_message_id(
+    db_pool, data_crypto, tag_key
+):
+    case_id = await open_case(db_pool, age=20, minimum_age=16, signpost="", reference="REF-OLD", crypto=data_crypto)
+    link_ids = [
+        await start_link_row(
+            db_pool,
+            case_id=case_id,
+            url=normalise_url(f"https://site.test/old/{n}"),
+            platform="site.test",
+            category="x",
+        )
+        for n in range(2)
+    ]
+    message_id = f"<old-{case_id}@org.test>"
+    for link_id in link_ids:  # as send_batch recorded a batch before it recorded its email
+        await db_pool.execute(
+            "INSERT INTO notices (notice_key, link_id, case_id, cycle, kind, channel, recipient, message_id, status) "
+            "VALUES ($1, $2, $3, 1, 'initial', 'email', 'abuse@site.test', $4, 'sent')",
+            f"{link_id}:1:1:initial",
+            link_id,
+            case_id,
+            message_id,
+        )
+    found = await match_reply(db_pool, _reply(References=message_id), tag_key, reply_to=REPLY_TO)
+    assert found is not None and (found.matched_by, found.case_id, found.reply_token) == ("references", case_id, None)
+    assert found.link_ids == link_ids and {link.position for link in found.links} == {None}
