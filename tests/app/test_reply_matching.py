@@ -29,6 +29,9 @@ from tests.support.delivery import notice_request
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 REPLY_TO = "takedown@org.test"
+RECIPIENT = (
+    "replies-matching@site.test"  # its own: the suite's other notices to abuse@site.test keep their hourly limit
+)
 IDENTITY = NotifierIdentity(notice_from="Org <notices@org.test>", notifier_name="Org", allow_private_targets=True)
 
 
@@ -55,9 +58,11 @@ async def sent(db_pool, smtp_server, mailbox, data_crypto) -> Sent:
     async with httpx.AsyncClient(timeout=5) as http:
         mailer = Mailer(SmtpConfig(host="127.0.0.1", port=smtp_server[1]))
         notices = NoticeActivities(
-            db_pool, mailer, http, IDENTITY, RecipientRateLimit(db_pool), data_crypto, reply_to=REPLY_TO
+            db_pool, mailer, http, IDENTITY, RecipientRateLimit(db_pool, per_hour=0), data_crypto, reply_to=REPLY_TO
         )
-        await notices.send_batch(NoticeBatch(items=[notice_request(case_id, link_id) for link_id in link_ids]))
+        await notices.send_batch(
+            NoticeBatch(items=[notice_request(case_id, link_id, recipient=RECIPIENT) for link_id in link_ids])
+        )
     (message,) = mailbox.messages
     [token] = tokens_in_addresses([parseaddr(message["Reply-To"])[1]], REPLY_TO)
     return Sent(case_id, link_ids, message, token)
@@ -196,7 +201,7 @@ async def test_an_email_sent_before_emails_were_recorded_is_found_by_its_notices
     for link_id in link_ids:  # as send_batch recorded a batch before it recorded its email
         await db_pool.execute(
             "INSERT INTO notices (notice_key, link_id, case_id, cycle, kind, channel, recipient, message_id, status) "
-            "VALUES ($1, $2, $3, 1, 'initial', 'email', 'abuse@site.test', $4, 'sent')",
+            "VALUES ($1, $2, $3, 1, 'initial', 'email', 'replies-old@site.test', $4, 'sent')",
             f"{link_id}:1:1:initial",
             link_id,
             case_id,
