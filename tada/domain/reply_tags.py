@@ -9,7 +9,8 @@ It travels twice on every notice email: as the plus-tag of the Reply-To address,
 
 People retype tokens, so reading one is lenient (Crockford base32 is made for it): case does
 not matter, ``I``/``i``/``L``/``l`` read as ``1`` and ``O``/``o`` as ``0``, hyphens, spaces and
-dots inside are ignored, and so is punctuation around it. A token is stored and compared in its
+dots inside are ignored, and so is punctuation around it; full-width forms (an East Asian
+input method's ``ＴＤ－Ｋ３…``) read as their ASCII (NFKC). A token is stored and compared in its
 canonical form: 15 upper-case symbols, no hyphen (``canonical``); people see it as
 ``K3X9P2M7QA-8F4TZ`` (``displayed``).
 """
@@ -20,6 +21,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable, Sequence
 from email.utils import parseaddr
 
@@ -27,14 +29,16 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_SYMBOLS = 10
 CHECK_SYMBOLS = 5
 TOKEN_SYMBOLS = ID_SYMBOLS + CHECK_SYMBOLS
-#: The subject tag's prefix: ``[TD-<tag>]``.
+#: The subject tag's prefix: ``[TD-<token>]``.
 SUBJECT_PREFIX = "TD-"
 _PURPOSE = b"tada/reply-tag/"
 _CONFUSED = str.maketrans({"I": "1", "L": "1", "O": "0"})
-_IGNORED = re.compile(r"[\s\-.]+")
-_AROUND = "".join(chr(c) for c in range(33, 127) if not chr(c).isalnum())
-#: Each ``TD`` (overlapping: zero-width) then the run a tag could be written in.
-_SUBJECT_TAG = re.compile(r"(?<![0-9A-Za-z])(?=TD[\s\-:_]*([0-9A-Za-z][0-9A-Za-z\s\-.]*))", re.I)
+_DASHES = r"\-\u2010-\u2015\u2212"  # hyphens of every kind: a keyboard's, an IME's, a word processor's
+#: Inside a token: spaces, dots and dashes.
+_IGNORED = re.compile(rf"[\s.{_DASHES}]+")
+_AROUND = re.compile(r"^[\W_]+|[\W_]+$")  # punctuation and spaces around it, any script's
+#: Each ``TD`` (overlapping: zero-width) then the run a token could be written in.
+_SUBJECT_TAG = re.compile(rf"(?<![0-9A-Za-z])(?=TD[\s:_{_DASHES}]*([0-9A-Za-z][0-9A-Za-z\s.{_DASHES}]*))", re.I)
 
 
 class ReplyTagKey:
@@ -84,7 +88,7 @@ def _encode(number: int, symbols: int) -> str:
 
 def canonical(text: str) -> str | None:
     """The token ``text`` is written as, leniently read (unchecked); None if it is not one."""
-    symbols = _IGNORED.sub("", text.strip().strip(_AROUND)).upper().translate(_CONFUSED)
+    symbols = _IGNORED.sub("", _AROUND.sub("", unicodedata.normalize("NFKC", text))).upper().translate(_CONFUSED)
     if len(symbols) != TOKEN_SYMBOLS or any(symbol not in ALPHABET for symbol in symbols):
         return None
     return symbols
@@ -130,7 +134,7 @@ def tokens_in_addresses(addresses: Iterable[str], reply_to: str | None = None) -
 def tokens_in_subject(subject: str) -> list[str]:
     """Every ``TD-<token>`` a subject holds (brackets or not, leniently read), canonical, unchecked."""
     found: list[str] = []
-    for match in _SUBJECT_TAG.finditer(subject or ""):
+    for match in _SUBJECT_TAG.finditer(unicodedata.normalize("NFKC", subject or "")):
         symbols = _IGNORED.sub("", match[1]).upper().translate(_CONFUSED)
         token = canonical(symbols[:TOKEN_SYMBOLS])
         if token is not None and token not in found:

@@ -1,7 +1,8 @@
 """Reply tokens: made under the key, read back however people retype them, never forged.
 
 A token is written the ways it comes back: another case, ``1`` as ``l``/``L``/``i``/``I`` and
-``0`` as ``o``/``O``, hyphens, spaces and dots anywhere, punctuation around it. Every such
+``0`` as ``o``/``O``, hyphens (any dash), spaces and dots anywhere, punctuation around it,
+full-width forms. Every such
 spelling reads as the token; a token with a wrong check, or made under another key, does not.
 """
 
@@ -39,14 +40,16 @@ CONFUSIONS = {"1": "1lLiI", "0": "0oO"}
 def retyped(draw) -> tuple[str, str]:
     """(a token, a spelling of it as a person might type it back)."""
     token = KEY.token_of(draw(st.text(ALPHABET, min_size=ID_SYMBOLS, max_size=ID_SYMBOLS)))
+    full_width = draw(st.booleans())  # an East Asian input method's forms
     out = []
     for symbol in token:
         written = draw(st.sampled_from(CONFUSIONS.get(symbol, symbol)))
-        out.append(written.lower() if draw(st.booleans()) else written)
-        out.append(draw(st.sampled_from(["", "", "", "-", " ", "."])))
-    before = draw(st.sampled_from(["", "<", "(", '"', "[", "'", "  "]))
-    after = draw(st.sampled_from(["", ">", ")", '"', "]", ".", ",", "!", "  "]))
-    return token, before + "".join(out).strip(" -.") + after
+        written = written.lower() if draw(st.booleans()) else written
+        out.append(chr(ord(written) + 0xFEE0) if full_width else written)
+        out.append(draw(st.sampled_from(["", "", "", "-", " ", ".", "\u2013", "\u2010"])))
+    before = draw(st.sampled_from(["", "<", "(", '"', "[", "'", "  ", "\u201c", "\u300c"]))
+    after = draw(st.sampled_from(["", ">", ")", '"', "]", ".", ",", "!", "  ", "\u201d", "\u3002"]))
+    return token, before + "".join(out).strip(" -.\u2013\u2010") + after
 
 
 @settings(max_examples=300, deadline=None)
@@ -60,7 +63,7 @@ def test_a_token_reads_back_however_it_is_retyped(pair):
 @given(retyped())
 def test_a_retyped_token_is_found_in_a_subject_and_in_a_plus_address(pair):
     token, written = pair
-    inner = written.strip("<>()[]\"'.,! ")
+    inner = written.strip("<>()[]\"'.,! \u201c\u201d\u300c\u3002")
     assert token in tokens_in_subject(f"RE: Removal request [td-{inner}] ref CASE-1")
     assert token in tokens_in_subject(f"AW: TD {inner}, and more")
     assert tokens_in_subject(tagged_subject("Re: Removal request ref CASE-1", token)) == [token]
