@@ -44,9 +44,12 @@ async def case_id_key(db: asyncpg.Pool | asyncpg.Connection, case_id: str) -> by
     )
     if row is None:
         raise CaseNotFound(case_id)
-    if row["id_key"] is None:
+    key = row["id_key"]
+    if key is None and row["purged_at"] is None:  # another call made it meanwhile (our statement's
+        key = await db.fetchval("SELECT id_key FROM cases WHERE case_id = $1", case_id)  # snapshot predates it)
+    if key is None:
         raise CaseRefused(f"case {case_id} was purged")
-    return bytes(row["id_key"])
+    return bytes(key)
 
 
 async def link_ids_for(db: asyncpg.Pool | asyncpg.Connection, case_id: str, urls: Iterable[str]) -> dict[str, str]:

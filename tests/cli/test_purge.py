@@ -13,6 +13,7 @@ import pytest
 from tada.activities.store import StoreActivities
 from tada.adapters.data_crypto import PURGED
 from tada.adapters.sealing import is_sealed
+from tada.app.link_ids import case_id_key
 from tada.app.readmodel import case_status, link_timeline
 from tada.domain.models import LinkEvent
 from tada.domain.urls import normalise_url
@@ -183,3 +184,21 @@ async def _notice_to(pool, link_id: str, recipient: str) -> bool:
             "SELECT 1 FROM notices WHERE link_id = $1 AND recipient = $2 AND status = 'sent'", link_id, recipient
         )
     )
+
+
+async def test_a_case_from_before_keyed_ids_gets_one_id_key_however_many_ask(stack):  # noqa: F811
+    """A case opened before ids were keyed has no id key: the first call to need one makes it,
+    and a call that raced it (its statement began before the other's key was committed) gets
+    that same key, not a refusal."""
+    case_id = await stack.open_case()
+    await stack.pool.execute("UPDATE cases SET id_key = NULL WHERE case_id = $1", case_id)
+    first = bytes(range(32))
+    async with stack.pool.acquire() as conn:
+        other = conn.transaction()
+        await other.start()
+        await conn.execute("UPDATE cases SET id_key = $2 WHERE case_id = $1", case_id, first)  # holds the row
+        racing = asyncio.ensure_future(case_id_key(stack.pool, case_id))
+        await asyncio.sleep(0.5)  # its statement has begun and waits for the row
+        await other.commit()
+        assert await racing == first
+    assert await case_id_key(stack.pool, case_id) == first
