@@ -1,0 +1,220 @@
+"""The mailbox replies arrive in, over IMAP4rev1 (aioimaplib): list, fetch within a size cap,
+and mark as read by tada. Nothing is ever deleted, moved or expunged.
+
+``open_mailbox(config)`` connects (``security``: "tls", implicit TLS, usually port 993;
+"starttls", upgraded on the plain port; "none", local servers and tests only), logs in, SELECTs
+the mailbox and yields a ``MailboxSession``: its ``uidvalidity``, ``list_after(uid)`` (UIDs and
+RFC822.SIZE of the messages above a UID, no content), ``fetch(uid, max_bytes)`` (BODY.PEEK[],
+so the server's \\Seen is untouched, and a partial fetch: a server lying about a size still
+cannot send more than the cap) and ``mark(uids)``: the ``$TadaRead`` keyword where the server
+keeps keywords (PERMANENTFLAGS has ``\\*``), else ``\\Seen``.
+
+Every failure leaves as ``ImapError``, in tada's words: the host and port, the step, the
+exception's type; never the server's reply text, which can repeat the login name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+import aioimaplib
+from pydantic import SecretStr
+
+KEYWORD = "$TadaRead"
+SEEN = "\\Seen"
+_UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+_UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
+_PERMANENTFLAGS = re.compile(rb"\[PERMANENTFLAGS \(([^)]*)\)\]")
+
+
+class ImapError(Exception):
+    """The mailbox could not be read. ``step``: connect, tls, login, select, list, fetch, mark."""
+
+    def __init__(self, where: str, step: str, reason: str) -> None:
+        self.where = where
+        self.step = step
+        self.reason = reason
+        super().__init__(f"IMAP {where}: {step} failed: {reason}")
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str
+    port: int
+    username: str
+    password: SecretStr
+    security: Literal["tls", "starttls", "none"] = "tls"
+    mailbox: str = "INBOX"
+    timeout: float = 60.0  # one command, a whole fetch included
+    ssl_context: ssl.SSLContext | None = None  # None: the system's trust store, hostname checked
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Listed:
+    uid: int
+    size: int  # RFC822.SIZE, as the server reports it
+
+
+class MailboxSession:
+    """One logged-in connection with the mailbox selected."""
+
+    def __init__(self, client: aioimaplib.IMAP4, config: ImapConfig, uidvalidity: int, flag: str) -> None:
+        self._client = client
+        self._config = config
+        self.uidvalidity = uidvalidity
+        self.flag = flag  # what ``mark`` sets
+
+    async def list_after(self, last_uid: int) -> list[Listed]:
+        """The messages above ``last_uid``, lowest first (``n:*`` always names the last message,
+        so it is filtered here)."""
+        listed = await self._listing(f"{last_uid + 1}:*")
+        return [item for item in listed if item.uid > last_uid]
+
+    async def sizes(self, uids: list[int]) -> list[Listed]:
+        """The listed ones among ``uids`` (a message no longer in the mailbox is left out)."""
+        if not uids:
+            return []
+        return await self._listing(",".join(str(uid) for uid in sorted(set(uids))))
+
+    async def _listing(self, uid_set: str) -> list[Listed]:
+        response = await self._command("list", self._client.uid("fetch", uid_set, "(UID RFC822.SIZE)"))
+        found: dict[int, Listed] = {}
+        for line in response.lines:
+            if not isinstance(line, bytes) or b" FETCH " not in line:
+                continue
+            uid, size = _UID.search(line), _SIZE.search(line)
+            if uid and size:
+                found[int(uid.group(1))] = Listed(int(uid.group(1)), int(size.group(1)))
+        return [found[uid] for uid in sorted(found)]
+
+    async def fetch(self, uid: int, max_bytes: int) -> bytes | None:
+        """The message's bytes, at most ``max_bytes + 1`` of them (more than ``max_bytes``: too
+        large); ``None`` when the server has no such message any more."""
+        response = await self._command(
+            "fetch", self._client.uid("fetch", str(uid), f"(UID BODY.PEEK[]<0.{max_bytes + 1}>)")
+        )
+        for index, line in enumerate(response.lines):
+            if isinstance(line, bytes) and b" FETCH " in line and (found := _UID.search(line)) and int(found[1]) == uid:
+                following = response.lines[index + 1] if index + 1 < len(response.lines) else None
+                if isinstance(following, bytearray):
+                    return bytes(following)
+                if line.rstrip().endswith(b'""') or b"{0}" in line:
+                    return b""
+        return None
+
+    async def mark(self, uids: list[int]) -> None:
+        """Mark the messages read by tada (never deleted)."""
+        if uids:
+            uid_set = ",".join(str(uid) for uid in sorted(set(uids)))
+            await self._command("mark", self._client.uid("store", uid_set, f"+FLAGS.SILENT ({self.flag})"))
+
+    async def _command(self, step: str, call: Awaitable[aioimaplib.Response]) -> aioimaplib.Response:
+        return await _checked(self._config, step, call)
+
+
+async def _checked(config: ImapConfig, step: str, call: Awaitable[aioimaplib.Response]) -> aioimaplib.Response:
+    try:
+        response = await asyncio.wait_for(call, config.timeout)
+    except (TimeoutError, aioimaplib.CommandTimeout):
+        raise ImapError(config.where, step, "no answer in time") from None
+    except (OSError, aioimaplib.AioImapException) as error:
+        raise ImapError(config.where, step, type(error).__name__) from None
+    if response.result != "OK":
+        raise ImapError(config.where, step, f"the server answered {response.result}")
+    return response
+
+
+async def _connect(config: ImapConfig) -> aioimaplib.IMAP4:
+    if config.security == "tls":
+        context = config.ssl_context or ssl.create_default_context()
+        client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(
+            host=config.host, port=config.port, timeout=config.timeout, ssl_context=context
+        )
+    else:
+        client = aioimaplib.IMAP4(host=config.host, port=config.port, timeout=config.timeout)
+    try:
+        await client.wait_hello_from_server()
+    except ssl.SSLError as error:
+        raise ImapError(config.where, "tls", type(error).__name__) from None
+    except (TimeoutError, OSError, aioimaplib.AioImapException) as error:
+        raise ImapError(config.where, "connect", type(error).__name__ if str(error) else "no answer") from None
+    if config.security == "starttls":
+        await _starttls(client, config)
+    return client
+
+
+async def _starttls(client: aioimaplib.IMAP4, config: ImapConfig) -> None:
+    """aioimaplib has no STARTTLS: the command, then the same connection upgraded (RFC 3501 6.2.1)."""
+    protocol = client.protocol
+    if "STARTTLS" not in protocol.capabilities:
+        raise ImapError(config.where, "tls", "the server offers no STARTTLS")
+    command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
+    await _checked(config, "tls", protocol.execute(command))
+    context = config.ssl_context or ssl.create_default_context()
+    try:
+        transport = await asyncio.wait_for(
+            protocol.loop.start_tls(protocol.transport, protocol, context, server_hostname=config.host),
+            config.timeout,
+        )
+    except (TimeoutError, OSError, ConnectionError) as error:  # ssl.SSLError is an OSError
+        raise ImapError(config.where, "tls", type(error).__name__) from None
+    if transport is None:
+        raise ImapError(config.where, "tls", "the connection closed")
+    protocol.transport = transport
+    await _capabilities(client, config)
+
+
+async def _capabilities(client: aioimaplib.IMAP4, config: ImapConfig) -> None:
+    """Ask again after STARTTLS: what the server said before it is not to be trusted."""
+    try:
+        await asyncio.wait_for(client.protocol.capability(), config.timeout)
+    except (TimeoutError, OSError, aioimaplib.AioImapException) as error:
+        raise ImapError(config.where, "tls", type(error).__name__) from None
+
+
+@asynccontextmanager
+async def open_mailbox(config: ImapConfig) -> AsyncIterator[MailboxSession]:
+    """Connected, logged in, the mailbox selected; logged out (or dropped) at the end."""
+    client = await _connect(config)
+    try:
+        await _checked(config, "login", client.login(config.username, config.password.get_secret_value()))
+        selected = await _checked(config, "select", client.select(config.mailbox))
+        uidvalidity, flag = _selected(selected.lines)
+        if uidvalidity is None:
+            raise ImapError(config.where, "select", "the server gave no UIDVALIDITY")
+        yield MailboxSession(client, config, uidvalidity, flag)
+    finally:
+        await _logout(client)
+
+
+def _selected(lines: list) -> tuple[int | None, str]:
+    uidvalidity, flag = None, SEEN
+    for line in lines:
+        if not isinstance(line, bytes):
+            continue
+        if found := _UIDVALIDITY.search(line):
+            uidvalidity = int(found.group(1))
+        if (found := _PERMANENTFLAGS.search(line)) and b"\\*" in found.group(1).split():
+            flag = KEYWORD
+    return uidvalidity, flag
+
+
+async def _logout(client: aioimaplib.IMAP4) -> None:
+    try:
+        await asyncio.wait_for(client.logout(), 5.0)
+    except (TimeoutError, OSError, aioimaplib.AioImapException):
+        pass
+    transport = getattr(client.protocol, "transport", None)
+    if transport is not None:
+        transport.close()
