@@ -34,6 +34,8 @@ with workflow.unsafe.imports_passed_through():
         PlatformResponse,
     )
     from tada.domain.next_action import nothing_more
+    from tada.domain.recipients import recipient_domain
+    from tada.domain.replies import PlatformReply, ReplyStep, reply_step
     from tada.domain.states import (
         CaseworkerActionKind,
         Channel,
@@ -122,6 +124,11 @@ class LinkWorkflow:
     @workflow.signal
     def confirm_filed(self) -> None:
         self._inbox.append(CaseworkerAction(action=Act.FILED))
+
+    @workflow.signal
+    def reply_received(self, reply: PlatformReply) -> None:
+        """From the inbox: a platform's reply to this link's notice, classified (never its words)."""
+        self._inbox.append(CaseworkerAction(action=Act.REPLY, reply=reply))
 
     @workflow.signal
     def notice_sent(self, sent: NoticeSent) -> None:
@@ -358,6 +365,8 @@ class LinkWorkflow:
     async def _on_action(self, action: CaseworkerAction) -> bool:
         """Apply one caseworker action. True when it changed the state."""
         c, state = self._c, self._c.state
+        if action.action == Act.REPLY and action.reply is not None:
+            return await self._on_reply(action.reply)
         if action.action == Act.RESPOND and action.response is not None:
             response = action.response
             detail = {"outcome": response.outcome.value}
@@ -396,6 +405,59 @@ class LinkWorkflow:
             await self._move(S.REPORTED, "reopened by caseworker")
             return True
         await self._record(Event.CASEWORKER, {"action": action.action.value, "ignored": f"not applicable in {state}"})
+        return False
+
+    async def _on_reply(self, reply: PlatformReply) -> bool:
+        """A platform's emailed reply (tada/domain/replies.py says what each kind does). True
+        when the state changed."""
+        c, state = self._c, self._c.state
+        step = reply_step(reply, state)
+        detail = {
+            "kind": reply.kind.value,
+            "confidence": "high" if reply.confident else "low",
+            "rule": reply.rule,
+            "matched_by": reply.matched_by,
+            "reply": str(reply.reply_id),
+            "received_at": reply.received_at.isoformat(),
+        }
+        if step == ReplyStep.REVIEW:
+            detail["review"] = "caseworker"
+        await self._record(Event.REPLY, detail)
+        if step == ReplyStep.CHECK:
+            result = await self._check_liveness(c.next_action, confirm=True)
+            if result.verdict == Verdict.GONE:
+                await self._move_removed(f"platform said removed, and the page is gone: {result.reason}")
+                return True
+            waiting = f"caseworker: platform says removed, page still {result.verdict}"
+            await self._record(Event.WAITING, {"for": waiting})
+            return False
+        if step == ReplyStep.ESCALATE:
+            await self._after_follow_ups("platform rejected the notice (its reply)")
+            return True
+        if step == ReplyStep.BOUNCED and reply.bounced:
+            return await self._reply_bounced(reply.bounced)
+        return False
+
+    async def _reply_bounced(self, address: str) -> bool:
+        """A notice the relay had taken came back undelivered from ``address``: as a delivery
+        failure for good. The escalation goes to the next contact; the platform, by its other
+        route (the follow-up path skips a bounced address). True when the state must be re-entered."""
+        c, policy = self._c, self._link.policy
+        if address in c.bounced:
+            return False
+        current = self._escalation_contact()
+        c.bounced.append(address)
+        await self._record(
+            Event.DELIVERY_FAILED,
+            {"kind": "reply", "channel": Channel.EMAIL.value, "code": "bounce", "where": recipient_domain(address),
+             "reason": "the recipient's mail server sent the notice back"},
+        )  # fmt: skip
+        if c.state == S.ESCALATED and c.checking_escalation and current is not None and current.email == address:
+            c.escalations_sent = max(0, c.escalations_sent - 1)  # it never reached anyone
+            c.checking_escalation = False
+            return True
+        if c.state in (S.AWAITING_RESPONSE, S.FOLLOW_UP) and address in (policy.email, c.platform_email):
+            self._schedule("follow-up check", workflow.now())
         return False
 
     # --- waiting, pausing, withdrawing --------------------------------------------

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from tada.domain.abuse_contacts import AbuseContact
 from tada.domain.delivery import DeliveryFailure
+from tada.domain.replies import PlatformReply
 from tada.domain.states import (
     CaseworkerActionKind,
     Category,
@@ -83,6 +84,7 @@ class CaseworkerAction(BaseModel):
     response: PlatformResponse | None = None
     contact: EscalationContact | None = None
     reason: str | None = None
+    reply: PlatformReply | None = None
 
 
 class LinkCarry(BaseModel):

@@ -82,6 +82,7 @@ class EventKind(StrEnum):
     WATCH_ENDED = "watch_ended"  # the last repost re-check after a removal
     DELIVERY_FAILED = "delivery_failed"  # a notice that can never go out this way (SMTP 5xx, form 4xx, bad address)
     DELIVERY_DELAYED = "delivery_delayed"  # a notice still retrying after TADA_DELIVERY_WARN_AFTER
+    REPLY = "reply"  # a platform's emailed reply, as the inbox classified it (tada/domain/replies.py)
 
 
 class CaseworkerActionKind(StrEnum):
@@ -95,6 +96,7 @@ class CaseworkerActionKind(StrEnum):
     RECHECK = "recheck"
     REOPEN = "reopen"
     FILED = "filed"
+    REPLY = "reply"  # not a person's: the inbox's, with a reply's classification
 
 
 S = LinkState

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from temporalio.client import WorkflowHandle
 
 from tada.app.link_ids import batch_id_for
 from tada.domain.models import NoticeBatchKey
+from tada.domain.replies import PlatformReply, ReplyKind
 from tada.domain.states import Channel, LinkState
 from tada.workflows.link import LinkWorkflow
 from tests.lifecycle.harness import PLATFORM_EMAIL, make_policy, running_worker
@@ -114,3 +115,22 @@ async def test_record_withdrawn_during_a_send(time_env, db_pool, settings, web, 
         await handle.signal(LinkWorkflow.withdraw, "recorded")
         await h.result(handle)
         await _save(handle, f"withdrawn-during-a-send-unbatched-{_suffix(request)}")
+
+
+async def test_record_replies_from_the_inbox(time_env, db_pool, settings, web, request):
+    """The inbox's replies (issue 15): an acknowledgement, a claim of removal against a live
+    page, then a confident refusal that escalates; the link is withdrawn after."""
+    web.live("/replies")
+    async with running_worker(time_env, db_pool, settings) as h:
+        handle = await h.start(web.url("/replies"))
+        await h.until(handle, S.AWAITING_RESPONSE)
+        for number, kind in enumerate((ReplyKind.ACKNOWLEDGED, ReplyKind.REMOVED, ReplyKind.REJECTED), 1):
+            reply = PlatformReply(
+                reply_id=number, kind=kind, confident=True, rule=f"recorded:{kind}", matched_by="tag",
+                received_at=datetime(2026, 12, 2, 9, number, tzinfo=UTC),
+            )  # fmt: skip
+            await handle.signal(LinkWorkflow.reply_received, reply)
+        await h.until(handle, S.ESCALATED)
+        await handle.signal(LinkWorkflow.withdraw, "recorded")
+        await h.result(handle)
+        await _save(handle, f"replies-from-the-inbox-{_suffix(request)}")
