@@ -15,10 +15,14 @@ Words: an *automatic-reply subject* ("Automatic reply", "Auto reply", "Autoreply
 subject or the reply's own words ("out of (the) office", "on vacation", "on leave", "on
 holiday", "away from the office", "休假", "放假", "不在辦公室", "不在办公室", "不在公司").
 
-``AutoSignal.out_of_office`` is true for out-of-office words anywhere, and ``high`` is true
-for a strong header, any automatic-reply or out-of-office subject, or a weak header together
-with out-of-office words. How these meet the phrases is ``tada.domain.reply_classes``'s
-rule 2. Pure, no I/O.
+A read receipt (RFC 8098: ``multipart/report; report-type=disposition-notification``, or a
+``message/disposition-notification`` part) is automatic too, rule ``mdn``: its text ("was
+deleted without being read") must never read as the platform's answer.
+
+``AutoSignal.decisive`` is true for a read receipt and for out-of-office words anywhere, and
+``high`` is true for a read receipt, a strong header, any automatic-reply or out-of-office
+subject, or a weak header together with out-of-office words. How these meet the phrases is
+``tada.domain.reply_classes``'s rule 2. Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ _OUT_OF_OFFICE = re.compile(
 class AutoSignal:
     rule: str
     high: bool
-    out_of_office: bool
+    #: Out-of-office words or a read receipt: automatic whatever the text says.
+    decisive: bool
 
 
 def _header(message: Message, name: str) -> str:
@@ -75,8 +80,19 @@ def _header_rule(message: Message) -> tuple[str, bool] | None:
     return None
 
 
+def _is_read_receipt(message: Message) -> bool:
+    try:
+        if message.get_content_type() == "multipart/report":
+            return str(message.get_param("report-type", "")).lower() == "disposition-notification"
+        return any(part.get_content_type() == "message/disposition-notification" for part in message.walk())
+    except PARSE_ERRORS:
+        return False
+
+
 def auto_signal(message: Message, own_words: str) -> AutoSignal | None:
     """What says the message is automatic, None if nothing does."""
+    if _is_read_receipt(message):
+        return AutoSignal("mdn", True, decisive=True)
     subject = _header(message, "Subject")
     by_header = _header_rule(message)
     subject_automatic = bool(_AUTOMATIC_SUBJECT.search(subject))
@@ -84,9 +100,9 @@ def auto_signal(message: Message, own_words: str) -> AutoSignal | None:
     away = subject_away or bool(_OUT_OF_OFFICE.search(own_words))
     if by_header:
         rule, strong = by_header
-        return AutoSignal(rule, strong or subject_automatic or away, away)
+        return AutoSignal(rule, strong or subject_automatic or away, decisive=away)
     if subject_away:
-        return AutoSignal("subject:out-of-office", True, True)
+        return AutoSignal("subject:out-of-office", True, decisive=True)
     if subject_automatic:
-        return AutoSignal("subject:automatic-reply", True, away)
+        return AutoSignal("subject:automatic-reply", True, decisive=away)
     return None

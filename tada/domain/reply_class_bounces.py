@@ -3,7 +3,9 @@
 **RFC 3464 first.** A ``multipart/report; report-type=delivery-status`` message (or any
 message with a ``message/delivery-status`` part) is read with the stdlib email package: one
 header block per recipient, its ``Action`` and ``Status``, and the address from
-``Original-Recipient`` or else ``Final-Recipient`` (``rfc822; addr``). Then:
+``Original-Recipient`` or else ``Final-Recipient`` (``rfc822; addr``); a report part sent
+base64 or quoted-printable (against RFC 3464's 7bit) is decoded and split at its blank lines.
+Then:
 
 - a recipient with ``Action: failed`` (or opensmtpd's ``error``) and a 5.x.x status, or with
   no status: **bounce, high**, rule ``dsn:<status>`` (``dsn:5.1.1``; ``dsn:failed`` without a
@@ -30,15 +32,19 @@ the caller to mark a recipient failed, never to log. Pure, no I/O.
 
 from __future__ import annotations
 
+import base64
+import quopri
 import re
 from dataclasses import dataclass, field
+from email import message_from_string
 from email.message import Message
 from email.utils import parseaddr
 
 from flufl.bounce import _scan, all_failures
 
-from tada.domain.reply_text import PARSE_ERRORS
+from tada.domain.reply_text import PARSE_ERRORS, decode_bytes
 
+_BLOCK_GAP = re.compile(r"\r?\n[ \t]*\r?\n")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _MAILER_SENDERS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mail-delivery-subsystem", "mailerdaemon"})
 _BOUNCE_SUBJECT = re.compile(
@@ -82,8 +88,17 @@ def _status_blocks(message: Message) -> list[Message]:
         if part.get_content_type() != "message/delivery-status":
             continue
         payload = part.get_payload()
-        if isinstance(payload, list):
-            blocks += [block for block in payload if isinstance(block, Message)]
+        parsed = [block for block in payload if isinstance(block, Message)] if isinstance(payload, list) else []
+        encoding = _header(part, "Content-Transfer-Encoding").strip().lower()
+        if encoding not in ("base64", "quoted-printable"):
+            blocks += parsed
+            continue
+        # Encoded (RFC 3464 asks for 7bit; a few MTAs encode anyway): the parser split the encoded
+        # text, so it is joined, decoded and split at its blank lines here.
+        encoded = "\n".join(str(block.get_payload()) for block in parsed) if parsed else str(payload)
+        data = base64.b64decode(encoded + "===") if encoding == "base64" else quopri.decodestring(encoded)
+        text = decode_bytes(data, "us-ascii")
+        blocks += [message_from_string(block) for block in _BLOCK_GAP.split(text.strip())]
     return blocks
 
 
@@ -170,6 +185,6 @@ def read_bounce(message: Message) -> BounceFinding | None:
     """The bounce rules of this module's docstring, RFC 3464 first."""
     try:
         finding = read_dsn(message)
-    except PARSE_ERRORS:
+    except PARSE_ERRORS:  # binascii.Error is a ValueError
         finding = None
     return finding or read_other_bounce(message)

@@ -3,20 +3,22 @@
 Each phrase is a regular expression with its kind and language (``en``; ``zh-Hant``,
 ``zh-Hans``, or ``zh`` for the words both scripts write alike), matched on the reply's own
 words (quoted text already cut: ``tada.domain.reply_text_own``) after NFKC normalisation,
-lower case, one space for any whitespace run and ``'`` for a typographic apostrophe.
+lower case, ``'`` for a typographic apostrophe, and each paragraph on one line: a mail
+client wraps its lines anywhere, in a phrase too, so a line break is joined by a space (by
+nothing between two Chinese characters) and only a blank line ends a clause.
 
-Negation. A phrase's *clause* is the text back to the previous ``. , ; ! ?`` or line end
-(either script). A *removed*, *acknowledged* or *needs_info* phrase does not count when the
-few words before it in its clause negate it: "not", "never", "no" (but "no longer"), "n't",
-"cannot", "unable"; in Chinese one of 未 沒 没 不 無 无 別 别 非 尚 in the four characters before
-it. For *removed* and *acknowledged* a negation inside the match counts too ("was not
-removed"), and so does a question (the sentence ends with ``?``/``？``, or 嗎/吗 ends the
-clause). For *removed* and *needs_info* a condition anywhere earlier in the clause
-discounts it: "if", "whether", "unless", "once", "until", "when"; 如果 若 是否. So "has not
-been removed", "尚未移除", "once it has been removed", "has it been removed?" are no removal,
-and "if you have more information" asks for nothing. A negated or asked *removed* phrase is
-remembered (rule ``negated:removed``). *rejected* phrases are negations themselves and are
-never discounted.
+Negation. A phrase's *clause* is the text back to the previous ``. , ; ! ?`` or paragraph
+end (either script), at most ``CLAUSE_MAX`` characters. A *removed*, *acknowledged* or
+*needs_info* phrase does not count when the few words before it in its clause negate it:
+"not", "never", "no" (but "no longer"), "n't", "cannot", "unable"; in Chinese one of 未 沒 没 不
+無 无 別 别 非 尚 in the four characters before it. For *removed* and *acknowledged* a negation
+inside the match counts too ("was not removed"), and so does a question (the sentence ends
+with ``?``/``？``, or 嗎/吗 ends the clause). For *removed* and *needs_info* a condition
+anywhere earlier in the clause discounts it: "if", "whether", "unless", "once", "until",
+"when"; 如果 若 是否. So "has not been removed", "尚未移除", "once it has been removed", "has it been
+removed?" are no removal, and "if you have more information" asks for nothing. A negated or
+asked *removed* phrase is remembered (rule ``negated:removed``). *rejected* phrases are
+negations themselves and are never discounted.
 
 Decision (``decide``), the *strong* kinds being removed, rejected and needs_info:
 
@@ -174,6 +176,13 @@ _PHRASES = tuple(
     for lang, patterns in languages.items()
 )
 
+_HAN = "\u2e80-\u9fff\uf900-\ufaff"
+_HAN_BREAK = re.compile(rf"(?<=[{_HAN}])[^\S\n]*\n[^\S\n]*(?=[{_HAN}])")
+_LINE_BREAK = re.compile(r"[^\S\n]*\n[^\S\n]*")
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
+_SPACES = re.compile(r"[^\S\n]+")
+#: Characters looked back for a phrase's clause at most.
+CLAUSE_MAX = 200
 _BOUNDARY = re.compile(r"[.,;!?。，；！？、\n]")
 _EN_NEGATION = re.compile(r"\b(?:not|never|cannot|unable)\b|n't\b|\bno\b(?! longer)")
 _EN_CONDITION = re.compile(r"\b(?:if|whether|unless|once|until|when)\b")
@@ -191,14 +200,19 @@ class PhraseDecision:
 
 
 def normalise(text: str) -> str:
-    """The text phrases are matched on: NFKC, lower case, single spaces, straight apostrophes."""
+    """The text phrases are matched on: NFKC, lower case, straight apostrophes, each paragraph on
+    one line (a mail client's line breaks joined: by nothing between two Chinese characters, by a
+    space elsewhere), single spaces."""
     text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("\u2018", "'")
-    return re.sub(r"[^\S\n]+", " ", text)
+    paragraphs = _PARAGRAPH_BREAK.split(text.replace("\r", ""))
+    joined = (_SPACES.sub(" ", _LINE_BREAK.sub(" ", _HAN_BREAK.sub("", part))).strip() for part in paragraphs)
+    return "\n".join(part for part in joined if part)
 
 
 def _discounted(text: str, start: int, end: int, lang: str, checks: _Checks) -> bool:
     """Whether the phrase at ``text[start:end]`` is negated, conditional or asked, as ``checks`` say to look."""
-    clause_start = max((m.end() for m in _BOUNDARY.finditer(text, 0, start)), default=0)
+    window = max(0, start - CLAUSE_MAX)
+    clause_start = max((m.end() for m in _BOUNDARY.finditer(text, window, start)), default=window)
     after = _BOUNDARY.search(text, end)
     rest = text[end : after.start() if after else len(text)]
     if checks.questions and ((after and after.group() in "?？") or re.search(r"[嗎吗]\s*$", rest)):

@@ -10,7 +10,8 @@ this order; the first that decides wins:
    *other*, low (rule ``dsn-delayed:…``: the notice may still arrive).
 2. **Automatic reply** (``tada.domain.reply_class_auto``): ``Auto-Submitted`` (not ``no``),
    ``X-Autoreply``, ``X-Autorespond``, ``Precedence: auto_reply|bulk|junk``,
-   ``X-Auto-Response-Suppress``, or an automatic-reply / out-of-office subject. Platforms'
+   ``X-Auto-Response-Suppress``, an automatic-reply / out-of-office subject, or a read receipt
+   (RFC 8098, rule ``mdn``: *auto_reply* whatever its text says). Platforms'
    ticket systems send their acknowledgements and even their decisions this way, so:
    out-of-office words (subject or text) make it *auto_reply* whatever else it says; without
    them, the phrases of rule 3 decide if they find anything (a ticket system's "we have
@@ -99,7 +100,7 @@ def _classify(message: EmailMessage | Message, notice: str | None) -> ReplyClass
         )
     decision = decide(own)
     automatic = auto_signal(message, own)
-    if automatic is not None and (automatic.out_of_office or decision.kind is None):
+    if automatic is not None and (automatic.decisive or decision.kind is None):
         return ReplyClass(
             kind=ReplyKind.AUTO_REPLY, confidence=_confidence(automatic.high), rule=automatic.rule, excerpt=words
         )

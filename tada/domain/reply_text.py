@@ -7,12 +7,12 @@ A reply is read, never shown: nothing here renders HTML, runs a script or fetche
   skipped, so a quoted original never speaks for the reply. The first non-empty
   ``text/plain`` wins; without one, the first ``text/html`` is converted to text.
 - **Bytes to text.** The transfer encoding (quoted-printable, base64) is undone by the
-  stdlib. The bytes are then tried strictly as UTF-8 (bytes that are valid UTF-8 are
-  almost never anything else, and a sender that declares ISO-8859-1 for UTF-8 is common),
-  then as the declared charset (GB2312 and GBK read as their superset GB18030, Big5 as
-  Big5-HKSCS, then CP950), then as Big5-HKSCS and GB18030 (both tried, the one that reads
-  more of the commonest Chinese characters kept), and last as UTF-8 with U+FFFD for what
-  is left. An unknown or wrong charset never raises.
+  stdlib, and the first ``MAX_TEXT_BYTES`` of a part are read. The bytes are then tried
+  strictly as UTF-8 (bytes that are valid UTF-8 are almost never anything else, and a sender
+  that declares ISO-8859-1 for UTF-8 is common), then as the declared charset (GB2312 and GBK
+  read as their superset GB18030, Big5 as Big5-HKSCS, then CP950), then as Big5-HKSCS and
+  GB18030 (both tried, the one that reads more of the commonest Chinese characters kept), and
+  last as UTF-8 with U+FFFD for what is left. An unknown or wrong charset never raises.
 - **HTML.** ``html.parser`` with character references resolved; ``script``, ``style``,
   ``head``, ``template`` and ``noscript`` are dropped with their content; block elements
   and ``<br>`` end a line; a ``<blockquote>``'s lines are marked ``> `` like quoted text.
@@ -38,6 +38,10 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (
     IndexError,
 )
 
+#: Decoded bytes of one part read at most: a reply's own words come first.
+MAX_TEXT_BYTES = 1024 * 1024
+#: Codecs a declared charset may name that are no charset of mail text.
+_NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"})
 _SUPERSETS = {
     "gb2312": ("gb18030",),
     "gbk": ("gb18030",),
@@ -54,41 +58,46 @@ _COMMON_HAN = frozenset(
 
 
 def _codec(label: str | None) -> str | None:
-    """The Python codec a declared charset names, or None if it names none."""
+    """The Python codec a declared charset names, or None if it names none (or one that is no charset)."""
     if not label:
         return None
     try:
-        return codecs.lookup(label.strip().strip('"').lower()).name
+        name = codecs.lookup(label.strip().strip('"').lower()).name
     except LookupError:
         return None
+    return None if name in _NOT_CHARSETS else name
 
 
-def _strict(data: bytes, codec: str) -> str | None:
-    try:
-        return data.decode(codec)
-    except (UnicodeDecodeError, LookupError):
-        return None
+def _strict(data: bytes, codec: str, truncated: bool = False) -> str | None:
+    """``data`` decoded strictly, or None; a cut text may lose up to 3 bytes of its last character."""
+    for cut in range(4 if truncated else 1):
+        try:
+            return data[: len(data) - cut].decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return None
 
 
-def decode_bytes(data: bytes, declared: str | None) -> str:
+def decode_bytes(data: bytes, declared: str | None, *, truncated: bool = False) -> str:
     """``data`` as text: UTF-8, else the declared charset, else the likelier Chinese codec, else UTF-8
-    with replacement characters. Never raises."""
-    text = _strict(data, "utf-8")
+    with replacement characters. Never raises. ``truncated``: ``data`` is a prefix, cut anywhere."""
+    text = _strict(data, "utf-8", truncated)
     if text is not None:
         return text
     codec = _codec(declared)
     for candidate in _SUPERSETS.get(codec or "", (codec,) if codec else ()):
-        text = _strict(data, candidate)
+        text = _strict(data, candidate, truncated)
         if text is not None:
             return text
-    readings = [text for text in (_strict(data, "big5hkscs"), _strict(data, "gb18030")) if text is not None]
+    readings = [r for r in (_strict(data, "big5hkscs", truncated), _strict(data, "gb18030", truncated)) if r]
     if readings:
         return max(readings, key=lambda reading: sum(ch in _COMMON_HAN for ch in reading))
     return data.decode("utf-8", errors="replace")
 
 
 def part_text(part: Message) -> str:
-    """One leaf part's text, transfer encoding undone and charset decoded; "" if it cannot be read."""
+    """One leaf part's text (its first ``MAX_TEXT_BYTES``), transfer encoding undone and charset
+    decoded; "" if it cannot be read."""
     try:
         payload = part.get_payload(decode=True)
         declared = part.get_content_charset()
@@ -96,7 +105,9 @@ def part_text(part: Message) -> str:
         return ""
     if isinstance(payload, str):  # a payload the email package could not decode to bytes
         payload = payload.encode("utf-8", errors="replace")
-    return decode_bytes(payload, declared) if isinstance(payload, bytes) else ""
+    if not isinstance(payload, bytes):
+        return ""
+    return decode_bytes(payload[:MAX_TEXT_BYTES], declared, truncated=len(payload) > MAX_TEXT_BYTES)
 
 
 def _is_attachment(part: Message) -> bool:

@@ -17,8 +17,9 @@ and "disable access": the rules must read only what the platform wrote. Three cu
    least ``NOTICE_LINE_MIN`` of them, or fewer but next to a line already cut; then, within
    the lines left, each sentence of at least ``NOTICE_LINE_MIN`` that the notice holds.
 
-``excerpt`` collapses whitespace, drops control and format characters (bidi overrides, zero
-width characters), shows every email address as ``[address]`` and every link as ``[link]``
+``excerpt`` collapses whitespace, drops every character that is not printable (controls,
+format characters such as bidi overrides and zero-width ones, unassigned and private-use
+code points), shows every email address as ``[address]`` and every link as ``[link]``
 (an excerpt may cross into Temporal with the classification, and no URL travels there:
 ``tada.domain.models``; a bounce's text names the failed address), and keeps at most
 ``EXCERPT_MAX`` characters. Pure, no I/O.
@@ -31,12 +32,12 @@ import unicodedata
 
 from mailparser_reply import EmailReplyParser
 
-from tada.domain.terminal_text import is_unsafe
-
 #: Letters (whitespace ignored) a line needs before it is cut for occurring in tada's notice on its own.
 NOTICE_LINE_MIN = 15
 #: Characters of a body read at most (a reply's own words come first; the rest is quoted or attached).
 TEXT_MAX = 100_000
+#: Characters of one line handed to mail-parser-reply at most (longer lines are broken, not cut).
+LINE_MAX = 400
 #: The longest excerpt, in characters, the ellipsis included.
 EXCERPT_MAX = 300
 
@@ -53,6 +54,7 @@ _MORE_HEADERS = re.compile(
     r")",
     re.MULTILINE | re.IGNORECASE,
 )
+_QUOTE_MARKS = re.compile(r"[ \t]*(?:>[ \t]?)*")
 _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
 _KEY_DROP = re.compile(r"\s+")
 _ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+")
@@ -99,17 +101,37 @@ def _without_notice(lines: list[str], notice: str) -> list[str]:
     return kept
 
 
+def _bounded_lines(text: str) -> str:
+    """``text`` with every line longer than ``LINE_MAX`` broken (at a space if there is one), each
+    piece keeping the line's quote marks; mail-parser-reply's header patterns take time
+    quadratic in a line's length."""
+    lines = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        marks = _QUOTE_MARKS.match(line)
+        prefix = marks.group() if marks and marks.group().strip() else ""
+        while len(line) > LINE_MAX:
+            cut = line.rfind(" ", LINE_MAX // 2, LINE_MAX)
+            cut = cut if cut > 0 else LINE_MAX
+            lines.append(line[:cut])
+            line = prefix + line[cut:].lstrip(" ")
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def own_words(text: str, notice_text: str | None = None) -> str:
     """``text`` without reply headers and what follows them, quoted lines, and tada's notice."""
-    lines = [line for line in _without_reply_headers(text[:TEXT_MAX]).split("\n") if not line.lstrip().startswith(">")]
+    bounded = _bounded_lines(text[:TEXT_MAX])
+    lines = [line for line in _without_reply_headers(bounded).split("\n") if not line.lstrip().startswith(">")]
     if notice_text and notice_text.strip():
         lines = _without_notice(lines, notice_text)
     return "\n".join(lines).strip()
 
 
 def excerpt(text: str, limit: int = EXCERPT_MAX) -> str:
-    """At most ``limit`` characters of ``text``: whitespace collapsed, control and format characters dropped."""
+    """At most ``limit`` characters of ``text``: whitespace collapsed, what is not printable dropped,
+    addresses and links masked."""
     spaced = "".join(" " if ch.isspace() else ch for ch in text)
-    visible = "".join(ch for ch in spaced if not is_unsafe(ch))
-    collapsed = " ".join(_LINK.sub("[link]", _ADDRESS.sub("[address]", visible)).split())
+    visible = "".join(ch for ch in spaced if ch.isprintable())
+    collapsed = " ".join(visible.split())[: limit * 2]  # masking what is shown, not the whole text
+    collapsed = _LINK.sub("[link]", _ADDRESS.sub("[address]", collapsed))
     return collapsed if len(collapsed) <= limit else collapsed[: limit - 1].rstrip() + "…"

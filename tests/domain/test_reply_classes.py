@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tada.domain.reply_class_phrases import decide
 from tada.domain.reply_classes import ReplyClass, ReplyKind, classify
-from tada.domain.reply_text import decode_bytes, html_to_text
+from tada.domain.reply_text import body_text, decode_bytes, html_to_text
 from tada.domain.reply_text_own import EXCERPT_MAX, excerpt, own_words
 from tada.domain.states import NoticeKind
 from tests.support.mail_samples import auto_replies, bounces, malformed, notice, parse, platform_replies
@@ -30,6 +33,11 @@ def test_an_rfc_3464_report_of_an_unknown_user_is_a_bounce_naming_the_failed_add
     assert result.bounced == ("takedown@platform.example",)
     # The returned notice (message/rfc822) is not the bounce's words.
     assert "mail system" in result.excerpt and "remove" not in result.excerpt.lower()
+
+
+def test_a_delivery_status_part_sent_in_base64_is_still_read():
+    result = _classify(bounces.postfix_user_unknown(encoded_report=True))
+    assert (result.kind, result.rule, result.bounced) == (ReplyKind.BOUNCE, "dsn:5.1.1", ("takedown@platform.example",))
 
 
 def test_a_delayed_report_is_no_bounce_yet():
@@ -86,6 +94,13 @@ def test_a_help_desks_automatic_acknowledgement_with_a_ticket_number_is_acknowle
     result = _classify(auto_replies.ticket_acknowledgement())
     assert (result.kind, result.confidence, result.rule) == (ReplyKind.ACKNOWLEDGED, "high", "phrase:en:acknowledged")
     assert "ticket number is 4821936" in result.excerpt
+
+
+def test_a_read_receipt_for_a_notice_deleted_unread_is_automatic_never_removed():
+    raw = auto_replies.read_receipt_deleted()
+    assert decide(body_text(parse(raw))).kind == "removed"  # its words alone would say so
+    result = _classify(raw)
+    assert (result.kind, result.confidence, result.rule) == (ReplyKind.AUTO_REPLY, "high", "mdn")
 
 
 def test_auto_submitted_no_is_a_person():
@@ -163,6 +178,9 @@ def test_thanks_over_a_pasted_notice_is_not_removed_when_tadas_notice_is_given()
     ("text", "kind", "high", "rule"),
     [
         ("We have removed the video.", "removed", True, "phrase:en:removed"),
+        ("The video has\nbeen removed.", "removed", True, "phrase:en:removed"),
+        ("相關內容已\n移除。", "removed", True, "phrase:zh:removed"),
+        ("The content has not\n\nbeen removed.", None, False, ""),
         ("The post is no longer available on our service.", "removed", True, "phrase:en:removed"),
         ("We’ve taken down the reported material.", "removed", True, "phrase:en:removed"),
         ("The content hasn't been removed yet.", None, False, "negated:removed"),
@@ -265,3 +283,44 @@ def test_the_model_is_frozen_and_bounded():
     with pytest.raises(ValidationError):
         ReplyClass(kind=ReplyKind.OTHER, confidence="maybe", rule="none")  # type: ignore[arg-type]
     assert ReplyClass.model_validate_json(result.model_dump_json()) == result
+
+
+_SAMPLES = [
+    bounces.postfix_user_unknown,
+    bounces.exchange_delayed,
+    bounces.exim_failed,
+    bounces.qmail_failed,
+    auto_replies.outlook_out_of_office,
+    auto_replies.big5_out_of_office,
+    auto_replies.ticket_acknowledgement,
+    auto_replies.read_receipt_deleted,
+    platform_replies.removed_big5,
+    platform_replies.removed_gb2312,
+    platform_replies.rejected_html,
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sample=st.sampled_from(_SAMPLES),
+    cut=st.floats(min_value=0, max_value=1),
+    junk=st.binary(max_size=64),
+    at=st.floats(min_value=0, max_value=1),
+)
+def test_any_damage_to_real_mail_gives_a_classification_never_an_error(sample, cut, junk, at):
+    raw = sample()
+    raw = raw[: int(len(raw) * (0.05 + 0.95 * cut))]
+    where = int(len(raw) * at)
+    result = _classify(raw[:where] + junk + raw[where:])
+    assert result.kind in ReplyKind and result.confidence in ("high", "low") and result.rule
+    assert len(result.excerpt) <= EXCERPT_MAX and all(ch.isprintable() for ch in result.excerpt)
+
+
+def test_a_huge_hostile_body_is_read_in_bounded_time():
+    line = "we have removed " + "a@b." * 2000 + " ticket ? " * 500 + "<" * 3000 + "\n"
+    body = (line * 40).encode("utf-8")
+    raw = b"From: x@platform.example\r\nSubject: Re\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body
+    started = time.monotonic()
+    result = _classify(raw)
+    assert time.monotonic() - started < 10
+    assert len(result.excerpt) <= EXCERPT_MAX

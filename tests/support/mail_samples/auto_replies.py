@@ -175,3 +175,43 @@ Content-Transfer-Encoding: quoted-printable
 --{boundary}--
 """
     return mime(head, body)
+
+
+def read_receipt_deleted() -> bytes:
+    """Exchange's read receipt (RFC 8098) for a notice deleted unread: "was deleted" is no removal."""
+    boundary = "_b7c1e2f0-5d3a-4c8e-9f1b-2a6d4e8c0f13_"
+    head = f"""
+From: Jane Doe <jane.doe@platform.example>
+To: Example Support Service <{NOTIFIER}>
+Subject: Not read: Removal request: non-consensual intimate images on Example
+ Video [{REFERENCE}]
+Date: Wed, 2 Dec 2026 08:00:12 +0000
+Message-ID: <c3a9f7e1b2d84a6f9e0c1b2a3d4e5f60@AM0PR01MB5234.eurprd01.prod.exchangelabs.com>
+{_THREAD}
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=disposition-notification;
+	boundary="{boundary}"
+"""
+    body = f"""--{boundary}
+Content-Type: text/plain; charset="utf-8"
+Content-Transfer-Encoding: 7bit
+
+Your message
+
+  To: jane.doe@platform.example
+  Subject: Removal request: non-consensual intimate images on Example Video [{REFERENCE}]
+  Sent: Tuesday, 1 December 2026 10:02:09 (UTC+00:00) Monrovia, Reykjavik
+
+was deleted without being read on Wednesday, 2 December 2026 08:00:12 (UTC+00:00) Monrovia, Reykjavik.
+
+--{boundary}
+Content-Type: message/disposition-notification
+
+Reporting-UA: AM0PR01MB5234.eurprd01.prod.exchangelabs.com; Microsoft Exchange Server
+Final-Recipient: rfc822;jane.doe@platform.example
+Original-Message-ID: <176458332911.4711.1302@tada.example.org>
+Disposition: automatic-action/MDN-sent-automatically; deleted
+
+--{boundary}--
+"""
+    return mime(head, body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from tests.support.mail_samples import NOTIFIER, mime, notice
 
 
@@ -23,8 +25,32 @@ def _returned_notice() -> str:
     )
 
 
-def postfix_user_unknown() -> bytes:
-    """Postfix's RFC 3464 report: the platform's address does not exist (550 5.1.1)."""
+_POSTFIX_REPORT = f"""Reporting-MTA: dns; mail.tada.example.org
+X-Postfix-Queue-ID: 4Y2kQ81Zx3z9tKp
+X-Postfix-Sender: rfc822; {NOTIFIER}
+Arrival-Date: Tue,  1 Dec 2026 10:02:10 +0000 (UTC)
+
+Final-Recipient: rfc822; takedown@Platform.Example
+Original-Recipient: rfc822;takedown@platform.example
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mx1.platform.example
+Diagnostic-Code: smtp; 550 5.1.1 <takedown@platform.example>: Recipient address
+    rejected: User unknown in virtual mailbox table
+"""
+
+
+def _report(encoded: bool) -> str:
+    if not encoded:
+        return f"\n{_POSTFIX_REPORT}"
+    data = base64.encodebytes(_POSTFIX_REPORT.replace("\n", "\r\n").encode("ascii")).decode("ascii")
+    return f"Content-Transfer-Encoding: base64\n\n{data}"
+
+
+def postfix_user_unknown(*, encoded_report: bool = False) -> bytes:
+    """Postfix's RFC 3464 report: the platform's address does not exist (550 5.1.1).
+
+    ``encoded_report``: the delivery-status part in base64, as a relaying gateway may re-encode it."""
     boundary = "4Y2kQ81Zx3z9tKp.1764583331/mail.tada.example.org"
     head = f"""
 Return-Path: <>
@@ -67,20 +93,7 @@ delete your own text from the attached returned message.
 --{boundary}
 Content-Description: Delivery report
 Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mail.tada.example.org
-X-Postfix-Queue-ID: 4Y2kQ81Zx3z9tKp
-X-Postfix-Sender: rfc822; {NOTIFIER}
-Arrival-Date: Tue,  1 Dec 2026 10:02:10 +0000 (UTC)
-
-Final-Recipient: rfc822; takedown@Platform.Example
-Original-Recipient: rfc822;takedown@platform.example
-Action: failed
-Status: 5.1.1
-Remote-MTA: dns; mx1.platform.example
-Diagnostic-Code: smtp; 550 5.1.1 <takedown@platform.example>: Recipient address
-    rejected: User unknown in virtual mailbox table
-
+{_report(encoded_report)}
 --{boundary}
 Content-Description: Undelivered Message
 Content-Type: message/rfc822

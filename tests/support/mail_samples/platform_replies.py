@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import quopri
+import textwrap
 from email.header import Header
 
 from tada.domain.states import NoticeKind
@@ -43,9 +44,14 @@ def _b64(data: bytes) -> str:
     return "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76)) + "\n"
 
 
+def _wrapped(text: str) -> str:
+    """Each line wrapped at 72 columns, as mail clients send plain text."""
+    return "\n".join(textwrap.fill(line, 72, break_on_hyphens=False) for line in text.split("\n"))
+
+
 def _gmail_quote(reply: str) -> str:
     return (
-        f"{reply}\n\nOn Tue, 1 Dec 2026 at 10:02, Example Support Service <{NOTIFIER}> wrote:\n\n"
+        f"{_wrapped(reply)}\n\nOn Tue, 1 Dec 2026 at 10:02, Example Support Service <{NOTIFIER}> wrote:\n\n"
         f"{quoted(notice().text)}\n"
     )
 
