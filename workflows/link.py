@@ -55,6 +55,8 @@ S = LinkState
 Act = CaseworkerActionKind
 Event = EventKind
 
+REPLIES_REMEMBERED = 50  # reply ids a link keeps, to hear each once
+
 #: Workflow versions (``workflow.patched``): histories written before a change replay the old way.
 SEND_UNBATCHED_DIRECTLY = "send-unbatched-notices-directly"  # batch_window 0s: no notice-batch workflow
 CONFIRM_GONE = "confirm-gone-with-a-second-check"  # a "gone" moves to REMOVED only when a later check agrees
@@ -411,6 +413,9 @@ class LinkWorkflow:
         """A platform's emailed reply (tada/domain/replies.py says what each kind does). True
         when the state changed."""
         c, state = self._c, self._c.state
+        if reply.reply_id in c.replies_heard:  # the inbox told us again (its reader restarted mid-way)
+            return False
+        c.replies_heard = [*c.replies_heard, reply.reply_id][-REPLIES_REMEMBERED:]
         step = reply_step(reply, state)
         detail = {
             "kind": reply.kind.value,

@@ -111,6 +111,8 @@ class LinkCarry(BaseModel):
     bounced: list[str] = Field(default_factory=list)
     #: A caseworker's address for the platform, after the registry's bounced.
     platform_email: str | None = None
+    #: The inbox's replies already heard (by id, the last 50): one told twice counts once.
+    replies_heard: list[int] = Field(default_factory=list)
 
 
 class LinkInput(BaseModel):

@@ -101,10 +101,14 @@ async def test_an_acknowledgement_is_recorded_and_nothing_else(time_env, db_pool
     async with running_worker(time_env, db_pool, settings) as h:
         link = await h.start(web.url("/reply/ack"))
         before = await h.until(link, S.AWAITING_RESPONSE)
-        await link.signal(LinkWorkflow.reply_received, reply(ReplyKind.ACKNOWLEDGED))
+        acknowledged = reply(ReplyKind.ACKNOWLEDGED)
+        await link.signal(LinkWorkflow.reply_received, acknowledged)
+        await link.signal(LinkWorkflow.reply_received, acknowledged)  # the inbox's reader restarted mid-way
         await link.signal(LinkWorkflow.reply_received, reply(ReplyKind.AUTO_REPLY))
         recorded = await _recorded(h, link.id, "reply", 2)
-        assert [r["kind"] for r in recorded] == ["acknowledged", "auto_reply"]
+        await asyncio.sleep(0.5)  # had the repeat counted, it would be recorded by now
+        recorded = await _events(h, link.id, "reply")
+        assert [r["kind"] for r in recorded] == ["acknowledged", "auto_reply"]  # the repeat heard once
         assert all("review" not in r for r in recorded)
         after = await h.status(link)
         assert (after.state, after.next_action_at) == (before.state, before.next_action_at)
