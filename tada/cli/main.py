@@ -27,7 +27,7 @@ import sys
 
 import typer
 
-from tada.cli import case, keys, link, links, report, repost, servers, simulate, status
+from tada.cli import case, inbox, keys, link, links, report, repost, servers, simulate, status
 
 app = typer.Typer(
     help="tada: Take-Down Assistance. Open cases, import reported links, follow and steer every take-down.",
@@ -41,6 +41,7 @@ app.add_typer(case.app, name="case")
 app.add_typer(links.app, name="links")
 app.add_typer(link.app, name="link")
 app.add_typer(keys.app, name="keys")
+app.add_typer(inbox.app, name="inbox")
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from tada.clients.imap_mailbox import ImapConfig
 from tada.kit.ports import free_port, wait_for_port
 
 PYMAP = Path(sys.executable).parent / "pymap"
-USER, PASSWORD = "reader", "reader-secret"
+USER, PASSWORD = "takedown@org.example", "reader-secret"
 
 
 @dataclass
