@@ -11,8 +11,10 @@ A reply is read, never shown: nothing here renders HTML, runs a script or fetche
   strictly as UTF-8 (bytes that are valid UTF-8 are almost never anything else, and a sender
   that declares ISO-8859-1 for UTF-8 is common), then as the declared charset (GB2312 and GBK
   read as their superset GB18030, Big5 as Big5-HKSCS, then CP950), then as Big5-HKSCS and
-  GB18030 (both tried, the one that reads more of the commonest Chinese characters kept), and
-  last as UTF-8 with U+FFFD for what is left. An unknown or wrong charset never raises.
+  GB18030 (both tried, the one that reads more of the commonest Chinese characters kept, if
+  it reads any), and last as Windows-1252 or Latin-1 (which read any byte). A declared
+  UTF-16 or UTF-32 is tried first (ASCII in UTF-16 is valid UTF-8, NULs and all). An unknown
+  or wrong charset never raises.
 - **HTML.** ``html.parser`` with character references resolved; ``script``, ``style``,
   ``head``, ``template`` and ``noscript`` are dropped with their content; block elements
   and ``<br>`` end a line; a ``<blockquote>``'s lines are marked ``> `` like quoted text.
@@ -38,6 +40,8 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (
     IndexError,
 )
 
+#: Parts of a message walked at most, its containers included.
+MAX_PARTS = 200
 #: Decoded bytes of one part read at most: a reply's own words come first.
 MAX_TEXT_BYTES = 1024 * 1024
 #: Codecs a declared charset may name that are no charset of mail text.
@@ -78,21 +82,25 @@ def _strict(data: bytes, codec: str, truncated: bool = False) -> str | None:
     return None
 
 
+def _han_score(text: str) -> int:
+    return sum(ch in _COMMON_HAN for ch in text)
+
+
 def decode_bytes(data: bytes, declared: str | None, *, truncated: bool = False) -> str:
-    """``data`` as text: UTF-8, else the declared charset, else the likelier Chinese codec, else UTF-8
-    with replacement characters. Never raises. ``truncated``: ``data`` is a prefix, cut anywhere."""
-    text = _strict(data, "utf-8", truncated)
-    if text is not None:
-        return text
+    """``data`` as text: UTF-8, else the declared charset, else the likelier Chinese codec, else
+    Windows-1252 or Latin-1. Never raises. ``truncated``: ``data`` is a prefix, cut anywhere."""
     codec = _codec(declared)
-    for candidate in _SUPERSETS.get(codec or "", (codec,) if codec else ()):
+    candidates = [codec] if codec and codec.startswith(("utf-16", "utf-32")) else []  # ASCII in UTF-16 is UTF-8
+    candidates += ["utf-8", *(_SUPERSETS.get(codec, (codec,)) if codec else ())]
+    for candidate in candidates:
         text = _strict(data, candidate, truncated)
         if text is not None:
             return text
     readings = [r for r in (_strict(data, "big5hkscs", truncated), _strict(data, "gb18030", truncated)) if r]
-    if readings:
-        return max(readings, key=lambda reading: sum(ch in _COMMON_HAN for ch in reading))
-    return data.decode("utf-8", errors="replace")
+    best = max(readings, key=_han_score, default="")
+    if best and _han_score(best):
+        return best
+    return _strict(data, "cp1252", truncated) or data.decode("latin-1")
 
 
 def part_text(part: Message) -> str:
@@ -118,11 +126,14 @@ def _is_attachment(part: Message) -> bool:
 
 
 def leaves(message: Message) -> list[Message]:
-    """The body's leaf parts in order, without attachments and without any ``message/*`` part."""
+    """The body's leaf parts in order, without attachments and without any ``message/*`` part
+    (``MAX_PARTS`` parts walked at most)."""
     found: list[Message] = []
     stack: list[Message] = [message]
-    while stack:
+    walked = 0
+    while stack and walked < MAX_PARTS:
         part = stack.pop(0)
+        walked += 1
         maintype = part.get_content_maintype()
         if maintype == "message":
             continue

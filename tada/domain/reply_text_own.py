@@ -12,10 +12,13 @@ and "disable access": the rules must read only what the platform wrote. Three cu
    A reply written *below* the quote (the quote first) keeps what follows the quote.
 2. **Quoted lines**: every line starting with ``>`` (mail clients' quoting, and the HTML
    reader's marking of ``<blockquote>``).
-3. **tada's own notice**, when the caller gives its text: a line whose letters (whitespace
-   and case ignored, so re-wrapping does not hide it) occur in the notice, if it has at
-   least ``NOTICE_LINE_MIN`` of them, or fewer but next to a line already cut; then, within
-   the lines left, each sentence of at least ``NOTICE_LINE_MIN`` that the notice holds.
+3. **tada's own notice**, when the caller gives its text (the plain text it sent): a line
+   whose letters (whitespace and case ignored, so re-wrapping does not hide it) occur in the
+   notice, if it has at least ``NOTICE_LINE_MIN`` of them; a shorter one that is a whole
+   line of the notice (a heading), or that reads on in the notice from a cut line next to
+   it (the tail of a re-wrapped line); then, within the lines left, each sentence of at
+   least ``NOTICE_LINE_MIN`` letters that the notice holds. "Removed" written right above
+   a pasted notice that says "removed" stays: it does not read on into the notice.
 
 ``excerpt`` collapses whitespace, drops every character that is not printable (controls,
 format characters such as bidi overrides and zero-width ones, unassigned and private-use
@@ -83,14 +86,16 @@ def _without_reply_headers(text: str) -> str:
 def _without_notice(lines: list[str], notice: str) -> list[str]:
     whole = _key(notice)
     keys = [_key(line) for line in lines]
-    cut = [len(key) >= NOTICE_LINE_MIN and key in whole for key in keys]
-    changed = True
-    while changed:  # short lines of a re-wrapped notice, next to the lines already cut
-        changed = False
-        for index, key in enumerate(keys):
-            near = (index > 0 and cut[index - 1]) or (index + 1 < len(cut) and cut[index + 1])
-            if not cut[index] and key and near and key in whole:
-                cut[index] = changed = True
+    notice_lines = {_key(line) for line in notice.splitlines()} - {""}
+    cut = [(len(key) >= NOTICE_LINE_MIN and key in whole) or key in notice_lines for key in keys]
+    # A short piece of a re-wrapped notice line, next to a line already cut, the two reading on
+    # in the notice: one sweep down (joined to the line above), one up (to the line below).
+    for index in range(1, len(keys)):
+        if not cut[index] and keys[index] and cut[index - 1] and keys[index - 1] + keys[index] in whole:
+            cut[index] = True
+    for index in range(len(keys) - 2, -1, -1):
+        if not cut[index] and keys[index] and cut[index + 1] and keys[index] + keys[index + 1] in whole:
+            cut[index] = True
     kept = []
     for line, dropped in zip(lines, cut):
         if dropped:
@@ -108,7 +113,7 @@ def _bounded_lines(text: str) -> str:
     lines = []
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         marks = _QUOTE_MARKS.match(line)
-        prefix = marks.group() if marks and marks.group().strip() else ""
+        prefix = marks.group()[:16] if marks and marks.group().strip() else ""
         while len(line) > LINE_MAX:
             cut = line.rfind(" ", LINE_MAX // 2, LINE_MAX)
             cut = cut if cut > 0 else LINE_MAX

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 import time
 
 import pytest
@@ -238,10 +239,13 @@ def test_a_wrong_declared_charset_falls_back(sample, words):
     assert result.kind == ReplyKind.REMOVED and words in result.excerpt
 
 
-def test_the_likelier_chinese_codec_wins_when_none_is_declared():
+def test_undeclared_bytes_are_read_by_the_likelier_codec():
     assert decode_bytes("我們已經移除了這個影片".encode("big5"), None) == "我們已經移除了這個影片"
     assert decode_bytes("我们已经删除了这个视频".encode("gb2312"), "x-unknown") == "我们已经删除了这个视频"
-    assert decode_bytes(b"\xff\xfe\xfa", "utf-8") == "\ufffd\ufffd\ufffd"
+    # Bytes no Chinese codec reads as Chinese: Windows-1252, or Latin-1, which reads anything.
+    assert decode_bytes("Renée".encode("latin-1"), None) == "Renée"
+    assert decode_bytes(b"\xff\xfe\x81", "utf-8") == "\xff\xfe\x81"
+    assert decode_bytes("Removed".encode("utf-16"), "utf-16") == "Removed"
 
 
 def test_html_is_read_as_text_never_rendered():
@@ -262,6 +266,16 @@ def test_own_words_cut_reply_headers_and_phone_lines():
     assert own_words(phone) == "已下架。"
     gmail_hant = "已處理\n\n2026年12月1日 週二 上午10:02 Example <a@tada.example.org> 寫道：\n\n> 請移除"
     assert own_words(gmail_hant) == "已處理"
+
+
+def test_tadas_notice_is_cut_however_the_client_rewrapped_it_and_the_words_above_it_stay():
+    sent = notice().text
+    rewrapped = "\n".join(textwrap.fill(part, 50) for part in sent.split("\n\n"))  # no blank lines left
+    assert own_words(f"Thanks\n\n{rewrapped}", sent) == "Thanks"
+    # "Removed" right above the pasted notice, which says "want it removed": the platform's word stays.
+    assert own_words(f"Removed\n{sent}", sent) == "Removed"
+    chinese = notice("zh-Hant").text
+    assert own_words(f"已移除\n{chinese}", chinese) == "已移除"
 
 
 def test_the_excerpt_is_short_single_spaced_and_free_of_controls_links_and_addresses():
