@@ -60,6 +60,7 @@ from tada.app.inbox_store import (
 )
 from tada.clients.imap_mailbox import ImapConfig, ImapError, MailboxSession, open_mailbox
 from tada.domain.mail_reading import LIMITS, MailLimits, ReadMail, read_mail
+from tada.errors import Misconfigured
 from tada.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -83,11 +84,11 @@ class PollOutcome:
 
 
 def imap_config(settings: Settings) -> ImapConfig:
-    """The mailbox of TADA_IMAP_*; ValueError when a required one is missing."""
+    """The mailbox of TADA_IMAP_*; Misconfigured when a required one is missing."""
     if not settings.imap_host:
-        raise ValueError("TADA_IMAP_HOST is not set")
+        raise Misconfigured("TADA_IMAP_HOST is not set")
     if not settings.imap_username or settings.imap_password is None:
-        raise ValueError("TADA_IMAP_USERNAME and TADA_IMAP_PASSWORD are needed with TADA_IMAP_HOST")
+        raise Misconfigured("TADA_IMAP_USERNAME and TADA_IMAP_PASSWORD are needed with TADA_IMAP_HOST")
     return ImapConfig(
         host=settings.imap_host,
         port=settings.imap_port,
@@ -141,6 +142,8 @@ class InboxReader:
                 log.warning("inbox_poll_failed", where=error.where, step=error.step, reason=error.reason)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("inbox_poll_failed", mailbox=self.mailbox, reason=type(error).__name__)
+            except Exception as error:  # noqa: BLE001 - a bug must not end the reading for good; by type only
+                log.error("inbox_poll_crashed", mailbox=self.mailbox, reason=type(error).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.poll_seconds)
         log.info("inbox_reader_stopped", mailbox=self.mailbox)
