@@ -65,8 +65,14 @@ _CHECKS = {
     NEEDS_INFO: _Checks(in_match=False, conditions=True, questions=False),
 }
 
-_EN_DONE = r"(?:removed|deleted|taken down|disabled|blocked|restricted|actioned|made unavailable)"
-_EN_CONTENT = r"(?:content|image|images|video|videos|post|posts|material|url|urls|link|links|page|pages|account|media)"
+_EN_DONE = (
+    r"(?:removed|deleted|taken down|disabled|blocked|restricted|actioned|made unavailable|unavailable"
+    r"|delisted|de-?indexed|suspended|terminated)"
+)
+_EN_CONTENT = (
+    r"(?:content|image|video|post|material|url|link|page|account|media|photo|picture|file|upload|clip"
+    r"|listing|comment|profile|thread|gallery|album|result|tweet)s?"
+)
 
 #: Per kind and language, the phrases (alternatives of one expression each, on normalised text).
 _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
@@ -81,14 +87,16 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(?:disabled|restricted|blocked) access\b",
             rf"\b(?:removed|deleted|took down|disabled) (?:the|this|these|those|all) (?:\w+ )?{_EN_CONTENT}\b",
             r"\btaken down\b",
+            r"\b(?:have |'ve |has )?(?:taken|took) (?:appropriate )?action (?:on|against)\b",
+            r"\bremoved from (?:our|the) (?:platform|site|service|search results|index)\b",
         ),
-        "zh": (r"已(?:經|经)?(?:被)?(?:移除|下架|封鎖|封锁|停用|隱藏|隐藏)",),
+        "zh": (r"已(?:經|经)?(?:被)?(?:移除|下架|封鎖|封锁|停用|隱藏|隐藏|屏蔽|遮蔽)",),
         "zh-Hant": (
-            r"已(?:經)?(?:被)?(?:刪除|刪去|撤下)",
+            r"已(?:經)?(?:被)?(?:刪除|刪去|撤下|刪帖)",
             r"(?:移除|刪除|下架)了",
             r"(?:無法|不能)再(?:存取|瀏覽|查看)",
         ),
-        "zh-Hans": (r"已(?:经)?(?:被)?(?:删除|删去|撤下)", r"删除了", r"(?:无法|不能)再(?:访问|浏览|查看)"),
+        "zh-Hans": (r"已(?:经)?(?:被)?(?:删除|删去|撤下|删帖)", r"删除了", r"(?:无法|不能)再(?:访问|浏览|查看)"),
     },
     REJECTED: {
         "en": (
@@ -103,6 +111,9 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(?:complies|compliant|consistent) with our (?:policies|policy|terms|guidelines|community standards)\b",
             r"\b(?:does|do|did)(?: not|n't) (?:meet|qualify)\b",
             r"\bwe (?:have )?(?:rejected|denied|declined) (?:your|the|this)\b",
+            r"\b(?:do|does)(?: not|n't) host\b|\bnot hosted (?:on|by)\b",
+            r"\b(?:cannot|can't|unable to|not able to) (?:help|assist) (?:you )?(?:with|further)\b",
+            r"\boutside (?:of )?(?:our|the) (?:scope|remit|jurisdiction)\b",
         ),
         "zh-Hant": (
             r"(?:不|沒有|並未|並無|未)違反",
@@ -110,6 +121,8 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
             r"不(?:會|予)(?:移除|刪除|處理|下架)",
             r"拒絕",
             r"未發現(?:任何)?違規",
+            r"不符合(?:移除|刪除|下架)",
+            r"不予受理",
         ),
         "zh-Hans": (
             r"(?:不|没有|并未|并无|未)违反",
@@ -117,6 +130,8 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
             r"不(?:会|予)(?:移除|删除|处理|下架)",
             r"拒绝",
             r"未发现(?:任何)?违规",
+            r"不符合(?:移除|删除|下架)",
+            r"不予受理",
         ),
     },
     NEEDS_INFO: {
@@ -128,15 +143,17 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(?:unable|not able) to (?:locate|find|identify)\b",
             r"\bcould not (?:locate|find|identify)\b",
             r"\b(?:verify|proof of) (?:your )?(?:identity|authori[sz]ation)\b",
+            r"\b(?:insufficient|incomplete) (?:information|details)\b|\bunable to verify\b",
+            r"\bwe (?:will )?require\b",
         ),
         "zh-Hant": (
-            r"請(?:您)?(?:提供|確認|說明|補充|附上|提交)",
+            r"請(?:您)?(?:提供|確認|說明|補充|附上|提交|告知)",
             r"更多(?:的)?(?:資訊|資料|詳情)",
             r"補充資料|身分證明|身份證明",
             r"(?:無法|未能)(?:找到|找出|確定)|找不到",
         ),
         "zh-Hans": (
-            r"请(?:您)?(?:提供|确认|说明|补充|附上|提交)",
+            r"请(?:您)?(?:提供|确认|说明|补充|附上|提交|告知)",
             r"更多(?:的)?(?:信息|资料|详情)",
             r"补充资料|身份证明",
             r"(?:无法|未能)(?:找到|确定)",
@@ -154,8 +171,16 @@ _TABLE: dict[str, dict[str, tuple[str, ...]]] = {
             r"\bunder review\b",
             r"\b(?:being|will be) (?:reviewed|investigated|processed|looked into)\b",
             r"\bwe (?:are|will) (?:now )?(?:review|reviewing|investigate|investigating|look into|looking into)\b",
+            r"\b(?:team|we|staff|someone) (?:will|'ll) (?:now )?"
+            r"(?:review|investigate|look into|get back|respond|be in touch)\b",
+            r"\b(?:report|request|complaint|notice|message) (?:has been|was|is) "
+            r"(?:received|submitted|logged|forwarded)\b",
         ),
-        "zh": (r"已收到|收到(?:您|你)的|工單|工单|審核中|审核中|處理中|处理中",),
+        "zh": (
+            r"已收到|收到(?:您|你)的|工單|工单|審核中|审核中|處理中|处理中",
+            r"(?:會|会|將|将)(?:會|会)?(?:盡快|尽快)?(?:進行|进行)?(?:審核|审核|審查|审查|處理|处理|跟進|跟进)",
+            r"已(?:處理|处理)",  # "handled": done, but not saying what was done
+        ),
         "zh-Hant": (
             r"(?:案件|個案|申訴|檢舉|工單)編號",
             r"正在(?:審查|審核|處理|調查)",

@@ -194,6 +194,15 @@ def test_thanks_over_a_pasted_notice_is_not_removed_when_tadas_notice_is_given()
         ("请提供相关链接。", "needs_info", True, "phrase:zh-Hans:needs_info"),
         ("我們已收到您的檢舉，案件編號為 88213。", "acknowledged", True, "phrase:zh:acknowledged"),
         ("If you have additional information, reply to this email.", None, False, ""),
+        ("We removed the photo you reported.", "removed", True, "phrase:en:removed"),
+        ("The URL has been delisted from our search results.", "removed", True, "phrase:en:removed"),
+        ("After review, the reported content doesn't violate our Community Guidelines.", "rejected", True,
+         "phrase:en:rejected"),
+        ("We do not host this content. Please contact the website owner.", "rejected", True, "phrase:en:rejected"),
+        ("Your report has been received. Our team will review it within 48 hours.", "acknowledged", True,
+         "phrase:en:acknowledged"),
+        ("我們會盡快審核您的檢舉。", "acknowledged", True, "phrase:zh:acknowledged"),
+        ("您举报的内容已处理。", "acknowledged", True, "phrase:zh:acknowledged"),
         ("We have received your report and removed the content.", "removed", True, "phrase:en:removed"),
         ("We removed two of the links. The third does not violate our policies.", "rejected", False,
          "phrase-conflict:rejected+removed"),
@@ -205,6 +214,15 @@ def test_thanks_over_a_pasted_notice_is_not_removed_when_tadas_notice_is_given()
 )  # fmt: skip
 def test_phrases_negations_and_conflicts(text, kind, high, rule):
     assert (decide(text).kind, decide(text).high, decide(text).rule) == (kind, high, rule)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hant"])
+@pytest.mark.parametrize("kind", list(NoticeKind))
+def test_tadas_own_notices_say_nothing_a_platform_would_except_the_repost(language, kind):
+    """A quote of tada's notice that escapes the cuts must not decide a reply; the repost notice
+    says "was removed", which is why the classifier takes the notice's text."""
+    decided = decide(notice(language, kind).text).kind
+    assert decided == ("removed" if (language, kind) == ("en", NoticeKind.REPOST) else None)
 
 
 # Rule 4 and robustness
