@@ -31,6 +31,7 @@ SEEN = "\\Seen"
 _UID = re.compile(rb"\bUID (\d+)")
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
+_EXISTS = re.compile(rb"^(\d+) EXISTS")
 _PERMANENTFLAGS = re.compile(rb"\[PERMANENTFLAGS \(([^)]*)\)\]")
 
 
@@ -69,15 +70,20 @@ class Listed:
 class MailboxSession:
     """One logged-in connection with the mailbox selected."""
 
-    def __init__(self, client: aioimaplib.IMAP4, config: ImapConfig, uidvalidity: int, flag: str) -> None:
+    def __init__(
+        self, client: aioimaplib.IMAP4, config: ImapConfig, uidvalidity: int, flag: str, exists: int | None
+    ) -> None:
         self._client = client
         self._config = config
         self.uidvalidity = uidvalidity
         self.flag = flag  # what ``mark`` sets
+        self.exists = exists  # messages in the mailbox when selected (None: not said)
 
     async def list_after(self, last_uid: int) -> list[Listed]:
         """The messages above ``last_uid``, lowest first (``n:*`` always names the last message,
-        so it is filtered here)."""
+        so it is filtered here; an empty mailbox is not asked: some servers refuse "1:*" there)."""
+        if self.exists == 0:
+            return []
         listed = await self._listing(f"{last_uid + 1}:*")
         return [item for item in listed if item.uid > last_uid]
 
@@ -190,24 +196,26 @@ async def open_mailbox(config: ImapConfig) -> AsyncIterator[MailboxSession]:
     try:
         await _checked(config, "login", client.login(config.username, config.password.get_secret_value()))
         selected = await _checked(config, "select", client.select(config.mailbox))
-        uidvalidity, flag = _selected(selected.lines)
+        uidvalidity, flag, exists = _selected(selected.lines)
         if uidvalidity is None:
             raise ImapError(config.where, "select", "the server gave no UIDVALIDITY")
-        yield MailboxSession(client, config, uidvalidity, flag)
+        yield MailboxSession(client, config, uidvalidity, flag, exists)
     finally:
         await _logout(client)
 
 
-def _selected(lines: list) -> tuple[int | None, str]:
-    uidvalidity, flag = None, SEEN
+def _selected(lines: list) -> tuple[int | None, str, int | None]:
+    uidvalidity, flag, exists = None, SEEN, None
     for line in lines:
         if not isinstance(line, bytes):
             continue
+        if found := _EXISTS.match(line):
+            exists = int(found.group(1))
         if found := _UIDVALIDITY.search(line):
             uidvalidity = int(found.group(1))
         if (found := _PERMANENTFLAGS.search(line)) and b"\\*" in found.group(1).split():
             flag = KEYWORD
-    return uidvalidity, flag
+    return uidvalidity, flag, exists
 
 
 async def _logout(client: aioimaplib.IMAP4) -> None:

@@ -32,6 +32,12 @@ async def test_lists_fetches_and_marks(imap_server, postbox):
     assert [SEEN in flags[uid] for uid in uids] == [True, True, False]
 
 
+async def test_an_empty_mailbox_lists_nothing(imap_server, postbox):
+    async with open_mailbox(imap_server.config(mailbox=postbox.mailbox)) as session:
+        assert session.exists == 0
+        assert await session.list_after(0) == []
+
+
 async def test_a_wrong_password_is_a_login_error_without_it(imap_server, postbox):
     config = imap_server.config(mailbox=postbox.mailbox, password=SecretStr("not-the-password"))
     with pytest.raises(ImapError) as raised:
