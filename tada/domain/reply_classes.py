@@ -72,7 +72,8 @@ class ReplyClass(BaseModel):
     confidence: Confidence
     #: The rule that decided, a short stable name: "dsn:5.1.1", "auto-submitted", "phrase:en:removed".
     rule: str
-    #: The failed recipients a bounce names (for the caller to mark failed; never logged, never stored).
+    #: The failed recipients a bounce names, for the caller to mark failed, then drop: never logged,
+    #: stored or put in Temporal (``model_copy(update={"bounced": ()})`` before the model travels).
     bounced: tuple[str, ...] = Field(default=(), repr=False)
     #: The reply's own words, quoted text stripped, whitespace collapsed, addresses and links masked.
     excerpt: str = Field(default="", max_length=EXCERPT_MAX, repr=False)
