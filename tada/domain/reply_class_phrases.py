@@ -16,10 +16,10 @@ inside the match counts too ("was not removed"), and so does a question (the sen
 with ``?``/``？``, or 嗎/吗 ends the clause). For *removed* and *needs_info* a condition
 anywhere earlier in the clause discounts it: "if", "whether", "unless", "once", "until",
 "when"; 如果 若 是否. So "has not been removed", "once it has been removed", "it has been
-removed?" are no removal (and "尚未移除" matches no phrase: every Chinese removal says 已 or 了),
-and "if you have more information" asks for nothing. A negated or asked *removed* phrase is
-remembered (rule ``negated:removed``). *rejected* phrases are negations themselves and are
-never discounted.
+removed?" are no removal (and "尚未移除" matches no phrase: a Chinese removal says 已, 了 or 無法再,
+"no longer"), and "if you have more information" asks for nothing. A negated or asked
+*removed* phrase is remembered (rule ``negated:removed``). *rejected* phrases are negations
+themselves and are never discounted.
 
 Decision (``decide``), the *strong* kinds being removed, rejected and needs_info:
 
