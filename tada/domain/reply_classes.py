@@ -37,11 +37,11 @@ own words only, at most 300 characters, addresses and links masked. Pure, no I/O
 from __future__ import annotations
 
 from email.message import EmailMessage, Message
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tada.domain.replies import ReplyKind
 from tada.domain.reply_class_auto import auto_signal
 from tada.domain.reply_class_bounces import read_bounce
 from tada.domain.reply_class_phrases import PhraseDecision, decide
@@ -51,16 +51,6 @@ from tada.domain.reply_text_own import EXCERPT_MAX, excerpt, own_words
 __all__ = ["Confidence", "ReplyClass", "ReplyKind", "classify"]
 
 Confidence = Literal["high", "low"]
-
-
-class ReplyKind(StrEnum):
-    ACKNOWLEDGED = "acknowledged"  # received, a ticket or case number, under review
-    REMOVED = "removed"  # the platform says the content is down
-    REJECTED = "rejected"  # the platform says it will not remove it
-    NEEDS_INFO = "needs_info"  # the platform asks tada something
-    AUTO_REPLY = "auto_reply"  # out of office, or an automatic answer that says nothing more
-    BOUNCE = "bounce"  # the notice did not reach a recipient
-    OTHER = "other"  # none of these (a delayed delivery report among them)
 
 
 class ReplyClass(BaseModel):
