@@ -42,8 +42,10 @@ def inbox_status_command(as_json: Json = False) -> None:
 
 
 def show_inbox_status(out: Output, status: InboxStatus) -> None:
-    if not status.reader_configured:
-        out.say("No mailbox is read: set TADA_IMAP_HOST (and TADA_IMAP_USERNAME, TADA_IMAP_PASSWORD) for the worker.")
+    if not status.reader_configured and not status.mailboxes:
+        out.say("No mailbox read yet: set TADA_IMAP_HOST (and TADA_IMAP_USERNAME, TADA_IMAP_PASSWORD) for the worker.")
+    elif not status.reader_configured:
+        out.say(("TADA_IMAP_HOST is not set here: these are the mailboxes tada has read.", "dim"))
     for box in status.mailboxes:
         title = Text(terminal_text(box.mailbox), style="bold")
         if box.configured:

@@ -3,7 +3,8 @@
 Starts what is not configured elsewhere -- embedded PostgreSQL unless
 ``TADA_DATABASE_URL`` is set, the Temporal dev server unless
 ``TADA_TEMPORAL_ADDRESS`` is set, the SMTP outbox unless ``TADA_SMTP_HOST`` is
-set -- applies the schema, then runs the worker in this process until Ctrl-C
+set, and with the outbox an IMAP mailbox for the replies unless ``TADA_IMAP_HOST``
+is set (tada/kit/imap.py) -- applies the schema, then runs the worker in this process until Ctrl-C
 or SIGTERM, and stops everything in reverse order. All state lives under
 ``.tada/``, so running it again resumes every open workflow.
 """
@@ -25,6 +26,7 @@ from tada.adapters.keys import ensure_local_keys
 from tada.adapters.log_setup import configure_logging
 from tada.adapters.temporal import connect, ensure_search_attributes
 from tada.kit.banner import StackInfo, print_banner, redact_url, show_path
+from tada.kit.imap import LOCAL_IMAP_PORT, LOCAL_REPLY_TO, LocalMailbox, replies_into
 from tada.kit.lock import AlreadyRunningError, StackLock
 from tada.kit.outbox import Outbox
 from tada.kit.ports import PortInUseError
@@ -45,6 +47,7 @@ _REPLACED_BY = {
     "Temporal Web UI": "set TADA_TEMPORAL_ADDRESS to use a Temporal server you run yourself",
     "SMTP outbox": "set TADA_SMTP_PORT to run the outbox on another port, or TADA_SMTP_HOST to use a real SMTP relay",
     "HTTP API": "set TADA_API_PORT to run the HTTP API on another port",
+    "IMAP mailbox": "set TADA_IMAP_HOST to read a mailbox you run yourself",
 }
 
 
@@ -163,6 +166,20 @@ async def run_stack(settings: Settings, console: Console) -> int:
                 )
             else:
                 smtp = f"{settings.smtp_host}:{settings.smtp_port}  [yellow](real relay: notices are sent)[/]"
+            check_stop()
+
+            # IMAP (issue 15): with the local outbox, a local mailbox for the replies, read by the worker
+            if "imap_host" not in explicit and "smtp_host" not in explicit:
+                local_mailbox = LocalMailbox("127.0.0.1", LOCAL_IMAP_PORT)
+                await asyncio.to_thread(local_mailbox.start)
+                started("IMAP mailbox", lambda: asyncio.to_thread(local_mailbox.stop))
+                reply_to = settings.reply_to or LOCAL_REPLY_TO
+                settings = settings.model_copy(update={**local_mailbox.settings(), "reply_to": reply_to})
+                outbox.on_mail = replies_into(local_mailbox, reply_to)
+                notes.append(
+                    f"mail to {reply_to} (or its +TAG forms) sent to the outbox lands in the IMAP mailbox "
+                    f"on 127.0.0.1:{local_mailbox.port}, read by the worker (`tada inbox status`)"
+                )
             check_stop()
 
             # HTTP API (monitors, caseworker tools): uvicorn as a task next to the worker
