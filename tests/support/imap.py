@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import re
+import ssl
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -132,3 +135,73 @@ def message(
 
 def reply_id(number: int, tag: str = "") -> str:
     return f"<reply-{number}.{tag}@platform.example>"
+
+
+# -- TLS: a certificate of its own, pymap with STARTTLS, a proxy for implicit TLS ------------
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (and its key), valid for a day; the certificate is its own CA."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "imap-cert.pem", directory / "imap-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def start_pymap_starttls(cert: Path, key: Path) -> ImapServer:
+    """pymap offering STARTTLS with ``cert`` on its plain port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(PYMAP), "--host", "127.0.0.1", "--port", str(port), "--cert", str(cert), "--key", str(key), "dict"]
+        + ["--demo-user", USER, "--demo-password", PASSWORD],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port("127.0.0.1", port, timeout=30)
+    return ImapServer(port, process)
+
+
+async def tls_front(plain_port: int, cert: Path, key: Path) -> asyncio.Server:
+    """Implicit TLS (as on port 993) in front of a plain IMAP port: bytes relayed both ways."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    async def relay(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        server_reader, server_writer = await asyncio.open_connection("127.0.0.1", plain_port)
+        await asyncio.gather(pipe(client_reader, server_writer), pipe(server_reader, client_writer))
+
+    return await asyncio.start_server(relay, "127.0.0.1", 0, ssl=context)
