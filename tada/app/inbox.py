@@ -27,7 +27,8 @@ must be idempotent per ``row_id`` (its effects keyed by it).
 subject, text; never to be logged or stored in clear), the parsed ``EmailMessage`` (for the
 classifier) and the row's id; it returns the status to record: a short lower-case word such as
 "matched" or "unmatched" (the pen), not one the reader keeps for itself. Raising records the
-row in error (the exception's type only) to be tried again. The default records every message
+row in error (the exception's type only) to be tried again, as does taking longer than
+``processing_timeout`` (5 minutes). The default records every message
 "unmatched": matching and classifying come later.
 
 Nothing of a message's content is stored: ids, sizes, statuses and problems in tada's words.
@@ -110,6 +111,7 @@ class InboxReader:
         poll_seconds: float = 60.0,
         limits: MailLimits = LIMITS,
         max_attempts: int = 3,
+        processing_timeout: float = 300.0,
     ) -> None:
         self.pool = pool
         self.database_url = database_url
@@ -118,6 +120,7 @@ class InboxReader:
         self.poll_seconds = poll_seconds
         self.limits = limits
         self.max_attempts = max_attempts
+        self.processing_timeout = processing_timeout  # one on_message call at most (then: an error)
         self.mailbox = mailbox_key(config.host, config.port, config.mailbox, config.username)
         self.store = InboxStore(pool, self.mailbox)
 
@@ -201,8 +204,9 @@ class InboxReader:
         except ClaimLost:
             log.warning("inbox_claim_lost", mailbox=self.mailbox, row_id=claimed.row_id)
             return
-        if status == ERROR:
+        if status in (ERROR, FAILED):
             outcome.errors += 1
+        if status == ERROR:
             return  # tried again at the next poll; not marked
         outcome.processed += 1
         await self._mark(session, uidvalidity, [claimed.uid])
@@ -224,7 +228,9 @@ class InboxReader:
             log.info("inbox_duplicate", mailbox=self.mailbox, row_id=claimed.row_id, first_row_id=first)
             return DUPLICATE
         try:
-            status = await self.on_message(reading.read, reading.message, claimed.row_id)
+            status = await asyncio.wait_for(
+                self.on_message(reading.read, reading.message, claimed.row_id), self.processing_timeout
+            )
         except Exception as error:  # noqa: BLE001 - any failure of the processing: recorded, tried again
             log.warning("inbox_processing_failed", row_id=claimed.row_id, error=type(error).__name__)
             final = FAILED if claimed.attempts >= self.max_attempts else ERROR

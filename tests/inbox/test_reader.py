@@ -260,3 +260,17 @@ async def test_run_stops_when_told(imap_server, postbox, db_pool, postgres_url):
     await asyncio.sleep(0.3)
     stop.set()
     await asyncio.wait_for(task, 10)
+
+
+async def test_a_processing_that_hangs_is_an_error_after_its_timeout(imap_server, postbox, db_pool, postgres_url):
+    await postbox.append(postbox.message(1))
+
+    async def hangs(read, message, row_id):
+        await asyncio.sleep(3600)
+        return "unmatched"
+
+    inbox = reader(imap_server, postbox, db_pool, postgres_url, hangs, processing_timeout=0.2)
+    outcome = await asyncio.wait_for(inbox.poll_once(), 30)
+    assert outcome.errors == 1
+    [row] = await rows(db_pool, inbox)
+    assert (row["status"], row["problem"]) == ("error", "processing failed: TimeoutError")
