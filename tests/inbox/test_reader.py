@@ -274,3 +274,33 @@ async def test_a_processing_that_hangs_is_an_error_after_its_timeout(imap_server
     assert outcome.errors == 1
     [row] = await rows(db_pool, inbox)
     assert (row["status"], row["problem"]) == ("error", "processing failed: TimeoutError")
+
+
+async def test_a_new_uidvalidity_reads_the_mailbox_again_without_repeating_a_message(db_pool, postgres_url):
+    """A server that renumbered its mailbox (here: a new server on the same port, which has a
+    new UIDVALIDITY): what was read before comes back as duplicates, the rest is read."""
+    from tests.support.imap import Postbox, start_pymap
+
+    server = start_pymap()
+    recorder = Recorder()
+    try:
+        async with Postbox(server) as box:
+            await box.append(box.message(1, message_id="<renumbered-1@platform.example>"))
+        inbox = InboxReader(db_pool, postgres_url, server.config(), recorder)
+        await inbox.poll_once()
+    finally:
+        server.stop()
+    server = start_pymap(server.port)
+    try:
+        async with Postbox(server) as box:
+            await box.append(box.message(1, message_id="<renumbered-1@platform.example>"))
+            await box.append(box.message(2, message_id="<renumbered-2@platform.example>"))
+        again = InboxReader(db_pool, postgres_url, server.config(), recorder)
+        assert again.mailbox == inbox.mailbox
+        await again.poll_once()
+    finally:
+        server.stop()
+    assert [m for _, m in recorder.calls] == ["<renumbered-1@platform.example>", "<renumbered-2@platform.example>"]
+    found = await rows(db_pool, again)
+    assert len({row["uidvalidity"] for row in found}) == 2
+    assert sorted(row["status"] for row in found) == ["duplicate", "unmatched", "unmatched"]

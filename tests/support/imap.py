@@ -48,8 +48,8 @@ class ImapServer:
             self.process.wait()
 
 
-def start_pymap() -> ImapServer:
-    port = free_port()
+def start_pymap(port: int = 0) -> ImapServer:
+    port = port or free_port()
     process = subprocess.Popen(
         [str(PYMAP), "--host", "127.0.0.1", "--port", str(port), "--no-tls", "dict"]
         + ["--demo-user", USER, "--demo-password", PASSWORD],
