@@ -174,7 +174,10 @@ async def run_stack(settings: Settings, console: Console) -> int:
                 await asyncio.to_thread(local_mailbox.start)
                 started("IMAP mailbox", lambda: asyncio.to_thread(local_mailbox.stop))
                 reply_to = settings.reply_to or LOCAL_REPLY_TO
-                settings = settings.model_copy(update={**local_mailbox.settings(), "reply_to": reply_to})
+                local = {**local_mailbox.settings(), "reply_to": reply_to}
+                if "imap_poll_seconds" not in explicit:
+                    local["imap_poll_seconds"] = 5.0  # a reply sent by hand shows soon
+                settings = settings.model_copy(update=local)
                 outbox.on_mail = replies_into(local_mailbox, reply_to)
                 notes.append(
                     f"mail to {reply_to} (or its +TAG forms) sent to the outbox lands in the IMAP mailbox "
