@@ -172,6 +172,8 @@ async def _starttls(client: aioimaplib.IMAP4, config: ImapConfig) -> None:
         raise ImapError(config.where, "tls", "the server offers no STARTTLS")
     command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
     await _checked(config, "tls", protocol.execute(command))
+    if protocol.incomplete_line:  # bytes after the OK, before TLS: injected (CVE-2011-0411's kind)
+        raise ImapError(config.where, "tls", "the server sent data before TLS began")
     context = config.ssl_context or ssl.create_default_context()
     try:
         transport = await asyncio.wait_for(
