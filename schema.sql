@@ -235,3 +235,24 @@ CREATE TABLE IF NOT EXISTS inbox_polls (
     last_new      integer NOT NULL DEFAULT 0,
     last_error    text                         -- in tada's words (step and reason), NULL after a good poll
 );
+
+-- Replies heard: what each platform reply said, for every link of the email it answers
+-- (tada/app/reply_routing.py). The excerpt (the platform's own words, at most 300 characters,
+-- no quoted notice, no HTML, addresses and links taken out) is sealed with the case's key;
+-- attachments by type and size only. A purge deletes the case's rows.
+CREATE TABLE IF NOT EXISTS link_replies (
+    reply_id     bigint NOT NULL REFERENCES inbox_messages (id),
+    link_id      text NOT NULL REFERENCES links (link_id),
+    case_id      text NOT NULL,
+    kind         text NOT NULL,             -- tada/domain/replies.py ReplyKind
+    confidence   text NOT NULL CHECK (confidence IN ('high', 'low')),
+    rule         text NOT NULL,             -- the classifier's rule that decided
+    matched_by   text NOT NULL,             -- tag | in-reply-to | references | subject
+    from_domain  text,
+    attachments  jsonb NOT NULL DEFAULT '[]'::jsonb,
+    excerpt      text,                      -- sealed
+    received_at  timestamptz NOT NULL,
+    recorded_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (reply_id, link_id)
+);
+CREATE INDEX IF NOT EXISTS link_replies_link_idx ON link_replies (link_id, received_at);

@@ -34,6 +34,7 @@ from tada.adapters.database import apply_schema, create_pool
 from tada.adapters.log_setup import configure_logging
 from tada.adapters.temporal import connect, ensure_search_attributes
 from tada.app.inbox_task import inbox_reading
+from tada.app.reply_routing import ReplyRouter
 from tada.clients.dns_authority import AuthorityCheck
 from tada.clients.dns_evidence import NxdomainEvidence
 from tada.clients.dns_lookup import egress_resolver
@@ -192,8 +193,10 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event, interceptors: S
         http = await stack.enter_async_context(new_http_client(settings))
         worker = build_worker(client, pool, http, settings, interceptors=interceptors)
         # Issue 15: the mailbox replies arrive in, read beside the worker when TADA_IMAP_HOST is
-        # set (tada/app/inbox_task.py); stopped after the worker, before the pool closes.
-        await stack.enter_async_context(inbox_reading(settings, pool))
+        # set (tada/app/inbox_task.py); each reply matched, classified and told to its links
+        # (tada/app/reply_routing.py); stopped after the worker, before the pool closes.
+        replies = ReplyRouter(pool, DataCrypto.from_settings(settings), client, reply_to=settings.reply_to)
+        await stack.enter_async_context(inbox_reading(settings, pool, replies))
         log.info("worker_started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
         async with worker:
             await stop.wait()

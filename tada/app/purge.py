@@ -5,7 +5,8 @@ reference and every sealed note or withdrawal reason of the timeline can never
 be opened again), and so is the case's id key (link ids and notice-batch ids are
 HMACs under it: without it no id can be matched to a guessed URL or address), the
 reference is cleared, every link's URL is replaced by a placeholder, the case's
-image hashes are deleted, and every address is taken out: the notices' recipients,
+image hashes are deleted, and so are its replies (what each said, its sealed excerpt, and
+the Message-ID of the inbox's row), and every address is taken out: the notices' recipients,
 and in the timeline (append-only but for this) the contacts' and recipients' email
 addresses, leaving their domain, and the RDAP remarks. What the reports count stays:
 links with their platform, category, host and states, the host's provider (its name, or
@@ -76,6 +77,12 @@ async def purge_case_data(pool: asyncpg.Pool, case_id: str) -> PurgeOutcome:
             case_id,
         )
         await conn.execute("UPDATE notices SET recipient = NULL WHERE case_id = $1 AND recipient IS NOT NULL", case_id)
+        await conn.execute(  # the replies' Message-IDs, then what they said
+            "UPDATE inbox_messages SET message_id = NULL, dedupe_key = NULL "
+            "WHERE id IN (SELECT reply_id FROM link_replies WHERE case_id = $1)",
+            case_id,
+        )
+        await conn.execute("DELETE FROM link_replies WHERE case_id = $1", case_id)
         await conn.execute("SELECT set_config('tada.purging_case', $1, true)", case_id)  # schema.sql's one exception
         await conn.execute(SCRUB_TIMELINE, case_id)
         links = await conn.fetchval(

@@ -1,0 +1,115 @@
+"""A platform's reply, from the inbox to the links it answers: matched, classified, recorded, told.
+
+``ReplyRouter`` is the inbox reader's ``on_message`` (tada/app/inbox.py). For each message:
+
+1. the notice email it answers (tada/app/reply_matching.py: its Reply-To tag, In-Reply-To,
+   References, the subject's tag); none: the holding pen (``unmatched``), for a caseworker;
+2. what it says (tada/domain/reply_classes.py: bounce, auto-reply, phrases);
+3. one ``link_replies`` row for every link the email listed: the classification, how it was
+   matched, the sender's domain, the attachments' types and sizes (never their names or
+   bytes), and a short excerpt of the platform's own words, sealed with the case's key;
+4. each link's workflow is told, by the ``reply_received`` signal, the classification only
+   (``PlatformReply``: never the words, the subject or the sender). A bounce names the one
+   recipient of the email that the delivery report names, else none (a caseworker reads it).
+
+A reader that dies part-way calls this again for the same row: the rows are written once
+(their key is the reply and the link), and a link told twice hears it once (it remembers the
+reply ids it heard).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+
+import asyncpg
+import structlog
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from tada.adapters.data_crypto import DataCrypto
+from tada.app.client_source import ClientSource, client_of
+from tada.app.reply_matching import match_reply
+from tada.app.reply_messages import reply_tag_key
+from tada.domain.mail_reading import ReadMail
+from tada.domain.replies import PlatformReply, ReplyKind
+from tada.domain.reply_classes import ReplyClass, classify
+from tada.domain.reply_clues import ReplyMatch
+from tada.workflows.link import LinkWorkflow
+
+log = structlog.get_logger(__name__)
+
+MATCHED = "matched"
+UNMATCHED = "unmatched"
+
+_RECORD = """
+INSERT INTO link_replies (reply_id, link_id, case_id, kind, confidence, rule, matched_by, from_domain,
+                          attachments, excerpt, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (reply_id, link_id) DO NOTHING
+"""
+
+
+class ReplyRouter:
+    def __init__(self, pool: asyncpg.Pool, crypto: DataCrypto, client: ClientSource, *, reply_to: str | None) -> None:
+        self._pool = pool
+        self._crypto = crypto
+        self._client = client
+        self._reply_to = reply_to
+        self._tag_key = reply_tag_key(crypto)
+
+    async def __call__(self, read: ReadMail, message: EmailMessage, row_id: int) -> str:
+        match = await match_reply(self._pool, message, self._tag_key, reply_to=self._reply_to)
+        if match is None or not match.links:
+            log.info("reply_unmatched", reply=row_id)
+            return UNMATCHED
+        found = classify(message)
+        received_at = await self._pool.fetchval("SELECT received_at FROM inbox_messages WHERE id = $1", row_id)
+        bounced = await self._bounced_recipient(match, found)
+        client = await client_of(self._client)
+        for link in match.links:
+            await self._record(read, row_id, match, link.link_id, found, received_at)
+            reply = PlatformReply(
+                reply_id=row_id, kind=found.kind, confident=found.confidence == "high", rule=found.rule,
+                matched_by=match.matched_by, received_at=received_at, bounced=bounced,
+            )  # fmt: skip
+            await _tell(client, link.link_id, reply)
+        log.info(
+            "reply_matched", reply=row_id, case_id=match.case_id, links=len(match.links),
+            kind=found.kind.value, confidence=found.confidence, matched_by=match.matched_by,
+        )  # fmt: skip
+        return MATCHED
+
+    async def _record(
+        self, read: ReadMail, row_id: int, match: ReplyMatch, link_id: str, found: ReplyClass, received_at: datetime
+    ) -> None:
+        excerpt = (
+            await self._crypto.seal(self._pool, match.case_id, f"{link_id}/reply/{row_id}", found.excerpt)
+            if found.excerpt
+            else None
+        )
+        attachments = [{"type": a.content_type, "size": a.size} for a in read.attachments]
+        await self._pool.execute(
+            _RECORD, row_id, link_id, match.case_id, found.kind.value, found.confidence, found.rule,
+            match.matched_by, read.from_domain, attachments, excerpt, received_at,
+        )  # fmt: skip
+
+    async def _bounced_recipient(self, match: ReplyMatch, found: ReplyClass) -> str | None:
+        """The email's own recipient that the delivery report names (compared without case)."""
+        if found.kind != ReplyKind.BOUNCE or not found.bounced:
+            return None
+        named = {address.casefold() for address in found.bounced}
+        recipients = await self._pool.fetch(
+            "SELECT DISTINCT recipient FROM notices WHERE notice_key = ANY($1::text[]) AND recipient IS NOT NULL",
+            match.notice_keys,
+        )
+        return next((row["recipient"] for row in recipients if row["recipient"].casefold() in named), None)
+
+
+async def _tell(client: Client, link_id: str, reply: PlatformReply) -> None:
+    try:
+        await client.get_workflow_handle(link_id).signal(LinkWorkflow.reply_received, reply)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        log.info("reply_for_a_closed_link", link_id=link_id, reply=reply.reply_id)  # recorded; nothing runs to tell

@@ -1,0 +1,132 @@
+"""A platform answers a notice by email, and its answer reaches the links it is about: the real
+worker on the time-skipping server sends the notices (real SMTP), the platform's replies are
+put in a real IMAP mailbox (pymap), and the inbox reader, with tada's reply router, matches,
+classifies, records and tells each link (tada/app/reply_routing.py). PostgreSQL throughout."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from email.utils import getaddresses
+
+import pytest
+
+from tada.adapters.sealing import is_sealed
+from tada.app.caseworker import withdraw_case
+from tada.app.inbox import InboxReader
+from tada.app.purge import purge_case_data
+from tada.app.reply_routing import ReplyRouter
+from tada.domain.states import LinkState
+from tests.lifecycle.harness import make_policy, running_worker
+from tests.support.crypto import suite_crypto
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+S = LinkState
+REPLY_TO = "takedown@org.example"
+
+
+@pytest.fixture
+def reply_settings(settings):
+    return settings.model_copy(update={"reply_to": REPLY_TO})
+
+
+def answer(notice, body: str, *, headers: str | None = None, in_reply_to: bool = True) -> bytes:
+    """A platform's answer to ``notice`` (the email tada sent), as a mail program writes one."""
+    [(_, reply_address)] = getaddresses([notice["Reply-To"]])
+    lines = [
+        "From: Trust & Safety <abuse@platform.test>",
+        f"To: {reply_address}",
+        f"Subject: Re: {notice['Subject']}",
+        f"Message-ID: <answer-{abs(hash(body)) % 10**9}-{notice['Message-ID'].strip('<>')}>",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+    ]
+    if in_reply_to:
+        lines.append(f"In-Reply-To: {notice['Message-ID']}")
+    if headers:
+        lines.append(headers)
+    quoted = "\r\n".join(f"> {line}" for line in notice.get_body(("plain",)).get_content().splitlines()[:6])
+    return ("\r\n".join(lines) + f"\r\n\r\n{body}\r\n\r\nOn Tue, tada wrote:\r\n{quoted}\r\n").encode()
+
+
+async def _events(pool, link_id: str, kind: str) -> list[dict]:
+    rows = await pool.fetch("SELECT detail FROM link_events WHERE link_id = $1 AND kind = $2", link_id, kind)
+    return [row["detail"] for row in rows]
+
+
+async def _eventually(check, what: str, timeout: float = 30):
+    for _ in range(int(timeout / 0.05)):
+        if found := await check():
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(what)
+
+
+async def test_replies_by_email_move_their_links(
+    time_env, db_pool, reply_settings, mailbox, web, imap_server, postbox, postgres_url
+):
+    policy = make_policy()
+    policy.timings.batch_window = timedelta(minutes=5)  # the case's three links: one email
+    paths = ("/inbox/a", "/inbox/b", "/inbox/c", "/inbox/d")
+    for path in paths:
+        web.live(path)
+    async with running_worker(time_env, db_pool, reply_settings) as h:
+        case_id = await h.open_case()
+        batched = [await h.start(web.url(path), policy, case_id=case_id) for path in paths[:3]]
+        alone = await h.start(web.url(paths[3]))  # a case of its own: an email of its own
+        await h.advance(timedelta(minutes=6))
+        for link in [*batched, alone]:
+            await h.until(link, S.AWAITING_RESPONSE)
+
+        def text(message) -> str:
+            return message.get_body(("plain",)).get_content()
+
+        [album] = [m for m in mailbox.messages if web.url(paths[0]) in text(m)]
+        [single] = [m for m in mailbox.messages if web.url(paths[3]) in text(m)]
+        assert all(web.url(path) in text(album) for path in paths[:3])
+        assert "+" in album["Reply-To"] and "[TD-" in album["Subject"]
+
+        web.gone(paths[0])
+        web.gone(paths[1])
+        web.gone(paths[2])
+        await postbox.append(answer(album, "Hello, the content you reported has been removed. Regards"))
+        await postbox.append(answer(single, "We have reviewed it and it does not violate our policies."))
+        await postbox.append(answer(single, "Sorry, it has been removed now."))  # but the page is still up
+        stranger = (
+            b"From: someone@elsewhere.test\r\nTo: takedown@org.example\r\nSubject: hello\r\n"
+            b"Message-ID: <stranger@elsewhere.test>\r\n\r\nwho are you?\r\n"
+        )
+        await postbox.append(stranger)
+
+        router = ReplyRouter(db_pool, suite_crypto(), time_env.client, reply_to=REPLY_TO)
+        config = imap_server.config(mailbox=postbox.mailbox)
+        inbox = InboxReader(db_pool, postgres_url, config, router, poll_seconds=0.05)
+        outcome = await inbox.poll_once()
+        assert outcome.new == 4
+
+        for link in batched:  # the platform's word and a gone check: removed
+            await h.until(link, S.REMOVED)
+            [heard] = await _events(db_pool, link.id, "reply")
+            assert (heard["kind"], heard["confidence"], heard["matched_by"]) == ("removed", "high", "tag")
+        await h.until(alone, S.ESCALATED)  # a confident refusal escalates
+        waits = await _eventually(lambda: _events(db_pool, alone.id, "waiting"), "the claim against a live page")
+        assert {"for": "caseworker: platform says removed, page still live"} in waits
+        rows = await db_pool.fetch(
+            "SELECT link_id, kind, from_domain, excerpt FROM link_replies WHERE link_id = ANY($1::text[])",
+            [link.id for link in [*batched, alone]],
+        )
+        assert sorted(row["kind"] for row in rows) == ["rejected", "removed", "removed", "removed", "removed"]
+        assert {row["from_domain"] for row in rows} == {"platform.test"}
+        assert all(is_sealed(row["excerpt"]) and "removed" not in row["excerpt"] for row in rows)
+        statuses = await db_pool.fetch(
+            "SELECT id, status FROM inbox_messages WHERE mailbox = $1 ORDER BY uid", inbox.mailbox
+        )
+        assert [row["status"] for row in statuses] == ["matched", "matched", "matched", "unmatched"]
+
+        # A purge deletes what the case's replies said, and their Message-IDs.
+        await withdraw_case(db_pool, time_env.client, case_id)
+        await purge_case_data(db_pool, case_id)
+        assert await db_pool.fetchval("SELECT count(*) FROM link_replies WHERE case_id = $1", case_id) == 0
+        album_row = statuses[0]["id"]
+        assert await db_pool.fetchval("SELECT message_id FROM inbox_messages WHERE id = $1", album_row) is None
