@@ -38,3 +38,5 @@ def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> No
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines would carry URLs
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd (the outbox): every address
+    # aioimaplib (the inbox) logs every protocol line at DEBUG, some at INFO: the login, whole messages
+    logging.getLogger("aioimaplib").setLevel(logging.WARNING)

@@ -16,7 +16,6 @@ exception's type; never the server's reply text, which can repeat the login name
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable
@@ -26,10 +25,6 @@ from typing import Literal
 
 import aioimaplib
 from pydantic import SecretStr
-
-#: aioimaplib logs every line it sends and receives at DEBUG (the login name, whole messages)
-#: and some at INFO: none of it may reach tada's logs, whatever their level.
-logging.getLogger("aioimaplib").setLevel(logging.WARNING)
 
 KEYWORD = "$TadaRead"
 SEEN = "\\Seen"
