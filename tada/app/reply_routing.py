@@ -5,7 +5,9 @@
 1. the notice email it answers (tada/app/reply_matching.py: its Reply-To tag, In-Reply-To,
    References, the subject's tag); none: the holding pen (``unmatched``), for a caseworker;
 2. what it says (tada/domain/reply_classes.py: bounce, auto-reply, phrases);
-3. one ``link_replies`` row for every link the email listed: the classification, how it was
+3. one ``link_replies`` row for every link the email listed, or for those the reply names
+   when it names some ("the first two are removed", "links 1 and 3", a quoted address:
+   tada/domain/reply_positions.py): the classification, how it was
    matched, the sender's domain, the attachments' types and sizes (never their names or
    bytes), and a short excerpt of the platform's own words, sealed with the case's key;
 4. each link's workflow is told, by the ``reply_received`` signal, the classification only
@@ -34,7 +36,10 @@ from tada.app.reply_messages import reply_tag_key
 from tada.domain.mail_reading import ReadMail
 from tada.domain.replies import PlatformReply, ReplyKind
 from tada.domain.reply_classes import ReplyClass, classify
-from tada.domain.reply_clues import ReplyMatch
+from tada.domain.reply_clues import MatchedLink, ReplyMatch
+from tada.domain.reply_positions import links_named
+from tada.domain.reply_text import body_text
+from tada.domain.reply_text_own import own_words
 from tada.workflows.link import LinkWorkflow
 
 log = structlog.get_logger(__name__)
@@ -67,7 +72,7 @@ class ReplyRouter:
         received_at = await self._pool.fetchval("SELECT received_at FROM inbox_messages WHERE id = $1", row_id)
         bounced = await self._bounced_recipient(match, found)
         client = await client_of(self._client)
-        for link in match.links:
+        for link in await self._links_it_is_about(match, message):
             await self._record(read, row_id, match, link.link_id, found, received_at)
             reply = PlatformReply(
                 reply_id=row_id, kind=found.kind, confident=found.confidence == "high", rule=found.rule,
@@ -93,6 +98,23 @@ class ReplyRouter:
             _RECORD, row_id, link_id, match.case_id, found.kind.value, found.confidence, found.rule,
             match.matched_by, read.from_domain, attachments, excerpt, received_at,
         )  # fmt: skip
+
+    async def _links_it_is_about(self, match: ReplyMatch, message: EmailMessage) -> list[MatchedLink]:
+        """The links of the email the reply names ("the first two", "links 1 and 3", an
+        address quoted: tada/domain/reply_positions.py), or all of them if it names none."""
+        listed = [link for link in match.links if link.position is not None]
+        if len(listed) < 2 or len(listed) != len(match.links):
+            return list(match.links)
+        rows = await self._pool.fetch(
+            "SELECT link_id, url FROM links WHERE link_id = ANY($1::text[])", [link.link_id for link in listed]
+        )
+        urls = {row["link_id"]: row["url"] for row in rows}
+        ordered = sorted(listed, key=lambda link: link.position or 0)
+        addresses = [urls.get(link.link_id, "") for link in ordered]
+        named = links_named(own_words(body_text(message)), len(ordered), addresses)
+        if named is None:
+            return list(match.links)
+        return [link for number, link in enumerate(ordered, 1) if number in named]
 
     async def _bounced_recipient(self, match: ReplyMatch, found: ReplyClass) -> str | None:
         """The email's own recipient that the delivery report names (compared without case)."""

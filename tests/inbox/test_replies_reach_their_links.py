@@ -130,3 +130,46 @@ async def test_replies_by_email_move_their_links(
         assert await db_pool.fetchval("SELECT count(*) FROM link_replies WHERE case_id = $1", case_id) == 0
         album_row = statuses[0]["id"]
         assert await db_pool.fetchval("SELECT message_id FROM inbox_messages WHERE id = $1", album_row) is None
+
+
+async def test_a_reply_naming_two_of_five_links_reaches_those_two(
+    time_env, db_pool, reply_settings, mailbox, web, imap_server, postbox, postgres_url
+):
+    policy = make_policy()
+    policy.timings.batch_window = timedelta(minutes=5)
+    paths = [f"/inbox/five/{n}" for n in range(5)]
+    for path in paths:
+        web.live(path)
+    async with running_worker(time_env, db_pool, reply_settings) as h:
+        case_id = await h.open_case()
+        links = [await h.start(web.url(path), policy, case_id=case_id) for path in paths]
+        await h.advance(timedelta(minutes=6))
+        for link in links:
+            await h.until(link, S.AWAITING_RESPONSE)
+        [notice] = [m for m in mailbox.messages if web.url(paths[0]) in m.get_body(("plain",)).get_content()]
+        listed = await db_pool.fetch(
+            "SELECT link_id, position FROM notice_message_links WHERE link_id = ANY($1::text[]) ORDER BY position",
+            [link.id for link in links],
+        )
+        first_two = [row["link_id"] for row in listed[:2]]
+        for link_id in first_two:  # their pages are gone
+            path = paths[[link.id for link in links].index(link_id)]
+            web.gone(path)
+        await postbox.append(
+            answer(notice, "Hello,\r\nThe first two have been removed. The others we are still reviewing.")
+        )
+
+        router = ReplyRouter(db_pool, suite_crypto(), time_env.client, reply_to=REPLY_TO)
+        inbox = InboxReader(db_pool, postgres_url, imap_server.config(mailbox=postbox.mailbox), router)
+        assert (await inbox.poll_once()).new == 1
+        for link in links:
+            if link.id in first_two:
+                await h.until(link, S.REMOVED)
+        told = await db_pool.fetch(
+            "SELECT link_id FROM link_replies WHERE link_id = ANY($1::text[])", [link.id for link in links]
+        )
+        assert sorted(row["link_id"] for row in told) == sorted(first_two)
+        for link in links:
+            if link.id not in first_two:
+                assert (await h.status(link)).state == S.AWAITING_RESPONSE
+                assert await _events(db_pool, link.id, "reply") == []
