@@ -332,10 +332,12 @@ class NoticeActivities(Notices):
         message["From"] = self._identity.notice_from
         message["To"] = Address(addr_spec=request.recipient)
         message["Subject"] = tagged_subject(rendered.subject, reply_token) if reply_token else rendered.subject
+        bounces_to = None
         if self._reply_to:
             name, address = parseaddr(self._reply_to)
             tagged = reply_address(address, reply_token) if reply_token else address
             message["Reply-To"] = Address(display_name=name, addr_spec=tagged)
+            bounces_to = tagged  # the envelope's sender too: a bounce comes back, tagged, to the inbox
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = message_id
         if in_reply_to:
@@ -345,7 +347,7 @@ class NoticeActivities(Notices):
         message["X-Tada-Notice-Kind"] = request.kind.value
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
-        await self._mailer.send(message, request.recipient)
+        await self._mailer.send(message, request.recipient, sender=bounces_to)
 
     async def _submit_form(self, request: NoticeRequest, context: NoticeContext) -> None:
         if not request.form_url:

@@ -70,6 +70,7 @@ def smtp_server():
 def mailbox(smtp_server):
     collector, _ = smtp_server
     collector.messages.clear()
+    collector.envelopes.clear()
     return collector
 
 

@@ -119,9 +119,10 @@ class Mailer:
     def __init__(self, config: SmtpConfig) -> None:
         self._config = config
 
-    async def send(self, message: EmailMessage, recipient: str) -> None:
+    async def send(self, message: EmailMessage, recipient: str, *, sender: str | None = None) -> None:
         """Send ``message`` to ``recipient`` alone (an address domain.recipients accepted);
-        MailFailed if the relay does not take it."""
+        MailFailed if the relay does not take it. ``sender``: the envelope's (where a bounce
+        goes), if not the From address."""
         config = self._config
         where = recipient.rpartition("@")[2] or "the address"
         smtp = aiosmtplib.SMTP(
@@ -135,7 +136,7 @@ class Mailer:
         accepted = False
         try:
             await smtp.connect()
-            await smtp.send_message(message, recipients=[recipient])
+            await smtp.send_message(message, sender=sender, recipients=[recipient])
             accepted = True
             await smtp.quit()
         except asyncio.CancelledError:

@@ -102,6 +102,7 @@ class SmtpSink(Scoped):
         self.service = service  # named when its port is taken
         self.received = 0
         self.collected: list[EmailMessage] = []
+        self.envelopes: list[Mail] = []  # what was collected, with its envelope
         self._controller: Controller | None = None
 
     async def handle_DATA(self, server: object, session, envelope) -> str:  # noqa: N802 (aiosmtpd hook)
@@ -119,6 +120,7 @@ class SmtpSink(Scoped):
             save_eml(self.directory, mail)
         if self.collect:
             self.collected.append(mail.message)
+            self.envelopes.append(mail)
         if self.on_mail is not None:
             outcome = self.on_mail(mail)
             if inspect.isawaitable(outcome):

@@ -70,6 +70,8 @@ async def test_a_batch_email_carries_its_token_and_records_every_link_at_its_num
 
     name, reply_address = parseaddr(message["Reply-To"])
     [token] = tokens_in_addresses([reply_address], "takedown@org.test")
+    collector, _ = smtp_server
+    assert collector.envelopes[-1].mail_from == reply_address  # a bounce comes back tagged, to the inbox
     assert name == "Org replies" and reply_address.startswith("takedown+") and reply_address.endswith("@org.test")
     assert reply_tag_key(data_crypto).verify(token)
     assert tokens_in_subject(message["Subject"]) == [token]

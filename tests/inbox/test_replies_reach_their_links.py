@@ -17,7 +17,7 @@ from tada.app.inbox import InboxReader
 from tada.app.purge import purge_case_data
 from tada.app.reply_routing import ReplyRouter
 from tada.domain.states import LinkState
-from tests.lifecycle.harness import make_policy, running_worker
+from tests.lifecycle.harness import PLATFORM_EMAIL, make_policy, running_worker
 from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -173,3 +173,51 @@ async def test_a_reply_naming_two_of_five_links_reaches_those_two(
             if link.id not in first_two:
                 assert (await h.status(link)).state == S.AWAITING_RESPONSE
                 assert await _events(db_pool, link.id, "reply") == []
+
+
+def delivery_report(notice, failed: str) -> bytes:
+    """The platform's mail server's RFC 3464 report, to the envelope sender tada gave the notice."""
+    [(_, bounces_to)] = getaddresses([notice["Reply-To"]])
+    return (
+        "Return-Path: <>\r\n"
+        "From: Mail Delivery System <MAILER-DAEMON@mx.platform.test>\r\n"
+        f"To: {bounces_to}\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        f"Message-ID: <dsn-{notice['Message-ID'].strip('<>')}>\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        "This is the mail system. Your message could not be delivered.\r\n\r\n"
+        "--b1\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.platform.test\r\n\r\n"
+        f"Final-Recipient: rfc822; {failed}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
+        "--b1\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {notice['Message-ID']}\r\nSubject: {notice['Subject']}\r\n\r\n"
+        "--b1--\r\n"
+    ).encode()
+
+
+async def test_a_bounce_returns_to_the_inbox_and_the_link_stops_writing_there(
+    time_env, db_pool, reply_settings, mailbox, web, imap_server, postbox, postgres_url
+):
+    """The relay took the notice; the platform's server bounced it later, to the envelope
+    sender tada set: the tagged reply address, so the report finds its notice in the inbox."""
+    web.live("/inbox/bounce")
+    async with running_worker(time_env, db_pool, reply_settings) as h:
+        link = await h.start(web.url("/inbox/bounce"))
+        await h.until(link, S.AWAITING_RESPONSE)
+        [notice] = mailbox.messages
+        [(_, reply_address)] = getaddresses([notice["Reply-To"]])
+        assert mailbox.envelopes[-1].mail_from == reply_address
+        await postbox.append(delivery_report(notice, PLATFORM_EMAIL))
+        router = ReplyRouter(db_pool, suite_crypto(), time_env.client, reply_to=REPLY_TO)
+        inbox = InboxReader(db_pool, postgres_url, imap_server.config(mailbox=postbox.mailbox), router)
+        assert (await inbox.poll_once()).new == 1
+        status = await h.wait(link, lambda s: s.next_action.startswith("contact bounced"), timeout=60)
+        assert status.state == S.FOLLOW_UP
+        [heard] = await _events(db_pool, link.id, "reply")
+        assert (heard["kind"], heard["confidence"], heard["matched_by"]) == ("bounce", "high", "tag")
+        [failed] = await _events(db_pool, link.id, "delivery_failed")
+        assert failed["where"] == "platform.test" and failed["code"] == "bounce"
