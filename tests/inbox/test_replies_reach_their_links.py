@@ -221,3 +221,70 @@ async def test_a_bounce_returns_to_the_inbox_and_the_link_stops_writing_there(
         assert (heard["kind"], heard["confidence"], heard["matched_by"]) == ("bounce", "high", "tag")
         [failed] = await _events(db_pool, link.id, "delivery_failed")
         assert failed["where"] == "platform.test" and failed["code"] == "bounce"
+
+
+def _reply(notice, *, to: str, subject: str, in_reply_to: bool, body: str, number: int, extra: str = "") -> bytes:
+    lines = [
+        "From: Support <support@platform.test>",
+        f"To: {to}",
+        f"Subject: {subject}",
+        f"Message-ID: <path-{number}-{notice['Message-ID'].strip('<>')}>",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+    ]
+    if in_reply_to:
+        lines.append(f"In-Reply-To: {notice['Message-ID']}")
+    if extra:
+        lines.append(extra)
+    return ("\r\n".join(lines) + f"\r\n\r\n{body}\r\n").encode()
+
+
+async def test_each_way_a_reply_finds_its_notice(
+    time_env, db_pool, reply_settings, mailbox, web, imap_server, postbox, postgres_url
+):
+    """The plus-tag (retyped: other case, o for 0, l for 1, dashes moved), In-Reply-To alone,
+    the subject's tag alone; an out-of-office; a forged tag and nothing else: the pen."""
+    web.live("/inbox/paths")
+    async with running_worker(time_env, db_pool, reply_settings) as h:
+        link = await h.start(web.url("/inbox/paths"))
+        await h.until(link, S.AWAITING_RESPONSE)
+        [notice] = mailbox.messages
+        [(_, tagged)] = getaddresses([notice["Reply-To"]])
+        token = tagged.split("+", 1)[1].split("@", 1)[0]
+        retyped = token.lower().replace("0", "o").replace("1", "l").replace("-", "")
+        retyped = f"{retyped[:4]}-{retyped[4:]}"
+        subject_tag = notice["Subject"][notice["Subject"].index("[TD-") :]
+        received = "We have received your report and opened ticket 48213."
+        replies = [
+            _reply(notice, to=f"takedown+{retyped}@org.example", subject="Re: your report", in_reply_to=False,
+                   body=received, number=1),
+            _reply(notice, to=REPLY_TO, subject="Re: your report", in_reply_to=True, body=received, number=2),
+            _reply(notice, to=REPLY_TO, subject=f"Ticket 48213 {subject_tag}", in_reply_to=False, body=received,
+                   number=3),
+            _reply(notice, to=tagged, subject="Automatic reply: out of office", in_reply_to=True,
+                   body="I am out of the office until Monday.", number=4, extra="Auto-Submitted: auto-replied"),
+            _reply(notice, to="takedown+ZZZZZZZZZZ-ZZZZZ@org.example", subject="Re: [TD-ZZZZZZZZZZ-ZZZZZ]",
+                   in_reply_to=False, body=received, number=5),
+        ]  # fmt: skip
+        for raw in replies:
+            await postbox.append(raw)
+        router = ReplyRouter(db_pool, suite_crypto(), time_env.client, reply_to=REPLY_TO)
+        inbox = InboxReader(db_pool, postgres_url, imap_server.config(mailbox=postbox.mailbox), router)
+        assert (await inbox.poll_once()).new == 5
+        heard = await _eventually(lambda: _heard(db_pool, link.id, 4), "four replies heard by the link")
+        assert [(r["matched_by"], r["kind"]) for r in heard] == [
+            ("tag", "acknowledged"), ("in-reply-to", "acknowledged"), ("subject", "acknowledged"),
+            ("tag", "auto_reply"),
+        ]  # fmt: skip
+        statuses = await db_pool.fetch(
+            "SELECT status FROM inbox_messages WHERE mailbox = $1 ORDER BY uid", inbox.mailbox
+        )
+        assert [row["status"] for row in statuses][-1] == "unmatched"  # the forged tag matched nothing
+        assert (await h.status(link)).state == S.AWAITING_RESPONSE
+
+
+async def _heard(pool, link_id: str, count: int) -> list | None:
+    rows = await pool.fetch(
+        "SELECT detail FROM link_events WHERE link_id = $1 AND kind = 'reply' ORDER BY event_id", link_id
+    )
+    return [row["detail"] for row in rows] if len(rows) >= count else None
