@@ -44,7 +44,9 @@ async def get_case(
 async def get_link(
     link_id: Annotated[str, Path(max_length=80)], ctx: Annotated[ApiContext, Depends(context)]
 ) -> LinkView:
-    """Every event and notice of the link, oldest first."""
+    """Every event, notice and platform reply of the link, oldest first. A reply gives when it
+    came, the sender's domain, its classification (kind, confidence, rule), how it was matched,
+    its attachments' types and sizes, and the excerpt of the platform's words as plain text."""
     detail = await link_timeline(ctx.pool, link_id, ctx.crypto)
     view = LinkView(**detail.model_dump())
     try:

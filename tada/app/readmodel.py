@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.sealing import is_sealed
+from tada.app.replies_read import LinkReplyRow, link_replies
 from tada.domain.states import EventKind, LinkState
 from tada.errors import CaseNotFound, LinkNotFound
 
@@ -83,6 +84,8 @@ class LinkDetail(BaseModel):
     link: LinkRow
     events: list[LinkEventRow] = Field(default_factory=list)
     notices: list[NoticeRow] = Field(default_factory=list)
+    #: What the platform's emails said about the link (tada/app/replies_read.py), oldest first.
+    replies: list[LinkReplyRow] = Field(default_factory=list)
 
 
 # Notices sent = notice events in the timeline: the workflow records one after every
@@ -123,8 +126,9 @@ async def find_link(pool: asyncpg.Pool, link_id: str) -> LinkRow:
 
 
 async def link_timeline(pool: asyncpg.Pool, link_id: str, crypto: DataCrypto) -> LinkDetail:
-    """A link with every event of its timeline, oldest first, and every notice. Sealed notes
-    are opened with the case's key ("[purged]" once the case is purged)."""
+    """A link with every event of its timeline, oldest first, every notice and every reply
+    heard. Sealed notes and reply excerpts are opened with the case's key ("[purged]" once
+    the case is purged)."""
     link = await find_link(pool, link_id)
     events = await pool.fetch(
         """
@@ -149,6 +153,7 @@ async def link_timeline(pool: asyncpg.Pool, link_id: str, crypto: DataCrypto) ->
         link=link,
         events=[LinkEventRow(**row) for row in rows],
         notices=[NoticeRow(**dict(row)) for row in notices],
+        replies=await link_replies(pool, crypto, link_id),
     )
 
 

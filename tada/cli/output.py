@@ -99,8 +99,30 @@ def state_text(state: str) -> Text:
     return Text(terminal_text(state), style=STATE_STYLES.get(state, ""))
 
 
+#: A timeline value longer than this (a caseworker's reply) is cut in the table; --json has it all.
+DETAIL_SHOWN = 300
+
+
 def _detail(detail: dict[str, Any]) -> str:
-    return ", ".join(f"{key}={value}" for key, value in detail.items())
+    return ", ".join(f"{key}={_shortened(value)}" for key, value in detail.items())
+
+
+def _shortened(value: Any) -> str:
+    text = str(value)
+    if len(text) <= DETAIL_SHOWN:
+        return text
+    return f"{text[:DETAIL_SHOWN]}… ({len(text)} characters: --json shows them all)"
+
+
+def _size(size: int | None) -> str:
+    """An attachment's size as people read it: 512 B, 12.3 KB, 4.0 MB."""
+    if size is None:
+        return "?"
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def _plain(value: Any) -> Text:
@@ -251,3 +273,25 @@ def show_link(out: Output, detail: LinkDetail, live: LinkStatus | None, live_pro
                 when(notice.sent_at),
             )
         out.console.print(notices)
+
+    if detail.replies:
+        replies = Table(title="Replies", title_justify="left")
+        replies.add_column("Received", no_wrap=True)
+        replies.add_column("From")
+        replies.add_column("Classified")
+        replies.add_column("Rule")
+        replies.add_column("Matched by")
+        replies.add_column("Attachments", overflow="fold")
+        replies.add_column("Excerpt", overflow="fold", min_width=30)
+        for reply in detail.replies:
+            attachments = ", ".join(f"{item.type} ({_size(item.size)})" for item in reply.attachments)
+            replies.add_row(
+                when(reply.received_at),
+                _plain(reply.from_domain),
+                _plain(f"{reply.kind} ({reply.confidence})"),
+                _plain(reply.rule),
+                _plain(reply.matched_by),
+                _plain(attachments or "-"),
+                _plain(reply.excerpt),
+            )
+        out.console.print(replies)
