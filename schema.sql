@@ -256,3 +256,31 @@ CREATE TABLE IF NOT EXISTS link_replies (
     PRIMARY KEY (reply_id, link_id)
 );
 CREATE INDEX IF NOT EXISTS link_replies_link_idx ON link_replies (link_id, received_at);
+
+-- The holding pen and corrections (issue 15). A reply no header matched keeps tada's best
+-- guesses for a caseworker (tada/app/inbox_pen.py): the case ids, link ids and notice tags its
+-- text names that exist, and the platform whose registry domains include the sender's domain:
+-- ids and a platform's name only, never an address, a subject or a body. A pen entry with one
+-- strong guess is given to its link at once (assigned_by 'auto'); a caseworker gives the rest
+-- (tada inbox assign: 'caseworker'). A caseworker's corrections of a classification (tada inbox
+-- classify) are kept one row per link; the link hears the correction as reply -id.
+CREATE TABLE IF NOT EXISTS inbox_pen (
+    reply_id     bigint PRIMARY KEY REFERENCES inbox_messages (id),
+    from_domain  text,                         -- the sender's domain (as link_replies keeps it)
+    guesses      jsonb NOT NULL DEFAULT '[]'::jsonb,  -- [{"kind": link|case|message|platform, "id", "case_id"}]
+    penned_at    timestamptz NOT NULL DEFAULT now(),
+    assigned_to  text[],                       -- the link ids it was given to
+    assigned_by  text CHECK (assigned_by IN ('auto', 'caseworker')),
+    assigned_at  timestamptz
+);
+CREATE TABLE IF NOT EXISTS reply_corrections (
+    id           bigserial PRIMARY KEY,        -- the link hears the correction as reply_id -id
+    reply_id     bigint NOT NULL REFERENCES inbox_messages (id),
+    link_id      text NOT NULL REFERENCES links (link_id),
+    case_id      text NOT NULL,
+    from_kind    text NOT NULL,                -- tada/domain/replies.py ReplyKind
+    to_kind      text NOT NULL,
+    by_role      text,                         -- ops | caseworker | local
+    at           timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS reply_corrections_reply_idx ON reply_corrections (reply_id, link_id, id);
