@@ -13,6 +13,7 @@ with every one of them in constant time. Tokens are never logged nor echoed in a
 | ops | open cases, import links, withdraw (cases and links), purge, read, report reposts; |
 |     | add image hashes, choose a case's monitors, run the servers, simulate |
 | caseworker | read; respond, escalate, pause, resume, recheck, reopen, filed, withdraw a link |
+|            | assign a reply in the holding pen, correct a reply's classification |
 | monitor | report reposts on the cases that opted into its name, nothing else |
 """
 
@@ -56,11 +57,14 @@ class Action(str, Enum):
     CASE_MONITORS = "case.monitors"  # which monitors may report on a case
     SERVE = "serve"  # run the API or the codec server (each checks its own tokens)
     SIMULATE = "simulate"  # a rehearsal in a database of its own
+    INBOX_ASSIGN = "inbox.assign"  # a reply in the holding pen given to its link
+    INBOX_CLASSIFY = "inbox.classify"  # a reply's classification corrected
 
 
 _CASEWORK = {
     Action.LINK_RESPOND, Action.LINK_ESCALATE, Action.LINK_PAUSE, Action.LINK_RESUME,
     Action.LINK_RECHECK, Action.LINK_REOPEN, Action.LINK_FILED, Action.LINK_WITHDRAW,
+    Action.INBOX_ASSIGN, Action.INBOX_CLASSIFY,
 }  # fmt: skip
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
