@@ -6,11 +6,13 @@ own (ended with it): with two workers, one polls and the other skips. Under the 
 
 1. messages finished here but not yet marked on the server are marked (a reader that died
    between the two);
-2. rows left in processing (a reader killed mid-message) or in error are tried again, with a
-   new claim, until ``max_attempts``; then they are recorded failed and marked;
-3. the messages above the highest UID recorded for this UIDVALIDITY are listed (UID and
-   RFC822.SIZE only) and each, lowest first, gets its row *before* it is read (INSERT ... ON
-   CONFLICT DO NOTHING: no row, someone else has it). Over ``limits.max_bytes``: recorded
+2. the messages above the highest UID recorded for this UIDVALIDITY are listed (UID and
+   RFC822.SIZE only) and each gets its row, queued, *before* it is read (INSERT ... ON
+   CONFLICT DO NOTHING: no row, someone else has it);
+3. the rows waiting (queued now, or left in processing by a reader killed mid-message, or in
+   error) are taken in turns between senders (tada/domain/inbox_order.py: by the domain of
+   the From header, so a flood from one sender holds back no one else's reply), each with a
+   claim; a row tried ``max_attempts`` times is recorded failed and marked. Over ``limits.max_bytes``: recorded
    too_large with its size, never downloaded. Else fetched (at most the cap, whatever the
    server said), read within bounds (tada/domain/mail_reading.py, in a thread), its Message-ID
    (else a digest of its bytes) taken, so the same message again is recorded a duplicate and
@@ -29,7 +31,7 @@ classifier) and the row's id; it returns the status to record: a short lower-cas
 "matched" or "unmatched" (the pen), not one the reader keeps for itself. Raising records the
 row in error (the exception's type only) to be tried again, as does taking longer than
 ``processing_timeout`` (5 minutes). The default records every message
-"unmatched": matching and classifying come later.
+"unmatched"; the worker's is tada/app/reply_routing.py.
 
 Nothing of a message's content is stored: ids, sizes, statuses and problems in tada's words.
 """
@@ -50,6 +52,7 @@ from tada.app.inbox_store import (
     DUPLICATE,
     ERROR,
     FAILED,
+    QUEUED,
     RESERVED,
     STATUS,
     TOO_LARGE,
@@ -60,6 +63,7 @@ from tada.app.inbox_store import (
     mailbox_key,
 )
 from tada.clients.imap_mailbox import ImapConfig, ImapError, MailboxSession, open_mailbox
+from tada.domain.inbox_order import senders_in_turn
 from tada.domain.mail_reading import LIMITS, MailLimits, ReadMail, read_mail
 from tada.errors import Misconfigured
 from tada.settings import Settings
@@ -175,28 +179,27 @@ class InboxReader:
     ) -> None:
         uidvalidity = session.uidvalidity
         await self._mark(session, uidvalidity, await self.store.unflagged(uidvalidity))
-        unfinished = await self.store.unfinished(uidvalidity)
-        if unfinished:
-            on_server = {item.uid: item.size for item in await session.sizes([row["uid"] for row in unfinished])}
-            for row in unfinished:
-                if stop.is_set() or lock.is_closed():
-                    return
-                if row["uid"] not in on_server:
-                    await self.store.give_up(row["id"], "no longer in the mailbox")
-                elif row["attempts"] >= self.max_attempts:
-                    await self.store.give_up(row["id"], f"not processed in {row['attempts']} attempts")
-                    await self._mark(session, uidvalidity, [row["uid"]])
-                elif claimed := await self.store.reclaim(row["id"], on_server[row["uid"]]):
-                    outcome.retried += 1
-                    await self._process(session, uidvalidity, claimed, outcome)
-        for listed in await session.list_after(await self.store.last_uid(uidvalidity)):
+        listed = await session.list_after(await self.store.last_uid(uidvalidity))
+        outcome.new += await self.store.queue(uidvalidity, [(item.uid, item.size) for item in listed])
+        waiting = await self.store.unfinished(uidvalidity)  # queued now, or left by an earlier poll
+        if not waiting:
+            return
+        on_server = {item.uid: item.size for item in await session.sizes([row["uid"] for row in waiting])}
+        by_uid = {row["uid"]: row for row in waiting}
+        order = senders_in_turn(sorted(by_uid), await session.senders(sorted(on_server)))  # a flood waits its turn
+        for uid in order:
+            row = by_uid[uid]
             if stop.is_set() or lock.is_closed():
                 return
-            claimed = await self.store.insert(uidvalidity, listed.uid, listed.size)
-            if claimed is None:
-                continue
-            outcome.new += 1
-            await self._process(session, uidvalidity, claimed, outcome)
+            if uid not in on_server:
+                await self.store.give_up(row["id"], "no longer in the mailbox")
+            elif row["attempts"] >= self.max_attempts:
+                await self.store.give_up(row["id"], f"not processed in {row['attempts']} attempts")
+                await self._mark(session, uidvalidity, [uid])
+            elif claimed := await self.store.reclaim(row["id"], on_server[uid]):
+                if row["status"] != QUEUED:
+                    outcome.retried += 1
+                await self._process(session, uidvalidity, claimed, outcome)
 
     async def _process(self, session: MailboxSession, uidvalidity: int, claimed: Claimed, outcome: PollOutcome) -> None:
         try:

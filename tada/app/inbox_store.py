@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
-PROCESSING, ERROR, FAILED = "processing", "error", "failed"
+QUEUED, PROCESSING, ERROR, FAILED = "queued", "processing", "error", "failed"
 TOO_LARGE, DUPLICATE, UNMATCHED, MATCHED = "too_large", "duplicate", "unmatched", "matched"
 #: Statuses only the reader sets; a processing function returns another (tada/app/inbox.py).
-RESERVED = frozenset({PROCESSING, ERROR, FAILED, TOO_LARGE, DUPLICATE})
+RESERVED = frozenset({QUEUED, PROCESSING, ERROR, FAILED, TOO_LARGE, DUPLICATE})
 STATUS = re.compile(r"[a-z][a-z_]{0,31}")
 _MAX_TEXT = 1000
 
@@ -55,35 +55,42 @@ class InboxStore:
         )
         return int(value or 0)
 
-    async def insert(self, uidvalidity: int, uid: int, size: int) -> Claimed | None:
-        """The new row, claimed; ``None`` when the message has one already (someone else has it)."""
-        claim = uuid.uuid4()
-        row_id = await self.pool.fetchval(
-            """INSERT INTO inbox_messages (mailbox, uidvalidity, uid, size, claim)
-               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING RETURNING id""",
-            self.mailbox,
-            uidvalidity,
-            uid,
-            size,
-            claim,
+    async def queue(self, uidvalidity: int, listed: list[tuple[int, int]]) -> int:
+        """A row for each new message (uid, size), queued and unclaimed; how many were new here
+        (a message another reader recorded first keeps its row)."""
+        if not listed:
+            return 0
+        return int(
+            await self.pool.fetchval(
+                """WITH added AS (
+                       INSERT INTO inbox_messages (mailbox, uidvalidity, uid, size, status, attempts)
+                       SELECT $1, $2, uid, size, 'queued', 0 FROM unnest($3::bigint[], $4::bigint[]) AS l(uid, size)
+                       ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING RETURNING 1)
+                   SELECT count(*) FROM added""",
+                self.mailbox,
+                uidvalidity,
+                [uid for uid, _ in listed],
+                [size for _, size in listed],
+            )
         )
-        return None if row_id is None else Claimed(row_id, uid, size, claim, 1)
 
     async def unfinished(self, uidvalidity: int) -> list[asyncpg.Record]:
-        """Rows left in processing or error, oldest first."""
+        """Rows queued, or left in processing or error, oldest first."""
         return await self.pool.fetch(
-            """SELECT id, uid, size, attempts FROM inbox_messages
-               WHERE mailbox = $1 AND uidvalidity = $2 AND status IN ('processing', 'error') ORDER BY uid""",
+            """SELECT id, uid, size, attempts, status FROM inbox_messages
+               WHERE mailbox = $1 AND uidvalidity = $2 AND status IN ('queued', 'processing', 'error')
+               ORDER BY uid""",
             self.mailbox,
             uidvalidity,
         )
 
     async def reclaim(self, row_id: int, size: int) -> Claimed | None:
-        """A new claim on an unfinished row (the previous attempt's may no longer finish it)."""
+        """A claim on a queued row, or a new one on an unfinished row (the previous attempt's may
+        no longer finish it)."""
         claim = uuid.uuid4()
         row = await self.pool.fetchrow(
-            """UPDATE inbox_messages SET claim = $2, attempts = attempts + 1, size = $3
-               WHERE id = $1 AND status IN ('processing', 'error') RETURNING uid, attempts""",
+            """UPDATE inbox_messages SET claim = $2, attempts = attempts + 1, size = $3, status = 'processing'
+               WHERE id = $1 AND status IN ('queued', 'processing', 'error') RETURNING uid, attempts""",
             row_id,
             claim,
             size,
@@ -143,7 +150,7 @@ class InboxStore:
     async def give_up(self, row_id: int, problem: str) -> None:
         await self.pool.execute(
             """UPDATE inbox_messages SET status = 'failed', problem = $2, processed_at = now()
-               WHERE id = $1 AND status IN ('processing', 'error')""",
+               WHERE id = $1 AND status IN ('queued', 'processing', 'error')""",
             row_id,
             problem[:_MAX_TEXT],
         )
@@ -152,7 +159,7 @@ class InboxStore:
         """UIDs finished here but not yet marked on the server."""
         rows = await self.pool.fetch(
             """SELECT uid FROM inbox_messages WHERE mailbox = $1 AND uidvalidity = $2 AND NOT flagged
-                   AND status NOT IN ('processing', 'error') ORDER BY uid""",
+                   AND status NOT IN ('queued', 'processing', 'error') ORDER BY uid""",
             self.mailbox,
             uidvalidity,
         )

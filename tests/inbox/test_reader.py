@@ -212,7 +212,7 @@ async def test_a_reader_killed_mid_batch_loses_none_and_repeats_none(imap_server
     with pytest.raises(asyncio.CancelledError):
         await task
     found = await rows(db_pool, first)
-    assert [row["status"] for row in found] == ["unmatched", "unmatched", "processing"]
+    assert [row["status"] for row in found] == ["unmatched", "unmatched", "processing", "queued", "queued", "queued"]
 
     second_calls: list[int] = []
 
@@ -222,7 +222,7 @@ async def test_a_reader_killed_mid_batch_loses_none_and_repeats_none(imap_server
 
     restarted = reader(imap_server, postbox, db_pool, postgres_url, recording)
     outcome = await restarted.poll_once()
-    assert (outcome.retried, outcome.new) == (1, 3)
+    assert (outcome.retried, outcome.new) == (1, 0)  # the killed poll had queued all six
     found = await rows(db_pool, restarted)
     assert len(found) == 6 and all(row["status"] == "unmatched" and row["flagged"] for row in found)
     assert found[2]["attempts"] == 2

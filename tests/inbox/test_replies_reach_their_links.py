@@ -77,7 +77,7 @@ async def test_replies_by_email_move_their_links(
         alone = await h.start(web.url(paths[3]))  # a case of its own: an email of its own
         await h.advance(timedelta(minutes=6))
         for link in [*batched, alone]:
-            await h.until(link, S.AWAITING_RESPONSE)
+            await h.until(link, S.AWAITING_RESPONSE, timeout=90)
 
         def text(message) -> str:
             return message.get_body(("plain",)).get_content()
@@ -106,10 +106,10 @@ async def test_replies_by_email_move_their_links(
         assert outcome.new == 4
 
         for link in batched:  # the platform's word and a gone check: removed
-            await h.until(link, S.REMOVED)
+            await h.until(link, S.REMOVED, timeout=90)
             [heard] = await _events(db_pool, link.id, "reply")
             assert (heard["kind"], heard["confidence"], heard["matched_by"]) == ("removed", "high", "tag")
-        await h.until(alone, S.ESCALATED)  # a confident refusal escalates
+        await h.until(alone, S.ESCALATED, timeout=90)  # a confident refusal escalates
         waits = await _eventually(lambda: _events(db_pool, alone.id, "waiting"), "the claim against a live page")
         assert {"for": "caseworker: platform says removed, page still live"} in waits
         rows = await db_pool.fetch(
@@ -145,7 +145,7 @@ async def test_a_reply_naming_two_of_five_links_reaches_those_two(
         links = [await h.start(web.url(path), policy, case_id=case_id) for path in paths]
         await h.advance(timedelta(minutes=6))
         for link in links:
-            await h.until(link, S.AWAITING_RESPONSE)
+            await h.until(link, S.AWAITING_RESPONSE, timeout=90)
         [notice] = [m for m in mailbox.messages if web.url(paths[0]) in m.get_body(("plain",)).get_content()]
         listed = await db_pool.fetch(
             "SELECT link_id, position FROM notice_message_links WHERE link_id = ANY($1::text[]) ORDER BY position",
@@ -164,7 +164,7 @@ async def test_a_reply_naming_two_of_five_links_reaches_those_two(
         assert (await inbox.poll_once()).new == 1
         for link in links:
             if link.id in first_two:
-                await h.until(link, S.REMOVED)
+                await h.until(link, S.REMOVED, timeout=90)
         told = await db_pool.fetch(
             "SELECT link_id FROM link_replies WHERE link_id = ANY($1::text[])", [link.id for link in links]
         )
@@ -207,7 +207,7 @@ async def test_a_bounce_returns_to_the_inbox_and_the_link_stops_writing_there(
     web.live("/inbox/bounce")
     async with running_worker(time_env, db_pool, reply_settings) as h:
         link = await h.start(web.url("/inbox/bounce"))
-        await h.until(link, S.AWAITING_RESPONSE)
+        await h.until(link, S.AWAITING_RESPONSE, timeout=90)
         [notice] = mailbox.messages
         [(_, reply_address)] = getaddresses([notice["Reply-To"]])
         assert mailbox.envelopes[-1].mail_from == reply_address
@@ -247,7 +247,7 @@ async def test_each_way_a_reply_finds_its_notice(
     web.live("/inbox/paths")
     async with running_worker(time_env, db_pool, reply_settings) as h:
         link = await h.start(web.url("/inbox/paths"))
-        await h.until(link, S.AWAITING_RESPONSE)
+        await h.until(link, S.AWAITING_RESPONSE, timeout=90)
         [notice] = mailbox.messages
         [(_, tagged)] = getaddresses([notice["Reply-To"]])
         token = tagged.split("+", 1)[1].split("@", 1)[0]
