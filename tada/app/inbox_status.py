@@ -8,7 +8,7 @@ from datetime import datetime
 import asyncpg
 from pydantic import BaseModel, Field
 
-from tada.app.inbox_store import DUPLICATE, ERROR, FAILED, MATCHED, PROCESSING, TOO_LARGE, UNMATCHED
+from tada.app.inbox_store import DUPLICATE, ERROR, FAILED, MATCHED, PROCESSING, QUEUED, TOO_LARGE, UNMATCHED
 
 
 class MailboxStatus(BaseModel):
@@ -59,7 +59,7 @@ def _mailbox(name: str, poll: asyncpg.Record | None, by_status: dict[str, int], 
         duplicates=by_status.get(DUPLICATE, 0),
         too_large=by_status.get(TOO_LARGE, 0),
         errors=by_status.get(ERROR, 0) + by_status.get(FAILED, 0),
-        in_progress=by_status.get(PROCESSING, 0),
+        in_progress=by_status.get(PROCESSING, 0) + by_status.get(QUEUED, 0),  # queued: its turn not yet come
         by_status=dict(sorted(by_status.items())),
     )
     if poll is not None:
