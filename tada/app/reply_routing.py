@@ -3,7 +3,8 @@
 ``ReplyRouter`` is the inbox reader's ``on_message`` (tada/app/inbox.py). For each message:
 
 1. the notice email it answers (tada/app/reply_matching.py: its Reply-To tag, In-Reply-To,
-   References, the subject's tag); none: the holding pen (``unmatched``), for a caseworker;
+   References, the subject's tag); none: the holding pen (tada/app/inbox_pen.py: the guesses
+   kept for a caseworker, ``unmatched``; one strong guess gives it to its link, ``auto``);
 2. what it says (tada/domain/reply_classes.py: bounce, auto-reply, phrases);
 3. one ``link_replies`` row for every link the email listed, or for those the reply names
    when it names some ("the first two are removed", "links 1 and 3", a quoted address:
@@ -31,9 +32,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from tada.adapters.data_crypto import DataCrypto
 from tada.app.client_source import ClientSource, client_of
+from tada.app.inbox_pen import Pen
 from tada.app.reply_matching import match_reply
 from tada.app.reply_messages import reply_tag_key
 from tada.domain.mail_reading import ReadMail
+from tada.domain.registry import Registry
 from tada.domain.replies import PlatformReply, ReplyKind
 from tada.domain.reply_classes import ReplyClass, classify
 from tada.domain.reply_clues import MatchedLink, ReplyMatch
@@ -56,18 +59,34 @@ ON CONFLICT (reply_id, link_id) DO NOTHING
 
 
 class ReplyRouter:
-    def __init__(self, pool: asyncpg.Pool, crypto: DataCrypto, client: ClientSource, *, reply_to: str | None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        crypto: DataCrypto,
+        client: ClientSource,
+        *,
+        reply_to: str | None,
+        registry: Registry | None = None,
+    ) -> None:
         self._pool = pool
         self._crypto = crypto
         self._client = client
         self._reply_to = reply_to
         self._tag_key = reply_tag_key(crypto)
+        # No match: the holding pen keeps the best guesses (registry: the sender's platform),
+        # and gives the reply to the one link a single strong guess names (tada/app/inbox_pen.py).
+        self.pen = Pen(pool, self._tag_key, registry, self.deliver)
 
     async def __call__(self, read: ReadMail, message: EmailMessage, row_id: int) -> str:
         match = await match_reply(self._pool, message, self._tag_key, reply_to=self._reply_to)
         if match is None or not match.links:
-            log.info("reply_unmatched", reply=row_id)
-            return UNMATCHED
+            return await self.pen.hold(read, message, row_id)
+        await self.deliver(read, message, row_id, match)
+        return MATCHED
+
+    async def deliver(self, read: ReadMail, message: EmailMessage, row_id: int, match: ReplyMatch) -> None:
+        """Classify, record and tell the links of ``match``: a reply the headers matched, or one
+        the pen or a caseworker gave to a link (``match.matched_by`` "auto" or "caseworker")."""
         found = classify(message)
         received_at = await self._pool.fetchval("SELECT received_at FROM inbox_messages WHERE id = $1", row_id)
         bounced = await self._bounced_recipient(match, found)
@@ -83,7 +102,6 @@ class ReplyRouter:
             "reply_matched", reply=row_id, case_id=match.case_id, links=len(match.links),
             kind=found.kind.value, confidence=found.confidence, matched_by=match.matched_by,
         )  # fmt: skip
-        return MATCHED
 
     async def _record(
         self, read: ReadMail, row_id: int, match: ReplyMatch, link_id: str, found: ReplyClass, received_at: datetime
