@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,15 +14,17 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from tada.app.caseworker import signal_link
+from tada.app.caseworker_reply import MAX_REPLY, MAX_REPLY_BYTES, mailer_for, read_reply_file, record_sent, send_reply
 from tada.app.readmodel import link_timeline
 from tada.cli.output import Output, show_link
 from tada.cli.params import Json, LinkArg, text_option
-from tada.cli.runtime import Session, needs, reason, run
+from tada.cli.runtime import Session, needs, reason, run, usage_error
 from tada.domain import registry_values
 from tada.domain.access import Action
 from tada.domain.models import EscalationContact, LinkStatus, PlatformResponse
+from tada.domain.registry import load_registry
 from tada.domain.states import Escalation, ResponseOutcome
-from tada.domain.victim_data import check_note
+from tada.domain.victim_data import InvalidField, check_note
 from tada.errors import Unavailable
 from tada.workflows.link import LinkWorkflow
 
@@ -150,3 +154,60 @@ _bare_signal("reopen", Action.LINK_REOPEN, LinkWorkflow.reopen, "Start again fro
 _bare_signal(
     "filed", Action.LINK_FILED, LinkWorkflow.confirm_filed, "Confirm that you filed a manual report for this link."
 )
+
+
+# --- answering the platform -------------------------------------------------------------
+
+
+@app.command("reply")
+@needs(Action.LINK_REPLY)
+def link_reply(
+    link_id: LinkArg,
+    file: Annotated[
+        str,
+        typer.Option(
+            "--file",
+            metavar="TEXT",
+            help=f"The reply: a UTF-8 text file (- reads stdin), at most {MAX_REPLY} characters.",
+        ),
+    ],
+    as_json: Json = False,
+) -> None:
+    """Answer the platform's last reply by email, as the organisation, threaded on the notice.
+
+    It goes to the address the link's latest notice went to, from TADA_NOTICE_FROM, with a
+    Reply-To (TADA_REPLY_TO) tagged so the platform's answer comes back to this link. The
+    text is sent as plain text and kept, sealed, in the link's timeline."""
+    out = Output(as_json)
+    try:
+        text = read_reply_file(_read(file))
+    except InvalidField as error:
+        raise usage_error(out, f"--file: {error}") from None
+    except OSError as error:
+        raise usage_error(out, f"--file: cannot read it ({error.strerror or type(error).__name__})") from None
+
+    async def command(session: Session) -> None:
+        settings = session.settings
+        sent = await send_reply(
+            await session.pool(), session.crypto, mailer_for(settings), load_registry(settings.platforms),
+            link_id=link_id, text=text, notice_from=settings.notice_from, reply_to=settings.reply_to,
+        )  # fmt: skip
+        await record_sent(await session.pool(), session.actor_role, sent)
+        if out.as_json:
+            out.json({"sent": True, **sent.model_dump(mode="json")})
+            return
+        answered = f"reply {sent.answering_reply}" if sent.answering_reply is not None else "notice (no reply yet)"
+        out.say(f"Reply sent to {sent.to} for link {link_id}, answering the platform's {answered}.")
+        out.say(f"Subject: {sent.subject}")
+        out.say(f"Its answer comes back to this link (reply token {sent.reply_token}).")
+        out.say(f"See it in the timeline with `tada link show {link_id}`.")
+
+    run(out, command, Action.LINK_REPLY, target=link_id)
+
+
+def _read(file: str) -> bytes:
+    """At most MAX_REPLY_BYTES and one more, so a longer file is refused without reading it all."""
+    if file == "-":
+        return sys.stdin.buffer.read(MAX_REPLY_BYTES + 1)
+    with Path(file).open("rb") as handle:
+        return handle.read(MAX_REPLY_BYTES + 1)

@@ -12,7 +12,7 @@ with every one of them in constant time. Tokens are never logged nor echoed in a
 | --- | --- |
 | ops | open cases, import links, withdraw (cases and links), purge, read, report reposts; |
 |     | add image hashes, choose a case's monitors, run the servers, simulate |
-| caseworker | read; respond, escalate, pause, resume, recheck, reopen, filed, withdraw a link |
+| caseworker | read; respond, escalate, pause, resume, recheck, reopen, filed, withdraw, reply to a link; |
 |            | assign a reply in the holding pen, correct a reply's classification |
 | monitor | report reposts on the cases that opted into its name, nothing else |
 """
@@ -52,6 +52,7 @@ class Action(str, Enum):
     LINK_REOPEN = "link.reopen"
     LINK_FILED = "link.filed"
     LINK_WITHDRAW = "link.withdraw"
+    LINK_REPLY = "link.reply"  # an email to the platform, answering its last reply
     REPOST = "repost"
     CASE_ADD_HASH = "case.add-hash"  # PDQ hashes of the victim's images
     CASE_MONITORS = "case.monitors"  # which monitors may report on a case
@@ -63,7 +64,7 @@ class Action(str, Enum):
 
 _CASEWORK = {
     Action.LINK_RESPOND, Action.LINK_ESCALATE, Action.LINK_PAUSE, Action.LINK_RESUME,
-    Action.LINK_RECHECK, Action.LINK_REOPEN, Action.LINK_FILED, Action.LINK_WITHDRAW,
+    Action.LINK_RECHECK, Action.LINK_REOPEN, Action.LINK_FILED, Action.LINK_WITHDRAW, Action.LINK_REPLY,
     Action.INBOX_ASSIGN, Action.INBOX_CLASSIFY,
 }  # fmt: skip
 
