@@ -16,8 +16,10 @@ from tada.app.caseworker import withdraw_case
 from tada.app.inbox import InboxReader
 from tada.app.purge import purge_case_data
 from tada.app.reply_routing import ReplyRouter
-from tada.domain.states import LinkState
-from tests.lifecycle.harness import PLATFORM_EMAIL, make_policy, running_worker
+from tada.domain.models import EscalationContact
+from tada.domain.states import Escalation, LinkState
+from tada.workflows.link import LinkWorkflow
+from tests.lifecycle.harness import HOST_EMAIL, PLATFORM_EMAIL, make_policy, running_worker
 from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -288,3 +290,30 @@ async def _heard(pool, link_id: str, count: int) -> list | None:
         "SELECT detail FROM link_events WHERE link_id = $1 AND kind = 'reply' ORDER BY event_id", link_id
     )
     return [row["detail"] for row in rows] if len(rows) >= count else None
+
+
+async def test_a_bounced_escalation_goes_to_the_next_contact(
+    time_env, db_pool, reply_settings, mailbox, web, imap_server, postbox, postgres_url
+):
+    """A caseworker's contact for the host bounces (its report comes back to the inbox): the
+    escalation goes on to the next contact, the registry's, at once."""
+    web.live("/inbox/escalation-bounce")
+    async with running_worker(time_env, db_pool, reply_settings) as h:
+        link = await h.start(web.url("/inbox/escalation-bounce"))
+        await h.until(link, S.AWAITING_RESPONSE, timeout=90)
+        first = "abuse@first-host.test"
+        await link.signal(LinkWorkflow.escalate, EscalationContact(email=first, kind=Escalation.HOST))
+        await h.wait(link, lambda s: s.state == S.ESCALATED and s.next_action == "re-check after escalation", 90)
+        [escalation] = [m for m in mailbox.messages if m["To"] == first]
+        await postbox.append(delivery_report(escalation, first))
+        router = ReplyRouter(db_pool, suite_crypto(), time_env.client, reply_to=REPLY_TO)
+        inbox = InboxReader(db_pool, postgres_url, imap_server.config(mailbox=postbox.mailbox), router)
+        assert (await inbox.poll_once()).new == 1
+
+        async def sent_to_the_next() -> bool:
+            return ("escalation_host", HOST_EMAIL, "sent") in await h.notice_rows(link.id)
+
+        await _eventually(sent_to_the_next, "the escalation to the registry's contact", timeout=90)
+        rows = await h.notice_rows(link.id)
+        assert [row[1] for row in rows] == [PLATFORM_EMAIL, first, HOST_EMAIL]
+        assert (await h.status(link)).escalations_sent == 1  # the bounced one never counted
