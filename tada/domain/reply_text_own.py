@@ -35,6 +35,8 @@ import unicodedata
 
 from mailparser_reply import EmailReplyParser
 
+from tada.domain.terminal_text import without_sequences
+
 #: Letters (whitespace ignored) a line needs before it is cut for occurring in tada's notice on its own.
 NOTICE_LINE_MIN = 15
 #: Characters of a body read at most (a reply's own words come first; the rest is quoted or attached).
@@ -135,7 +137,7 @@ def own_words(text: str, notice_text: str | None = None) -> str:
 def excerpt(text: str, limit: int = EXCERPT_MAX) -> str:
     """At most ``limit`` characters of ``text``: whitespace collapsed, what is not printable dropped,
     addresses and links masked."""
-    spaced = "".join(" " if ch.isspace() else ch for ch in text)
+    spaced = "".join(" " if ch.isspace() else ch for ch in without_sequences(text))
     visible = "".join(ch for ch in spaced if ch.isprintable())
     collapsed = " ".join(visible.split())[: limit * 2]  # masking what is shown, not the whole text
     collapsed = _LINK.sub("[link]", _ADDRESS.sub("[address]", collapsed))

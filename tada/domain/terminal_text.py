@@ -62,6 +62,11 @@ def terminal_text(value: str) -> str:
     return "\n".join(_replaced(line, REPLACEMENT) for line in value.split("\n"))
 
 
+def without_sequences(value: str) -> str:
+    """``value`` without its escape sequences (whole: ``ESC[31m`` leaves nothing behind)."""
+    return _SEQUENCE.sub("", value) if _SEQUENCE_START.search(value) else value
+
+
 def without_controls(text: str) -> str:
     """``text`` without any unsafe character (line ends kept): for text already laid out."""
     if text.isprintable():

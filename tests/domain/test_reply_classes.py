@@ -303,7 +303,7 @@ def test_the_excerpt_is_short_single_spaced_and_free_of_controls_links_and_addre
     )
     short = excerpt(text)
     assert len(short) <= EXCERPT_MAX and short.endswith("…")
-    assert short.startswith("Removed by[2J us. See [link] or write to [address] xxx")
+    assert short.startswith("Removed by us. See [link] or write to [address] xxx")
 
 
 def test_the_model_is_frozen_and_bounded():
@@ -356,3 +356,9 @@ def test_a_huge_hostile_body_is_read_in_bounded_time():
     result = _classify(raw)
     assert time.monotonic() - started < 10
     assert len(result.excerpt) <= EXCERPT_MAX
+
+
+def test_an_excerpt_keeps_nothing_of_an_escape_sequence():
+    from tada.domain.reply_text_own import excerpt
+
+    assert excerpt("It is \x1b[31mREMOVED\x1b[0m now\x1b]8;;https://x.test\x07 here") == "It is REMOVED now here"
