@@ -96,7 +96,7 @@ class CaseworkerActionKind(StrEnum):
     RECHECK = "recheck"
     REOPEN = "reopen"
     FILED = "filed"
-    REPLY = "reply"  # not a person's: the inbox's, with a reply's classification
+    REPLY = "reply"  # the inbox telling a link of a reply; also a caseworker's emailed answer (tada link reply)
 
 
 S = LinkState
