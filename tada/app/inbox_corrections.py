@@ -35,12 +35,12 @@ from tada.app.inbox import imap_config
 from tada.app.inbox_pen import CASEWORKER, MATCHED, link_match, record_assignment
 from tada.app.inbox_store import UNMATCHED, mailbox_key
 from tada.app.reply_routing import ReplyRouter, _tell
-from tada.clients.imap_mailbox import open_mailbox
+from tada.clients.imap_mailbox import ImapError, open_mailbox
 from tada.domain.mail_reading import LIMITS, Reading, read_mail
 from tada.domain.registry import Registry
 from tada.domain.replies import PlatformReply, ReplyKind
 from tada.domain.reply_clues import ReplyMatch
-from tada.errors import InvalidInput, NotFound, Refused
+from tada.errors import InvalidInput, NotFound, Refused, Unavailable
 from tada.settings import Settings
 
 KINDS = ", ".join(kind.value for kind in ReplyKind)
@@ -117,6 +117,8 @@ async def _target(conn: asyncpg.Connection, target: str) -> ReplyMatch:
     )
     if found is None:
         raise TargetNotFound(target)
+    if await conn.fetchval("SELECT purged_at IS NOT NULL FROM cases WHERE case_id = $1", found.case_id):
+        raise Refused(f"case {found.case_id} was purged: no reply is recorded for its links")
     return found
 
 
@@ -124,10 +126,13 @@ async def _fetch_again(settings: Settings, row_id: int, row: asyncpg.Record) -> 
     config = imap_config(settings)
     if mailbox_key(config.host, config.port, config.mailbox, config.username) != row["mailbox"]:
         raise Refused(f"message {row_id} was read from another mailbox than this TADA_IMAP_* one")
-    async with open_mailbox(config) as session:
-        if session.uidvalidity != row["uidvalidity"]:
-            raise Refused(f"message {row_id} cannot be found again: the mailbox was renumbered (a new UIDVALIDITY)")
-        raw = await session.fetch(row["uid"], LIMITS.max_bytes)
+    try:
+        async with open_mailbox(config) as session:
+            if session.uidvalidity != row["uidvalidity"]:
+                raise Refused(f"message {row_id} cannot be found again: the mailbox was renumbered (new UIDVALIDITY)")
+            raw = await session.fetch(row["uid"], LIMITS.max_bytes)
+    except ImapError as error:  # in tada's words: the host, the step, the reason
+        raise Unavailable(f"message {row_id} cannot be fetched again: {error}") from None
     if raw is None:
         raise Refused(f"message {row_id} is no longer in the mailbox")
     return await asyncio.to_thread(read_mail, raw, LIMITS)

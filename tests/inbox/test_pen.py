@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -86,9 +85,9 @@ class Inbox:
         )
         return [row["id"] for row in rows]
 
-    async def tada(self, *args: str) -> tuple[int, str, str]:
-        """(exit code, stdout, stderr) of ``tada *args``, as a caseworker."""
-        with use_settings(self.cli_settings, configure_logs=False):
+    async def tada(self, *args: str, **changes: Any) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr) of ``tada *args``, as a caseworker (settings changed by ``changes``)."""
+        with use_settings(self.cli_settings.model_copy(update=changes), configure_logs=False):
             result = await asyncio.to_thread(CliRunner().invoke, tada_app, list(args), env={"COLUMNS": "250"})
         return result.exit_code, result.stdout, result.stderr
 
@@ -108,8 +107,15 @@ def inbox(time_env, db_pool, reply_settings, imap_server, postbox, postgres_url)
 def document(out: str) -> Any:
     """The JSON document of ``--json``; in-process, the suite's own log lines may come around it
     (the real CLI logs warnings only, on stderr)."""
-    start = next(line for line in out.splitlines() if line[:1] in "[{")
-    return json.JSONDecoder().raw_decode(out[out.index(start) :])[0]
+    decoder, at = json.JSONDecoder(), 0
+    for line in out.splitlines(keepends=True):
+        if line[:1] in "[{":
+            try:
+                return decoder.raw_decode(out[at:])[0]
+            except json.JSONDecodeError:
+                pass
+        at += len(line)
+    raise AssertionError("no JSON document on stdout")
 
 
 async def awaiting(h, web, *paths: str, case_id: str | None = None) -> list:
@@ -117,7 +123,6 @@ async def awaiting(h, web, *paths: str, case_id: str | None = None) -> list:
     for path in paths:
         web.live(path)
     links = [await h.start(web.url(path), make_policy(), case_id=case_id) for path in paths]
-    await h.advance(timedelta(minutes=1))
     for link in links:
         await h.until(link, S.AWAITING_RESPONSE)
     return links
@@ -279,6 +284,11 @@ async def test_a_caseworker_gives_a_pen_entry_to_its_link_which_hears_it(time_en
         code, _, err = await inbox.tada("inbox", "assign", str(stranger), f"{case_id}-0123456789abcdef")
         assert code == 4 and f"no notice or link {case_id}-0123456789abcdef" in err, err
         assert await inbox.status(stranger) == "unmatched"
+        code, _, err = await inbox.tada("inbox", "assign", str(stranger), removed.id, imap_mailbox="Elsewhere")
+        assert code == 3 and f"message {stranger} was read from another mailbox than this TADA_IMAP_* one" in err
+        code, _, err = await inbox.tada("inbox", "assign", str(stranger), removed.id, imap_host=None)
+        assert code == 2 and "TADA_IMAP_HOST is not set" in err
+        assert await inbox.status(stranger) == "unmatched" and await reply_events(db_pool, removed.id) != []
         code, _, err = await inbox.tada("inbox", "assign", "987654321", removed.id)
         assert code == 4 and "no message 987654321 in the inbox" in err
         code, _, err = await inbox.tada("inbox", "assign", "not-a-number", removed.id)
