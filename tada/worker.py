@@ -195,7 +195,8 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event, interceptors: S
         # Issue 15: the mailbox replies arrive in, read beside the worker when TADA_IMAP_HOST is
         # set (tada/app/inbox_task.py); each reply matched, classified and told to its links
         # (tada/app/reply_routing.py); stopped after the worker, before the pool closes.
-        replies = ReplyRouter(pool, DataCrypto.from_settings(settings), client, reply_to=settings.reply_to)
+        crypto = DataCrypto.from_settings(settings)
+        replies = ReplyRouter(pool, crypto, client, reply_to=settings.reply_to, registry=registry)
         await stack.enter_async_context(inbox_reading(settings, pool, replies))
         log.info("worker_started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
         async with worker:

@@ -34,7 +34,7 @@ from tada.app.client_source import ClientSource, client_of
 from tada.app.inbox import imap_config
 from tada.app.inbox_pen import CASEWORKER, MATCHED, link_match, record_assignment
 from tada.app.inbox_store import UNMATCHED, mailbox_key
-from tada.app.reply_routing import ReplyRouter, _tell
+from tada.app.reply_routing import ReplyRouter, tell
 from tada.clients.imap_mailbox import ImapError, open_mailbox
 from tada.domain.mail_reading import LIMITS, Reading, read_mail
 from tada.domain.registry import Registry
@@ -182,9 +182,9 @@ async def correct_reply(
             told.append(_Told(reply["link_id"], _corrected(-correction, to_kind, reply)))
         if not corrections:
             corrections, told = await _told_again(conn, row_id, to_kind, replies)
-    tell = await client_of(client)
+    temporal = await client_of(client)
     for each in told:
-        await _tell(tell, each.link_id, each.reply)
+        await tell(temporal, each.link_id, each.reply)
     for correction in corrections:
         await record_audit(
             pool, actor_role=actor_role, action="inbox.classify", target=correction.link_id, allowed=True,

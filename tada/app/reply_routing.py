@@ -97,7 +97,7 @@ class ReplyRouter:
                 reply_id=row_id, kind=found.kind, confident=found.confidence == "high", rule=found.rule,
                 matched_by=match.matched_by, received_at=received_at, bounced=bounced,
             )  # fmt: skip
-            await _tell(client, link.link_id, reply)
+            await tell(client, link.link_id, reply)
         log.info(
             "reply_matched", reply=row_id, case_id=match.case_id, links=len(match.links),
             kind=found.kind.value, confidence=found.confidence, matched_by=match.matched_by,
@@ -146,7 +146,7 @@ class ReplyRouter:
         return next((row["recipient"] for row in recipients if row["recipient"].casefold() in named), None)
 
 
-async def _tell(client: Client, link_id: str, reply: PlatformReply) -> None:
+async def tell(client: Client, link_id: str, reply: PlatformReply) -> None:
     try:
         await client.get_workflow_handle(link_id).signal(LinkWorkflow.reply_received, reply)
     except RPCError as error:

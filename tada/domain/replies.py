@@ -47,7 +47,7 @@ class PlatformReply(BaseModel):
     kind: ReplyKind
     confident: bool  # the classifier's confidence reached its threshold for "high"
     rule: str  # the rule that decided, e.g. "dsn:5.1.1", "phrase:en:removed"
-    matched_by: str  # how the reply found its notice: tag, in-reply-to, references, subject, caseworker
+    matched_by: str  # how the reply found its notice: tag, in-reply-to, references, subject, auto, caseworker
     received_at: datetime
     bounced: str | None = None  # a bounce: the recipient it names (one of the link's own recipients)
 
