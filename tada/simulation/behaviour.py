@@ -24,6 +24,9 @@ sites and content farms often ignore the platform notice and answer their web ho
 are dead by the time they are reported (already gone), a few removed ones come
 back at the same address (reposts), and some platforms reply: a confirmation of
 removal, or (mostly Meta, 2.6.3) a rejection, which sends the link to escalation.
+Replies come by email (tada/simulation/replies.py), each category's mix chosen from the
+report's text: large companies' ticket systems acknowledge nearly every report; small sites
+mostly stay silent, some with a desk's out-of-office reply; one host's abuse desk is dead.
 """
 
 from __future__ import annotations
@@ -45,6 +48,11 @@ class Behaviour(BaseModel):
     confirms: float = Field(default=0.1, ge=0, le=1)  # a removal the platform confirms by reply
     rejects: float = Field(default=0.05, ge=0, le=1)  # a link it will not remove: rejected by reply
     reposted: float = Field(default=0.03, ge=0, le=1)  # a removed link that comes back
+    # The reply mix, per notice email (tada/simulation/replies.py); a decision above is written
+    # when the whole email's links share it.
+    acknowledges: float = Field(default=0.3, ge=0, le=1)  # an acknowledgement (a ticket number)
+    out_of_office: float = Field(default=0.02, ge=0, le=1)  # an out-of-office auto-reply
+    new_thread: float = Field(default=0.05, ge=0, le=1)  # the decision as a new, unthreaded ticket mail
 
     @model_validator(mode="after")
     def _steps_add_up(self) -> Behaviour:
@@ -61,23 +69,23 @@ C = Category
 DEFAULT_BEHAVIOUR: dict[Category, Behaviour] = {
     C.PORNOGRAPHIC_SITE: Behaviour(
         share=42.0, removal=0.789, at_notice=0.50, at_follow_up=0.20, at_escalation=0.30,
-        confirms=0.05, rejects=0.02, reposted=0.05,
+        confirms=0.05, rejects=0.02, reposted=0.05, acknowledges=0.1, out_of_office=0.08, new_thread=0.05,
     ),
     C.SOCIAL_MEDIA: Behaviour(
         share=25.0, removal=0.925, at_notice=0.45, at_follow_up=0.15, at_escalation=0.40,
-        confirms=0.25, rejects=0.25, reposted=0.03,
+        confirms=0.25, rejects=0.25, reposted=0.03, acknowledges=0.6, out_of_office=0.0, new_thread=0.1,
     ),
     C.SEARCH_ENGINE: Behaviour(
         share=22.7, removal=1.0, at_notice=0.85, at_follow_up=0.15, at_escalation=0.0,
-        confirms=0.6, rejects=0.0, reposted=0.01,
+        confirms=0.6, rejects=0.0, reposted=0.01, acknowledges=0.9, out_of_office=0.0, new_thread=0.02,
     ),
     C.CONTENT_FARM: Behaviour(
         share=5.3, removal=0.95, at_notice=0.45, at_follow_up=0.20, at_escalation=0.35,
-        confirms=0.05, rejects=0.02, reposted=0.05,
+        confirms=0.05, rejects=0.02, reposted=0.05, acknowledges=0.05, out_of_office=0.15, new_thread=0.05,
     ),
     C.IMAGE_HOST: Behaviour(
         share=5.0, removal=1.0, at_notice=0.80, at_follow_up=0.15, at_escalation=0.05,
-        confirms=0.3, rejects=0.0, reposted=0.01,
+        confirms=0.3, rejects=0.0, reposted=0.01, acknowledges=0.4, out_of_office=0.05, new_thread=0.05,
     ),
 }  # fmt: skip
 

@@ -97,14 +97,23 @@ class World:
 
     # --- notices -------------------------------------------------------------------------------
 
-    def notice(self, kind: str, urls: list[str]) -> int:
-        """A notice of ``kind`` listing ``urls`` arrived (email or form); returns how many it took down."""
+    def notice(self, kind: str, urls: list[str], decisions: list | None = None) -> int:
+        """A notice of ``kind`` listing ``urls`` arrived (email or form); returns how many it took down.
+
+        ``decisions`` given (an email, answered by email): one entry per listed link of the
+        world, its outcome the platform tells (or None); else (a form) the outcomes are queued
+        for the main loop, which records them as a caseworker would."""
         removed = 0
+        told: list[Reply] = []
         with self._lock:
             self.notices_received += 1
             for url in urls:
                 link = self.links.get(url)
-                if link is None or not link.live:
+                if link is None:
+                    continue
+                if decisions is not None:
+                    decisions.append(None)
+                if not link.live:
                     continue
                 if kind in ESCALATION_KINDS:
                     if link.plan.fate == Fate.ESCALATION and link.cycle == 1:
@@ -116,9 +125,14 @@ class World:
                     link.live = False
                     removed += 1
                     if link.plan.confirms and link.cycle == 1:
-                        self.replies.put(Reply(link.link_id, ResponseOutcome.REMOVED))
+                        told.append(Reply(link.link_id, ResponseOutcome.REMOVED))
                 elif link.plan.rejects and link.notices == 1 and link.cycle == 1:
-                    self.replies.put(Reply(link.link_id, ResponseOutcome.REJECTED))
+                    told.append(Reply(link.link_id, ResponseOutcome.REJECTED))
+                if decisions is not None and told and told[-1].link_id == link.link_id:
+                    decisions[-1] = told[-1].outcome
+            if decisions is None:
+                for reply in told:
+                    self.replies.put(reply)
         return removed
 
     # --- progress ------------------------------------------------------------------------------

@@ -56,6 +56,17 @@ async def test_a_small_world_settles_and_its_report_adds_up(settings):
     assert report.removals >= removed  # one per removal; a repost removed again counts again
     assert any(h.name.endswith(".test") for h in report.hosts), "escalation found hosts by DNS and RDAP"
 
+    # The platforms' answers went by email into the rehearsal's mailbox (pymap), and the worker's
+    # inbox reader read every one: each matched to its notice or held in the pen, none in error.
+    inbox = result.inbox
+    print("\n".join(report.notes), result.replies)
+    assert inbox is not None and inbox.received == sum(result.replies.values()) > 0
+    assert set(inbox.statuses) <= {"matched", "unmatched"}
+    unthreaded = sum(n for what, n in result.replies.items() if "new thread" in what)
+    assert inbox.statuses.get("unmatched", 0) == unthreaded  # only the unthreaded ticket mail is unmatched
+    assert inbox.statuses.get("matched", 0) == sum(inbox.kinds.values())
+    assert any(line.startswith("Replies by email:") for line in report.notes)
+
 
 def test_default_behaviour_is_the_source_reports():
     assert expected_removal_rate(DEFAULT_BEHAVIOUR) == pytest.approx(0.89, abs=0.001)
