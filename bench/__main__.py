@@ -1,4 +1,4 @@
-"""``python -m bench [happy|import|scale|liveness|all] [options]``: run benchmarks, print tables.
+"""``python -m bench [happy|import|scale|liveness|inbox|all] [options]``: run benchmarks, print tables.
 
 Each benchmark starts its own local world (Temporal dev server, PostgreSQL, SMTP
 sink, HTTP server on 127.0.0.1, in a temporary directory) and compares tada with
@@ -17,13 +17,16 @@ from pathlib import Path
 
 from bench.report import Report, save_json
 
-NAMES = ("happy", "import", "scale", "liveness")
+NAMES = ("happy", "import", "scale", "liveness", "inbox")
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument(
-        "which", nargs="*", metavar="{happy,import,scale,liveness,all}", help="benchmarks to run (default: all four)"
+        "which",
+        nargs="*",
+        metavar="{happy,import,scale,liveness,inbox,all}",
+        help="benchmarks to run (default: all five)",
     )
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     p.add_argument("--keep", action="store_true", help="keep each run's temporary directory (logs, databases)")
@@ -67,6 +70,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--per-host", type=int, default=4, help="per-host concurrency limit (default 4)")
     g.add_argument("--latency-ms", type=float, default=20.0, help="server think time per request (default 20)")
     g.add_argument("--hot-share", type=float, default=0.2, help="share of links on one host (default 0.2)")
+    g = p.add_argument_group("5. inbox")
+    g.add_argument("--replies", type=int, default=5_000, help="replies in the mailbox, a round (default 5000)")
+    g.add_argument("--flood-share", type=float, default=0.2, help="share of them from one sender (default 0.2)")
     return p
 
 
@@ -85,6 +91,10 @@ async def _run(name: str, args: argparse.Namespace) -> Report:
         from bench import scale
 
         return await scale.run(args.links, args.bare_links, args.wake, args.sleep, args.worker_cache, keep=args.keep)
+    if name == "inbox":
+        from bench import inbox
+
+        return await inbox.run(args.replies, args.flood_share, keep=args.keep)
     from bench import liveness
 
     return await liveness.run(
