@@ -73,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("5. inbox")
     g.add_argument("--replies", type=int, default=5_000, help="replies in the mailbox, a round (default 5000)")
     g.add_argument("--flood-share", type=float, default=0.2, help="share of them from one sender (default 0.2)")
+    g.add_argument("--batch", type=int, default=250, help="replies arriving between two polls (default 250)")
     return p
 
 
@@ -94,7 +95,7 @@ async def _run(name: str, args: argparse.Namespace) -> Report:
     if name == "inbox":
         from bench import inbox
 
-        return await inbox.run(args.replies, args.flood_share, keep=args.keep)
+        return await inbox.run(args.replies, args.flood_share, args.batch, keep=args.keep)
     from bench import liveness
 
     return await liveness.run(

@@ -30,5 +30,5 @@ def test_the_inbox_benchmark_reads_every_reply_once(tmp_path):
     }
     assert rows["replies a round"] == "40 (8 from one sender, the flood; 32 others)"
     assert rows["ratio tada / bare"].split()[0].replace(".", "").isdigit()
-    assert "last other reply done" in rows["flood, tada round 1"]
+    assert "the last other reply was done at position" in rows["flood, tada round 1"]
     assert "reply_matched" not in finished.stdout  # tada's INFO lines held back while it measures
