@@ -31,6 +31,8 @@ SEEN = "\\Seen"
 _UID = re.compile(rb"\bUID (\d+)")
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 _FROM_DOMAIN = re.compile(rb"@([A-Za-z0-9.-]{1,253})")
+_SEARCHED = re.compile(rb"\d+(?: \d+)*")
+UIDS_PER_COMMAND = 200
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _EXISTS = re.compile(rb"^(\d+) EXISTS")
 _PERMANENTFLAGS = re.compile(rb"\[PERMANENTFLAGS \(([^)]*)\)\]")
@@ -85,34 +87,26 @@ class MailboxSession:
         so it is filtered here; an empty mailbox is not asked: some servers refuse "1:*" there)."""
         if self.exists == 0:
             return []
-        listed = await self._listing(f"{last_uid + 1}:*")
-        return [item for item in listed if item.uid > last_uid]
+        response = await self._command("list", self._client.uid_search(f"UID {last_uid + 1}:*", charset=None))
+        found = sorted({int(n) for line in response.lines if (ids := _searched(line)) for n in ids})
+        return await self.sizes([uid for uid in found if uid > last_uid])
 
     async def sizes(self, uids: list[int]) -> list[Listed]:
         """The listed ones among ``uids`` (a message no longer in the mailbox is left out)."""
-        if not uids:
-            return []
-        return await self._listing(",".join(str(uid) for uid in sorted(set(uids))))
+        listed: list[Listed] = []
+        for uid_set in _uid_sets(uids):
+            listed += await self._listing(uid_set)
+        return listed
 
     async def senders(self, uids: list[int]) -> dict[int, str]:
         """The sender's domain of each of ``uids`` (lower case; "" when it cannot be read), from
         at most the first 512 bytes of its From header: to take turns between senders, never kept."""
-        if not uids:
-            return {}
-        uid_set = ",".join(str(uid) for uid in sorted(set(uids)))
-        response = await self._command(
-            "list", self._client.uid("fetch", uid_set, "(UID BODY.PEEK[HEADER.FIELDS (FROM)]<0.512>)")
-        )
         found: dict[int, str] = {}
-        uid: int | None = None
-        for line in response.lines:
-            if isinstance(line, bytes) and b" FETCH " in line and (match := _UID.search(line)):
-                uid = int(match.group(1))
-                found[uid] = ""
-            elif isinstance(line, bytearray) and uid is not None:
-                domain = _FROM_DOMAIN.search(bytes(line))
-                found[uid] = domain.group(1).decode("ascii").lower() if domain else ""
-                uid = None
+        for uid_set in _uid_sets(uids):
+            response = await self._command(
+                "list", self._client.uid("fetch", uid_set, "(UID BODY.PEEK[HEADER.FIELDS (FROM)]<0.512>)")
+            )
+            found.update(_senders(response.lines))
         return found
 
     async def _listing(self, uid_set: str) -> list[Listed]:
@@ -143,12 +137,42 @@ class MailboxSession:
 
     async def mark(self, uids: list[int]) -> None:
         """Mark the messages read by tada (never deleted)."""
-        if uids:
-            uid_set = ",".join(str(uid) for uid in sorted(set(uids)))
+        for uid_set in _uid_sets(uids):
             await self._command("mark", self._client.uid("store", uid_set, f"+FLAGS.SILENT ({self.flag})"))
 
     async def _command(self, step: str, call: Awaitable[aioimaplib.Response]) -> aioimaplib.Response:
         return await _checked(self._config, step, call)
+
+
+def _uid_sets(uids: list[int]) -> list[str]:
+    """``uids`` as UID sets of at most ``UIDS_PER_COMMAND`` each: aioimaplib reads a response's
+    lines by recursion, so one command must not answer with a thousand of them."""
+    ordered = sorted(set(uids))
+    return [",".join(map(str, ordered[i : i + UIDS_PER_COMMAND])) for i in range(0, len(ordered), UIDS_PER_COMMAND)]
+
+
+def _searched(line: object) -> list[bytes]:
+    """The UIDs of a SEARCH answer's line (``SEARCH 101 102``, or ``101 102`` as aioimaplib
+    gives it); none for any other line (the tagged "completed" one among them)."""
+    if not isinstance(line, bytes):
+        return []
+    numbers = line.removeprefix(b"SEARCH").strip()
+    return numbers.split() if _SEARCHED.fullmatch(numbers) else []
+
+
+def _senders(lines: list) -> dict[int, str]:
+    """Each UID's sender domain from a FETCH of From headers: a FETCH line, then its literal."""
+    found: dict[int, str] = {}
+    uid: int | None = None
+    for line in lines:
+        if isinstance(line, bytes) and b" FETCH " in line and (match := _UID.search(line)):
+            uid = int(match.group(1))
+            found[uid] = ""
+        elif isinstance(line, bytearray) and uid is not None:
+            domain = _FROM_DOMAIN.search(bytes(line))
+            found[uid] = domain.group(1).decode("ascii").lower() if domain else ""
+            uid = None
+    return found
 
 
 async def _checked(config: ImapConfig, step: str, call: Awaitable[aioimaplib.Response]) -> aioimaplib.Response:

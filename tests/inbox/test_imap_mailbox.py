@@ -77,3 +77,19 @@ async def test_starttls_refused_when_not_offered(imap_server):
         async with open_mailbox(imap_server.config(security="starttls", timeout=5)):
             pass
     assert raised.value.step == "tls"
+
+
+async def test_a_mailbox_of_thousands_is_listed_read_for_senders_and_marked(imap_server, postbox):
+    """aioimaplib reads a response's lines by recursion: one FETCH answering with a thousand lines
+    or more fails. UIDs come from one SEARCH line, and every other command asks at most 200."""
+    for n in range(1_500):
+        await postbox.append(postbox.message(n))
+    async with open_mailbox(imap_server.config(mailbox=postbox.mailbox)) as session:
+        listed = await session.list_after(0)
+        assert len(listed) == 1_500 and [item.uid for item in listed] == sorted(item.uid for item in listed)
+        senders = await session.senders([item.uid for item in listed])
+        assert len(senders) == 1_500 and set(senders.values()) == {"platform.example"}
+        await session.mark([item.uid for item in listed])
+        assert len(await session.list_after(listed[-2].uid)) == 1
+    flags = await postbox.flags()
+    assert len(flags) == 1_500 and all(SEEN in found for found in flags.values())
