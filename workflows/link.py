@@ -55,7 +55,7 @@ S = LinkState
 Act = CaseworkerActionKind
 Event = EventKind
 
-REPLIES_REMEMBERED = 50  # reply ids a link keeps, to hear each once
+REPLIES_REMEMBERED = 500  # reply ids a link keeps, to hear each once (a few KB in its history)
 
 #: Workflow versions (``workflow.patched``): histories written before a change replay the old way.
 SEND_UNBATCHED_DIRECTLY = "send-unbatched-notices-directly"  # batch_window 0s: no notice-batch workflow

@@ -111,7 +111,7 @@ class LinkCarry(BaseModel):
     bounced: list[str] = Field(default_factory=list)
     #: A caseworker's address for the platform, after the registry's bounced.
     platform_email: str | None = None
-    #: The inbox's replies already heard (by id, the last 50): one told twice counts once.
+    #: The inbox's replies already heard (by id, the last 500): one told twice counts once.
     replies_heard: list[int] = Field(default_factory=list)
 
 

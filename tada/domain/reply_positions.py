@@ -6,8 +6,9 @@ reply that says "the first two have been removed", "links 1 and 3", "#2-#4", "�
 particular is about all of them. ``links_named`` reads the reply's own words (tada's quoted
 notice already cut away) and returns the positions (from 1) it names, or None.
 
-Numbers count only after a word that says "link" (link, item, URL, number, no., #, 第) or in
-"first / last N" (前 / 後 N): "ticket 12345", "within 24 hours" and "2 links" name nothing.
+Numbers count only after a word that says "link" (link, item, URL, entry, 第; "link #2",
+"item no. 3") or in "first / last N" (前 / 後 N): "ticket #2", "case no. 3", "within 24 hours"
+and "2 links" name nothing.
 A number beyond the email's list is not a position.
 """
 
@@ -26,7 +27,7 @@ _ORDINAL = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth
 _JOIN = r"(?:\s*(?:,|、|，|&|\band\b|\bor\b|和|及|與|与)\s*)"
 _RANGE = r"(?:\s*(?:-|–|—|~|\bto\b|至|到)\s*#?)"
 _ITEM = rf"{_NUM}(?:{_RANGE}{_NUM})?"
-_MARKER = r"(?:\b(?:links?|items?|urls?|numbers?|nos?\.?|entries|entry)\s*#?|#|第)"
+_MARKER = r"(?:\b(?:links?|items?|urls?|entries|entry)\s*(?:#|no\.?|number)?|第)"
 _LISTED = re.compile(rf"{_MARKER}\s*({_ITEM}(?:{_JOIN}#?{_ITEM})*)", re.IGNORECASE)
 _FIRST = re.compile(rf"\b(?:the\s+)?first\s+({_NUM})\b|前\s*({_NUM})", re.IGNORECASE)
 _LAST = re.compile(rf"\b(?:the\s+)?last\s+({_NUM})\b|[後后]\s*({_NUM})\s*[個个條条]", re.IGNORECASE)

@@ -16,6 +16,7 @@ URLS = [f"https://tube.example/v/{n}" for n in range(1, 6)]
         ("We removed the first 3 links.", [1, 2, 3]),
         ("Links 1 and 3 are gone; the others do not violate our rules.", [1, 3]),
         ("Items #2-#4 were disabled.", [2, 3, 4]),
+        ("Link no. 3 is gone.", [3]),
         ("URL 5 has been taken down", [5]),
         ("the last two are removed", [4, 5]),
         ("The second and fourth links were removed.", [2, 4]),
@@ -37,6 +38,9 @@ def test_a_reply_names_some_of_the_links(words, named):
         "We will review within 24 hours.",
         "2 links have been removed.",  # a count, not which
         "Case no. 99817 is under review.",
+        "We have opened ticket #2; our team will review it.",  # a small ticket number is no position
+        "Your case no. 3 is under review.",
+        "Ticket number 4: received.",
     ],
 )
 def test_a_reply_that_names_none_is_about_all(words):
