@@ -41,7 +41,7 @@ from tada.clients.dns_lookup import egress_resolver
 from tada.clients.egress import EgressPolicy
 from tada.clients.host_limiter import HostLimiter
 from tada.clients.host_slots import PostgresHostSlots
-from tada.clients.mailer import Mailer, SmtpConfig
+from tada.clients.mailer import mailer_for
 from tada.clients.rate_limit import RecipientRateLimit
 from tada.clients.safe_transport import safe_client
 from tada.domain.registry import load_registry
@@ -53,15 +53,7 @@ log = structlog.get_logger(__name__)
 
 
 def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings) -> list:
-    mailer = Mailer(
-        SmtpConfig(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            starttls=settings.smtp_starttls,
-        )
-    )
+    mailer = mailer_for(settings)
     identity = NotifierIdentity(
         notice_from=settings.notice_from,
         notifier_name=settings.notifier_name,

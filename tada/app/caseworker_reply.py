@@ -38,7 +38,7 @@ from tada.adapters.data_crypto import DataCrypto
 from tada.app.audit import record_audit
 from tada.app.readmodel import LinkRow, find_link
 from tada.app.reply_messages import record_message, reply_tag_key
-from tada.clients.mailer import Mailer, MailFailed, SmtpConfig
+from tada.clients.mailer import Mailer, MailFailed
 from tada.domain.access import Action
 from tada.domain.notices import NoticeContext, render_notice, thread_headers
 from tada.domain.recipients import BadRecipient, check_recipient
@@ -47,7 +47,6 @@ from tada.domain.reply_tags import displayed, reply_address, reply_mailbox, tagg
 from tada.domain.states import CaseworkerActionKind, EventKind, LinkState, NoticeKind
 from tada.domain.victim_data import InvalidField, _check_text, storable
 from tada.errors import Misconfigured, Refused, TadaError
-from tada.settings import Settings
 
 MAX_REPLY = 20_000
 #: Read from a file at most: a reply of 20,000 characters of four bytes each, and a little.
@@ -94,19 +93,6 @@ def read_reply_file(data: bytes) -> str:
     except UnicodeDecodeError:
         raise InvalidField("the reply file is not UTF-8 text") from None
     return check_reply_text(text)
-
-
-def mailer_for(settings: Settings) -> Mailer:
-    """The SMTP relay the worker sends notices through."""
-    return Mailer(
-        SmtpConfig(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            starttls=settings.smtp_starttls,
-        )
-    )
 
 
 _LATEST_NOTICE = """

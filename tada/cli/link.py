@@ -14,11 +14,12 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from tada.app.caseworker import signal_link
-from tada.app.caseworker_reply import MAX_REPLY, MAX_REPLY_BYTES, mailer_for, read_reply_file, record_sent, send_reply
+from tada.app.caseworker_reply import MAX_REPLY, MAX_REPLY_BYTES, read_reply_file, record_sent, send_reply
 from tada.app.readmodel import link_timeline
 from tada.cli.output import Output, show_link
 from tada.cli.params import Json, LinkArg, text_option
 from tada.cli.runtime import Session, needs, reason, run, usage_error
+from tada.clients.mailer import mailer_for
 from tada.domain import registry_values
 from tada.domain.access import Action
 from tada.domain.models import EscalationContact, LinkStatus, PlatformResponse

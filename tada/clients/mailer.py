@@ -17,9 +17,13 @@ from __future__ import annotations
 import asyncio
 import re
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 import aiosmtplib
 from pydantic import BaseModel, SecretStr
+
+if TYPE_CHECKING:
+    from tada.settings import Settings
 
 
 class SmtpConfig(BaseModel):
@@ -148,3 +152,16 @@ class Mailer:
                 raise classify(error, where) from None  # aiosmtplib's exception holds the address
         finally:
             smtp.close()
+
+
+def mailer_for(settings: Settings) -> Mailer:
+    """The SMTP relay of ``settings`` (TADA_SMTP_*): the one notices and caseworkers' replies go through."""
+    return Mailer(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+        )
+    )
