@@ -234,12 +234,9 @@ async def run_simulation(
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tada-simulation-")))
         registry_path = write_registry(directory, plan.sites, options.seconds_per_day)
         registry = load_registry(registry_path)
-        # Content comes back after tada's confirming check, half-way to the first re-check after
-        # the removal: that re-check finds it (sooner, and the confirmation would see it live).
-        defaults = registry.defaults
-        world.repost_delay = (
-            defaults.confirm_gone_after.total_seconds() + 0.5 * defaults.recheck_schedule[0].total_seconds()
-        )
+        # Content comes back half-way from tada's confirming check (the removal) to the first
+        # re-check after it: that re-check finds it (tada/simulation/world.py, page).
+        world.repost_delay = 0.5 * registry.defaults.recheck_schedule[0].total_seconds()
 
         settings = simulation_settings(
             base,

@@ -18,7 +18,9 @@ class SiteServers:
     def answer(self, request: Request) -> Response:
         site = self._sites[request.host]
         if request.method != "POST":
-            status, headers, body = self._world.page(site, request.path)
+            # tada's confirming check asks as a visitor's browser would; its first check says who it is
+            confirming = not request.headers.get("user-agent", "").startswith("tada-")
+            status, headers, body = self._world.page(site, request.path, confirming=confirming)
             return Response(status, body, headers=headers)
         if request.path != "/report":
             return Response(404, "<p>Not found.</p>")

@@ -69,8 +69,11 @@ class World:
 
     # --- pages ---------------------------------------------------------------------------------
 
-    def page(self, site: Site, path: str) -> tuple[int, dict[str, str], str]:
-        """Status, headers and HTML of ``path`` on ``site`` now."""
+    def page(self, site: Site, path: str, *, confirming: bool = True) -> tuple[int, dict[str, str], str]:
+        """Status, headers and HTML of ``path`` on ``site`` now. Content that comes back does so
+        ``repost_delay`` after tada's confirming check (``confirming``) saw it gone, so it comes
+        back after tada took it for removed, never between its two checks (which would make
+        tada rightly take the first "gone" back, and the world wait for a repost tada never saw)."""
         if path == "/":
             return 200, {}, _html(site.name, f"<h1>{site.name}</h1><p>Front page.</p>")
         with self._lock:
@@ -82,7 +85,7 @@ class World:
                 link.live, link.cycle, link.notices, link.repost_at = True, link.cycle + 1, 0, None
             if link.live:
                 return 200, {}, _html(site.name, "<p>A simulated page. It holds no image.</p>")
-            if link.plan.reposted and link.cycle == 1 and link.repost_at is None:
+            if link.plan.reposted and link.cycle == 1 and link.repost_at is None and confirming:
                 link.repost_at = now + self.repost_delay
             link.seen_gone = True
             style = link.plan.gone_style
