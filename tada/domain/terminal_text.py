@@ -56,9 +56,7 @@ def terminal_text(value: str) -> str:
     U+FFFD (a tab as a space, CR LF as a line end); line ends kept."""
     if value.isprintable():  # the common case: nothing to do (isprintable is False for each unsafe character)
         return value
-    if _SEQUENCE_START.search(value):
-        value = _SEQUENCE.sub("", value)
-    value = value.replace("\r\n", "\n").replace("\t", " ")
+    value = without_sequences(value).replace("\r\n", "\n").replace("\t", " ")
     return "\n".join(_replaced(line, REPLACEMENT) for line in value.split("\n"))
 
 
