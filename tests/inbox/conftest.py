@@ -26,3 +26,13 @@ async def postbox(imap_server: ImapServer):
         await admin.create(name)
     async with Postbox(imap_server, name) as box:
         yield box
+
+
+#: The organisation's reply address of the inbox tests' notices (TADA_REPLY_TO).
+REPLY_TO = "takedown@org.example"
+
+
+@pytest.fixture
+def reply_settings(settings):
+    """The suite's settings, with notices tagged for the reply address."""
+    return settings.model_copy(update={"reply_to": REPLY_TO})

@@ -21,6 +21,7 @@ from tada.adapters.sealing import is_sealed
 from tada.app.inbox import InboxReader
 from tada.app.reply_routing import ReplyRouter
 from tada.domain.reply_tags import tokens_in_addresses, tokens_in_subject
+from tests.inbox.conftest import REPLY_TO
 from tests.support.cli_stack import (
     HOURLY,
     NOTICE_FROM,
@@ -39,7 +40,6 @@ from tests.support.link_ids import link_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-REPLY_TO = "takedown@org.example"
 CASEWORKER, OPS = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
 TEXT = (
     "Dear Trust & Safety team,\n\n"

@@ -12,8 +12,9 @@ from datetime import timedelta
 import pytest
 
 from tada.domain.states import LinkState
+from tests.inbox.conftest import REPLY_TO
 from tests.inbox.test_pen import Inbox, awaiting, document, heard, mail, reply_events
-from tests.inbox.test_replies_reach_their_links import REPLY_TO, answer
+from tests.inbox.test_replies_reach_their_links import answer
 from tests.lifecycle.harness import make_policy, running_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

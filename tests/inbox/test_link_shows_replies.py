@@ -23,6 +23,7 @@ from tada.api.server import ApiRunner
 from tada.app.inbox import InboxReader
 from tada.app.reply_routing import ReplyRouter
 from tada.kit.ports import free_port
+from tests.inbox.conftest import REPLY_TO
 from tests.support.cli_stack import (
     HOURLY,
     NOTICE_FROM,
@@ -40,7 +41,6 @@ from tests.support.link_ids import link_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-REPLY_TO = "takedown@org.example"
 CASEWORKER = secrets.token_urlsafe(24)
 PDF = b"%PDF-1.4\n" + b"0" * 2000
 #: What a hostile or careless platform might put in its words: terminal escapes (colour, a

@@ -12,8 +12,7 @@ from tada.app.inbox import InboxReader, imap_config
 from tada.kit.imap import LocalMailbox, is_reply_address, replies_into
 from tada.kit.smtp import SmtpSink
 from tada.settings import Settings
-
-REPLY_TO = "takedown@org.example"
+from tests.inbox.conftest import REPLY_TO
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,9 @@ from tada.cli.runtime import use_settings
 from tada.domain.registry import load_registry
 from tada.domain.states import LinkState
 from tada.settings import Settings
-from tests.inbox.test_replies_reach_their_links import REPLY_TO, _eventually
+from tests.inbox.conftest import REPLY_TO
 from tests.lifecycle.harness import make_policy, running_worker
+from tests.support.cli_stack import eventually
 from tests.support.crypto import suite_crypto
 from tests.support.imap import PASSWORD, USER, ImapServer, Postbox
 
@@ -32,11 +33,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 S = LinkState
 TOKEN = "cw-pen-token-0123456789"
-
-
-@pytest.fixture
-def reply_settings(settings):
-    return settings.model_copy(update={"reply_to": REPLY_TO})
 
 
 def mail(body: str, *, sender: str = "abuse@platform.test", subject: str = "About your report") -> bytes:
@@ -142,7 +138,7 @@ async def reply_events(pool, link_id: str) -> list[dict]:
 async def heard(pool, link_id: str, count: int = 1) -> list[dict]:
     """The link's reply events once it has recorded ``count`` of them (the workflow records them
     by an activity, after the signal)."""
-    return await _eventually(lambda: _at_least(pool, link_id, count), f"{count} reply events of the link")
+    return await eventually(lambda: _at_least(pool, link_id, count), f"{count} reply events of the link", 30)
 
 
 async def _at_least(pool, link_id: str, count: int) -> list[dict] | None:

@@ -5,7 +5,6 @@ classifies, records and tells each link (tada/app/reply_routing.py). PostgreSQL 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from email.utils import getaddresses
 
@@ -19,18 +18,14 @@ from tada.app.reply_routing import ReplyRouter
 from tada.domain.models import EscalationContact
 from tada.domain.states import Escalation, LinkState
 from tada.workflows.link import LinkWorkflow
+from tests.inbox.conftest import REPLY_TO
 from tests.lifecycle.harness import HOST_EMAIL, PLATFORM_EMAIL, make_policy, running_worker
+from tests.support.cli_stack import eventually
 from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 S = LinkState
-REPLY_TO = "takedown@org.example"
-
-
-@pytest.fixture
-def reply_settings(settings):
-    return settings.model_copy(update={"reply_to": REPLY_TO})
 
 
 def answer(notice, body: str, *, headers: str | None = None, in_reply_to: bool = True) -> bytes:
@@ -55,14 +50,6 @@ def answer(notice, body: str, *, headers: str | None = None, in_reply_to: bool =
 async def _events(pool, link_id: str, kind: str) -> list[dict]:
     rows = await pool.fetch("SELECT detail FROM link_events WHERE link_id = $1 AND kind = $2", link_id, kind)
     return [row["detail"] for row in rows]
-
-
-async def _eventually(check, what: str, timeout: float = 30):
-    for _ in range(int(timeout / 0.05)):
-        if found := await check():
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(what)
 
 
 async def test_replies_by_email_move_their_links(
@@ -111,7 +98,7 @@ async def test_replies_by_email_move_their_links(
             [heard] = await _events(db_pool, link.id, "reply")
             assert (heard["kind"], heard["confidence"], heard["matched_by"]) == ("removed", "high", "tag")
         await h.until(alone, S.ESCALATED, timeout=90)  # a confident refusal escalates
-        waits = await _eventually(lambda: _events(db_pool, alone.id, "waiting"), "the claim against a live page")
+        waits = await eventually(lambda: _events(db_pool, alone.id, "waiting"), "the claim against a live page", 30)
         assert {"for": "caseworker: platform says removed, page still live"} in waits
         rows = await db_pool.fetch(
             "SELECT link_id, kind, from_domain, excerpt FROM link_replies WHERE link_id = ANY($1::text[])",
@@ -271,7 +258,7 @@ async def test_each_way_a_reply_finds_its_notice(
         router = ReplyRouter(db_pool, suite_crypto(), time_env.client, reply_to=REPLY_TO)
         inbox = InboxReader(db_pool, postgres_url, imap_server.config(mailbox=postbox.mailbox), router)
         assert (await inbox.poll_once()).new == 5
-        heard = await _eventually(lambda: _heard(db_pool, link.id, 4), "four replies heard by the link")
+        heard = await eventually(lambda: _heard(db_pool, link.id, 4), "four replies heard by the link", 30)
         assert [(r["matched_by"], r["kind"]) for r in heard] == [
             ("tag", "acknowledged"), ("in-reply-to", "acknowledged"), ("subject", "acknowledged"),
             ("tag", "auto_reply"),
@@ -311,7 +298,7 @@ async def test_a_bounced_escalation_goes_to_the_next_contact(
         async def sent_to_the_next() -> bool:
             return ("escalation_host", HOST_EMAIL, "sent") in await h.notice_rows(link.id)
 
-        await _eventually(sent_to_the_next, "the escalation to the registry's contact", timeout=90)
+        await eventually(sent_to_the_next, "the escalation to the registry's contact", 90)
         rows = await h.notice_rows(link.id)
         assert [row[1] for row in rows] == [PLATFORM_EMAIL, first, HOST_EMAIL]
         assert (await h.status(link)).escalations_sent == 1  # the bounced one never counted
