@@ -80,18 +80,41 @@ _REFUSED_CODECS = {"idna", "punycode", "unicode_escape", "raw_unicode_escape", "
 class _BoundedHeaders(HeaderRegistry):
     """policy.default's headers, each parsed from at most ``MAX_PARSED_HEADER`` characters, and
     as plain text when its structure cannot be parsed (the parser recurses on nested comments):
-    parsing a Content-Type of thousands of parameters would take seconds, in every part."""
+    parsing a Content-Type of thousands of parameters would take seconds, in every part.
+
+    One registry per message (``_parse``) remembers the headers it parsed: policy.default parses
+    a header again at every ``get``, and a message's Content-Type is asked for a dozen times
+    between the reading, the classifier and the bounce rules. Header objects are immutable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parsed: dict[tuple[str, str], BaseHeader] = {}
 
     def __call__(self, name: str, value: str) -> BaseHeader:
+        key = (name, value[:MAX_PARSED_HEADER])
+        found = self._parsed.get(key)
+        if found is None:
+            found = self._parse(*key)
+            if len(self._parsed) < _PARSED_REMEMBERED:
+                self._parsed[key] = found
+        return found
+
+    def _parse(self, name: str, value: str) -> BaseHeader:
         try:
-            return super().__call__(name, value[:MAX_PARSED_HEADER])
+            return super().__call__(name, value)
         except _MAIL_ERRORS:
-            return self["x-unparsed"](name, value[:MAX_PARSED_HEADER].replace("(", " ").replace(")", " "))
+            return self["x-unparsed"](name, value.replace("(", " ").replace(")", " "))
 
 
 MAX_PARSED_HEADER = 256  # a real Content-Type fits in 100; a long RFC 2231 file name may not
-#: The policy every message is parsed with: the standard one, its headers bounded.
+_PARSED_REMEMBERED = 1000  # header values a message's registry keeps (each at most MAX_PARSED_HEADER)
+#: The policy every message is parsed with (with a registry of its own): the standard one, its headers bounded.
 POLICY = policy.default.clone(header_factory=_BoundedHeaders())
+
+
+def message_policy() -> policy.EmailPolicy:
+    """``POLICY`` with a header registry of its own, for one message."""
+    return POLICY.clone(header_factory=_BoundedHeaders())
 
 
 class AttachmentInfo(BaseModel):
@@ -198,13 +221,13 @@ def _bounded_parts(raw: bytes, limits: MailLimits, problems: _Problems) -> bytes
 
 def _parse(raw: bytes, problems: _Problems) -> EmailMessage:
     try:
-        return BytesParser(policy=POLICY).parsebytes(raw)
+        return BytesParser(policy=message_policy()).parsebytes(raw)
     except RecursionError:
         problems.add("MIME nested too deeply to parse: headers only")
     except Exception as error:  # noqa: BLE001 - the parser is meant never to raise; if it does, keep the headers
         problems.add(f"unparseable MIME ({type(error).__name__}): headers only")
     try:
-        return BytesParser(policy=POLICY).parsebytes(raw, headersonly=True)
+        return BytesParser(policy=message_policy()).parsebytes(raw, headersonly=True)
     except Exception as error:  # noqa: BLE001 - an empty message rather than none
         problems.add(f"unparseable headers ({type(error).__name__})")
         return EmailMessage()

@@ -169,9 +169,14 @@ def _failures(message: Message) -> tuple[frozenset[bytes], frozenset[bytes]]:
 
 
 def read_other_bounce(message: Message) -> BounceFinding | None:
-    """A non-RFC 3464 bounce's finding by flufl.bounce's detectors, None if it is no bounce."""
-    temporary, permanent = _failures(message)
+    """A non-RFC 3464 bounce's finding by flufl.bounce's detectors, None if it is no bounce. Only a
+    message that looks like a mail system's is given to the detectors: they walk every line of
+    every part, attachments included, for each of their formats (milliseconds a reply), and a
+    platform's own answer is none of them."""
     by_sender, by_subject = _looks_like_a_mail_system(message)
+    if not (by_sender or by_subject):
+        return None
+    temporary, permanent = _failures(message)
     if permanent:
         return BounceFinding("bounce", by_sender or by_subject, "bounce:permanent", _decoded(permanent))
     if temporary:

@@ -63,6 +63,17 @@ def test_plain_text_bounces_are_read_by_flufl_bounce(sample):
     assert "Please remove" not in result.excerpt and "disable access" not in result.excerpt
 
 
+def test_a_person_who_pastes_a_bounce_into_a_reply_has_not_bounced_the_notice():
+    # The same qmail text, written by a person at the platform about some other message of theirs:
+    # the notice reached them, so it is no bounce; flufl.bounce's detectors read mail systems' mail only.
+    raw = bounces.qmail_failed().replace(b"Return-Path: <>\r\n", b"")
+    raw = raw.replace(b"From: MAILER-DAEMON@mail.host.example", b"From: Sam at Support <sam@host.example>")
+    raw = raw.replace(b"Subject: failure notice", b"Subject: Re: your notice")
+    result = _classify(raw)
+    assert result.kind != ReplyKind.BOUNCE and result.bounced == ()
+    assert _classify(bounces.qmail_failed()).kind == ReplyKind.BOUNCE  # the mail system's own, still one
+
+
 def test_the_failed_address_stays_out_of_the_excerpt_and_the_repr():
     result = _classify(bounces.qmail_failed())
     assert "abuse@host.example" not in result.excerpt and "[address]" in result.excerpt
