@@ -15,7 +15,8 @@ each round a folder of fresh messages (new Message-IDs: tada never processes one
   the fetch within the cap, the bounded reading, the match, the classifier, a link_replies
   row per link (the excerpt sealed), the reply_received signal to each link's workflow (the
   workflows are started on a queue no worker polls: the signal is the real RPC), the mark;
-- bare: aioimaplib alone: log in, select, list the UIDs, ``UID FETCH n (BODY.PEEK[])`` each.
+- bare: aioimaplib alone: log in, select, list the UIDs, ``UID FETCH a,b,… (BODY.PEEK[])``,
+  25 UIDs a command, as tada's reader fetches them.
 
 Printed: replies per second each side and their ratio (target: tada >= 0.5 of bare), CPU per
 reply (this process, pymap, PostgreSQL and Temporal), and whether the flood delayed the
@@ -62,6 +63,8 @@ FLOOD_SENDER = "noreply@tickets.floodplatform.test"
 #: of a response by recursion, so listing ~1,000 new messages at once exceeds Python's recursion
 #: limit and the command never answers ("list failed: no answer in time"; see the report).
 BATCH = 250
+#: UIDs fetched a command, both sides (tada's reader: InboxReader.batch_size).
+FETCH_BATCH = 25
 
 #: What the platforms write (the phrases tada's classifier reads), with their weights.
 KINDS: list[tuple[str, float, str]] = [
@@ -255,19 +258,20 @@ async def _fill(mailbox: LocalMailbox, folder: str, messages: list[bytes], *, cr
         await client.logout()
 
 
-async def bare_read(mailbox: LocalMailbox, folder: str, *, skip: int = 0) -> int:
-    """aioimaplib alone: the messages of ``folder`` after the first ``skip`` fetched, one UID at a
-    time (as tada does)."""
+async def bare_read(mailbox: LocalMailbox, folder: str, *, skip: int = 0, batch: int = FETCH_BATCH) -> int:
+    """aioimaplib alone: the messages of ``folder`` after the first ``skip`` fetched, ``batch`` UIDs
+    a command (as tada's reader fetches them)."""
     client = await _client(mailbox)
     try:
         assert (await client.select(folder)).result == "OK"
         listed = await client.uid_search("ALL")
         uids = [int(uid) for line in listed.lines[:-1] for uid in line.split()][skip:]
         fetched = 0
-        for uid in uids:
-            answer = await client.uid("fetch", str(uid), "(BODY.PEEK[])")
+        for start in range(0, len(uids), batch):
+            uid_set = ",".join(map(str, uids[start : start + batch]))
+            answer = await client.uid("fetch", uid_set, "(BODY.PEEK[])")
             assert answer.result == "OK"
-            fetched += any(isinstance(line, bytearray) and len(line) > 100 for line in answer.lines)
+            fetched += sum(isinstance(line, bytearray) and len(line) > 100 for line in answer.lines)
         return fetched
     finally:
         await client.logout()
@@ -305,7 +309,7 @@ async def _measure(stack: Stack, mailbox: LocalMailbox, replies: int, flood: int
             messages, _ = mailbox_messages(notices, replies, flood, seed=index)
             side = bare if side_name == "bare" else tada
             config = imap_config(settings.model_copy(update={"imap_mailbox": folder}))
-            reader = InboxReader(pool, settings.database_url, config, router, poll_seconds=0.1)
+            reader = InboxReader(pool, settings.database_url, config, router, poll_seconds=0.1, batch_size=FETCH_BATCH)
             done = seconds = 0.0
             # The mail arrives ``batch`` at a time, each read (one poll) before the next comes in.
             for start in range(0, replies, batch):

@@ -201,6 +201,17 @@ class DataCrypto:
             return PURGED
         return seal_text(key, text, _field_context(case_id, name))
 
+    async def seal_many(
+        self, conn: asyncpg.Connection | asyncpg.Pool, case_id: str, named: Sequence[tuple[str, str]]
+    ) -> list[str]:
+        """``seal`` for several (name, text) of one case: its key read once."""
+        if not named:
+            return []
+        key = await self.case_key(conn, case_id, create=True)
+        if key is None:
+            return [PURGED for _ in named]
+        return [seal_text(key, text, _field_context(case_id, name)) for name, text in named]
+
     async def open(
         self, conn: asyncpg.Connection | asyncpg.Pool, case_id: str, name: str, value: str | None
     ) -> str | None:

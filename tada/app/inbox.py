@@ -64,7 +64,7 @@ from tada.app.inbox_store import (
 )
 from tada.clients.imap_mailbox import ImapConfig, ImapError, MailboxSession, open_mailbox
 from tada.domain.inbox_order import senders_in_turn
-from tada.domain.mail_reading import LIMITS, MailLimits, ReadMail, read_mail
+from tada.domain.mail_reading import LIMITS, MailLimits, Reading, ReadMail, read_mail
 from tada.errors import Misconfigured
 from tada.settings import Settings
 
@@ -116,6 +116,9 @@ class InboxReader:
         limits: MailLimits = LIMITS,
         max_attempts: int = 3,
         processing_timeout: float = 300.0,
+        batch_size: int = 25,
+        batch_bytes: int = 8 * 1024 * 1024,
+        concurrency: int = 8,
     ) -> None:
         self.pool = pool
         self.database_url = database_url
@@ -125,6 +128,9 @@ class InboxReader:
         self.limits = limits
         self.max_attempts = max_attempts
         self.processing_timeout = processing_timeout  # one on_message call at most (then: an error)
+        self.batch_size = batch_size  # messages fetched in one command (and held at once, with the next batch)
+        self.batch_bytes = batch_bytes  # listed bytes of a batch at most (a larger message: a batch of its own)
+        self.concurrency = concurrency  # messages of a batch handed on at once
         self.mailbox = mailbox_key(config.host, config.port, config.mailbox, config.username)
         self.store = InboxStore(pool, self.mailbox)
 
@@ -187,49 +193,127 @@ class InboxReader:
         on_server = {item.uid: item.size for item in await session.sizes([row["uid"] for row in waiting])}
         by_uid = {row["uid"]: row for row in waiting}
         order = senders_in_turn(sorted(by_uid), await session.senders(sorted(on_server)))  # a flood waits its turn
+        to_read: list[asyncpg.Record] = []
         for uid in order:
             row = by_uid[uid]
-            if stop.is_set() or lock.is_closed():
-                return
             if uid not in on_server:
                 await self.store.give_up(row["id"], "no longer in the mailbox")
             elif row["attempts"] >= self.max_attempts:
                 await self.store.give_up(row["id"], f"not processed in {row['attempts']} attempts")
                 await self._mark(session, uidvalidity, [uid])
-            elif claimed := await self.store.reclaim(row["id"], on_server[uid]):
+            else:
+                to_read.append(row)
+        batches = _batches(to_read, on_server, self.batch_size, self.batch_bytes, self.limits.max_bytes)
+        # The next batch is fetched while this one is processed (aioimaplib queues the commands).
+        fetching = asyncio.ensure_future(self._fetch(session, batches[0], on_server)) if batches else None
+        try:
+            for index, batch in enumerate(batches):
+                assert fetching is not None
+                fetched = await fetching
+                fetching = (
+                    asyncio.ensure_future(self._fetch(session, batches[index + 1], on_server))
+                    if index + 1 < len(batches)
+                    else None
+                )
+                readings = await asyncio.to_thread(self._read_all, fetched)
+                done = await self._hand_on_batch(batch, on_server, fetched, readings, outcome, stop, lock)
+                finished = [uid for uid, status in done if status not in (ERROR, None)]
+                outcome.processed += len(finished)
+                outcome.errors += sum(status in (ERROR, FAILED) for _, status in done)
+                await self._mark(session, uidvalidity, finished)
+                if stop.is_set() or lock.is_closed():
+                    return
+        finally:
+            if fetching is not None and not fetching.done():
+                fetching.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ImapError):
+                    await fetching
+
+    async def _fetch(
+        self, session: MailboxSession, batch: list[asyncpg.Record], on_server: dict[int, int]
+    ) -> dict[int, bytes]:
+        """The batch's messages within the cap, those listed over it left out (never downloaded)."""
+        cap = self.limits.max_bytes
+        return await session.fetch_many([row["uid"] for row in batch if on_server[row["uid"]] <= cap], cap)
+
+    def _read_all(self, fetched: dict[int, bytes]) -> dict[int, Reading]:
+        """Each fetched message within the cap read within bounds (in a thread: pure CPU)."""
+        return {uid: read_mail(raw, self.limits) for uid, raw in fetched.items() if len(raw) <= self.limits.max_bytes}
+
+    async def _hand_on_batch(
+        self,
+        batch: list[asyncpg.Record],
+        on_server: dict[int, int],
+        fetched: dict[int, bytes],
+        readings: dict[int, Reading],
+        outcome: PollOutcome,
+        stop: asyncio.Event,
+        lock: asyncpg.Connection,
+    ) -> list[tuple[int, str | None]]:
+        """The batch's messages claimed and identified one after another, in turn order, and each
+        handed on as soon as it is: at most ``concurrency`` in hand at once. (uid, status) of each
+        finished or cut off (status None: its claim was lost)."""
+        done: list[tuple[int, str | None]] = []
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def hand_on(claimed: Claimed, reading: Reading) -> None:
+            try:
+                done.append((claimed.uid, await self._hand_on(claimed, reading)))
+            except ClaimLost:
+                self._claim_lost(claimed)
+                done.append((claimed.uid, None))
+            finally:
+                gate.release()
+
+        async with asyncio.TaskGroup() as handing:
+            for row in batch:
+                await gate.acquire()
+                if stop.is_set() or lock.is_closed():
+                    gate.release()
+                    break
+                claimed = await self.store.reclaim(row["id"], on_server[row["uid"]])
+                if claimed is None:
+                    gate.release()
+                    continue
                 if row["status"] != QUEUED:
                     outcome.retried += 1
-                await self._process(session, uidvalidity, claimed, outcome)
+                reading = readings.get(claimed.uid)
+                try:
+                    status = await self._admit(claimed, fetched.get(claimed.uid), reading)
+                except ClaimLost:
+                    self._claim_lost(claimed)
+                    done.append((claimed.uid, None))
+                    gate.release()
+                    continue
+                if status is not None or reading is None:
+                    done.append((claimed.uid, status))
+                    gate.release()
+                    continue
+                handing.create_task(hand_on(claimed, reading))
+        return done
 
-    async def _process(self, session: MailboxSession, uidvalidity: int, claimed: Claimed, outcome: PollOutcome) -> None:
-        try:
-            status = await self._read_and_hand_on(session, claimed)
-        except ClaimLost:
-            log.warning("inbox_claim_lost", mailbox=self.mailbox, row_id=claimed.row_id)
-            return
-        if status in (ERROR, FAILED):
-            outcome.errors += 1
-        if status == ERROR:
-            return  # tried again at the next poll; not marked
-        outcome.processed += 1
-        await self._mark(session, uidvalidity, [claimed.uid])
+    def _claim_lost(self, claimed: Claimed) -> None:
+        log.warning("inbox_claim_lost", mailbox=self.mailbox, row_id=claimed.row_id)
 
-    async def _read_and_hand_on(self, session: MailboxSession, claimed: Claimed) -> str:
+    async def _admit(self, claimed: Claimed, raw: bytes | None, reading: Reading | None) -> str | None:
+        """A message that cannot be handed on finished (too large, gone, a duplicate): its status;
+        else its identity recorded, and None."""
         cap = self.limits.max_bytes
         if claimed.size > cap:
             return await self._finish(claimed, TOO_LARGE, problem=f"{claimed.size} bytes, over the {cap} read")
-        raw = await session.fetch(claimed.uid, cap)
         if raw is None:
             return await self._finish(claimed, FAILED, problem="no longer in the mailbox")
-        if len(raw) > cap:
+        if len(raw) > cap or reading is None:
             return await self._finish(claimed, TOO_LARGE, problem=f"over the {cap} bytes read (listed smaller)")
-        reading = await asyncio.to_thread(read_mail, raw, self.limits)
-        notes = "; ".join(reading.read.problems) or None
         key = reading.read.message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
         first = await self.store.take_key(claimed, reading.read.message_id, key)
         if first is not None:
             log.info("inbox_duplicate", mailbox=self.mailbox, row_id=claimed.row_id, first_row_id=first)
             return DUPLICATE
+        return None
+
+    async def _hand_on(self, claimed: Claimed, reading: Reading) -> str:
+        notes = "; ".join(reading.read.problems) or None
         try:
             status = await asyncio.wait_for(
                 self.on_message(reading.read, reading.message, claimed.row_id), self.processing_timeout
@@ -255,3 +339,23 @@ class InboxReader:
         if uids:
             await session.mark(uids)
             await self.store.flagged(uidvalidity, uids)
+
+
+def _batches(
+    rows: list[asyncpg.Record], sizes: dict[int, int], count: int, size: int, cap: int
+) -> list[list[asyncpg.Record]]:
+    """``rows`` in order, cut into batches of at most ``count`` messages and ``size`` listed bytes
+    (a message larger than ``size`` alone; one listed over ``cap`` counts nothing: not fetched)."""
+    batches: list[list[asyncpg.Record]] = []
+    current: list[asyncpg.Record] = []
+    held = 0
+    for row in rows:
+        listed = sizes[row["uid"]] if sizes[row["uid"]] <= cap else 0
+        if current and (len(current) >= count or held + listed > size):
+            batches.append(current)
+            current, held = [], 0
+        current.append(row)
+        held += listed
+    if current:
+        batches.append(current)
+    return batches

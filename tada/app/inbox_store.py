@@ -100,22 +100,21 @@ class InboxStore:
     async def take_key(self, claimed: Claimed, message_id: str | None, dedupe_key: str) -> int | None:
         """Record the message's identity. ``None``: it is the first with this key; else the id of
         the row that has it first (this one is recorded a duplicate). ClaimLost: taken over."""
+        try:  # the usual case, one statement: no other row has the key
+            result = await self.pool.execute(
+                "UPDATE inbox_messages SET message_id = $3, dedupe_key = $4 WHERE id = $1 AND claim = $2",
+                claimed.row_id,
+                claimed.claim,
+                message_id,
+                dedupe_key,
+            )
+        except asyncpg.UniqueViolationError:
+            pass
+        else:
+            if result == "UPDATE 0":
+                raise ClaimLost()
+            return None
         async with self.pool.acquire() as connection, connection.transaction():
-            try:
-                async with connection.transaction():  # a savepoint: the conflict leaves the transaction usable
-                    result = await connection.execute(
-                        "UPDATE inbox_messages SET message_id = $3, dedupe_key = $4 WHERE id = $1 AND claim = $2",
-                        claimed.row_id,
-                        claimed.claim,
-                        message_id,
-                        dedupe_key,
-                    )
-            except asyncpg.UniqueViolationError:
-                pass
-            else:
-                if result == "UPDATE 0":
-                    raise ClaimLost()
-                return None
             first = await connection.fetchval(
                 "SELECT id FROM inbox_messages WHERE dedupe_key = $1 AND status <> 'duplicate'", dedupe_key
             )

@@ -22,6 +22,7 @@ reply ids it heard).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -50,11 +51,18 @@ log = structlog.get_logger(__name__)
 MATCHED = "matched"
 UNMATCHED = "unmatched"
 
+#: The reply's row for each link (excerpts sealed per link), in one statement that also gives the
+#: time the message came in (rows already there, from an attempt cut off, are left as they are).
 _RECORD = """
-INSERT INTO link_replies (reply_id, link_id, case_id, kind, confidence, rule, matched_by, from_domain,
-                          attachments, excerpt, received_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-ON CONFLICT (reply_id, link_id) DO NOTHING
+WITH arrived AS (SELECT received_at FROM inbox_messages WHERE id = $1),
+     added AS (
+         INSERT INTO link_replies (reply_id, link_id, case_id, kind, confidence, rule, matched_by, from_domain,
+                                   attachments, excerpt, received_at)
+         SELECT $1, l.link_id, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::jsonb, l.excerpt,
+                arrived.received_at
+           FROM arrived, unnest($9::text[], $10::text[]) AS l(link_id, excerpt)
+         ON CONFLICT (reply_id, link_id) DO NOTHING)
+SELECT received_at FROM arrived
 """
 
 
@@ -88,34 +96,37 @@ class ReplyRouter:
         """Classify, record and tell the links of ``match``: a reply the headers matched, or one
         the pen or a caseworker gave to a link (``match.matched_by`` "auto" or "caseworker")."""
         found = classify(message)
-        received_at = await self._pool.fetchval("SELECT received_at FROM inbox_messages WHERE id = $1", row_id)
         bounced = await self._bounced_recipient(match, found)
+        links = await self._links_it_is_about(match, message)
+        received_at = await self._record(read, row_id, match, [link.link_id for link in links], found)
+        reply = PlatformReply(
+            reply_id=row_id, kind=found.kind, confident=found.confidence == "high", rule=found.rule,
+            matched_by=match.matched_by, received_at=received_at, bounced=bounced,
+        )  # fmt: skip
         client = await client_of(self._client)
-        for link in await self._links_it_is_about(match, message):
-            await self._record(read, row_id, match, link.link_id, found, received_at)
-            reply = PlatformReply(
-                reply_id=row_id, kind=found.kind, confident=found.confidence == "high", rule=found.rule,
-                matched_by=match.matched_by, received_at=received_at, bounced=bounced,
-            )  # fmt: skip
-            await tell(client, link.link_id, reply)
+        await asyncio.gather(*(tell(client, link.link_id, reply) for link in links))
         log.info(
             "reply_matched", reply=row_id, case_id=match.case_id, links=len(match.links),
             kind=found.kind.value, confidence=found.confidence, matched_by=match.matched_by,
         )  # fmt: skip
 
     async def _record(
-        self, read: ReadMail, row_id: int, match: ReplyMatch, link_id: str, found: ReplyClass, received_at: datetime
-    ) -> None:
-        excerpt = (
-            await self._crypto.seal(self._pool, match.case_id, f"{link_id}/reply/{row_id}", found.excerpt)
-            if found.excerpt
-            else None
-        )
+        self, read: ReadMail, row_id: int, match: ReplyMatch, link_ids: list[str], found: ReplyClass
+    ) -> datetime:
+        """One link_replies row per link, each excerpt sealed for its link; when the message came in."""
+        if found.excerpt:
+            named = [(f"{link_id}/reply/{row_id}", found.excerpt) for link_id in link_ids]
+            excerpts: list[str | None] = list(await self._crypto.seal_many(self._pool, match.case_id, named))
+        else:
+            excerpts = [None] * len(link_ids)
         attachments = [{"type": a.content_type, "size": a.size} for a in read.attachments]
-        await self._pool.execute(
-            _RECORD, row_id, link_id, match.case_id, found.kind.value, found.confidence, found.rule,
-            match.matched_by, read.from_domain, attachments, excerpt, received_at,
+        received_at = await self._pool.fetchval(
+            _RECORD, row_id, match.case_id, found.kind.value, found.confidence, found.rule, match.matched_by,
+            read.from_domain, attachments, link_ids, excerpts,
         )  # fmt: skip
+        if received_at is None:
+            raise LookupError(f"no inbox message {row_id}")
+        return received_at
 
     async def _links_it_is_about(self, match: ReplyMatch, message: EmailMessage) -> list[MatchedLink]:
         """The links of the email the reply names ("the first two", "links 1 and 3", an

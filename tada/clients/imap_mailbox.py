@@ -4,10 +4,10 @@ and mark as read by tada. Nothing is ever deleted, moved or expunged.
 ``open_mailbox(config)`` connects (``security``: "tls", implicit TLS, usually port 993;
 "starttls", upgraded on the plain port; "none", local servers and tests only), logs in, SELECTs
 the mailbox and yields a ``MailboxSession``: its ``uidvalidity``, ``list_after(uid)`` (UIDs and
-RFC822.SIZE of the messages above a UID, no content), ``fetch(uid, max_bytes)`` (BODY.PEEK[],
-so the server's \\Seen is untouched, and a partial fetch: a server lying about a size still
-cannot send more than the cap) and ``mark(uids)``: the ``$TadaRead`` keyword where the server
-keeps keywords (PERMANENTFLAGS has ``\\*``), else ``\\Seen``.
+RFC822.SIZE of the messages above a UID, no content), ``fetch_many(uids, max_bytes)`` and
+``fetch(uid, max_bytes)`` (BODY.PEEK[], so the server's \\Seen is untouched, and a partial fetch:
+a server lying about a size still cannot send more than the cap of each) and ``mark(uids)``:
+the ``$TadaRead`` keyword where the server keeps keywords (PERMANENTFLAGS has ``\\*``), else ``\\Seen``.
 
 Every failure leaves as ``ImapError``, in tada's words: the host and port, the step, the
 exception's type; never the server's reply text, which can repeat the login name.
@@ -123,17 +123,19 @@ class MailboxSession:
     async def fetch(self, uid: int, max_bytes: int) -> bytes | None:
         """The message's bytes, at most ``max_bytes + 1`` of them (more than ``max_bytes``: too
         large); ``None`` when the server has no such message any more."""
-        response = await self._command(
-            "fetch", self._client.uid("fetch", str(uid), f"(UID BODY.PEEK[]<0.{max_bytes + 1}>)")
-        )
-        for index, line in enumerate(response.lines):
-            if isinstance(line, bytes) and b" FETCH " in line and (found := _UID.search(line)) and int(found[1]) == uid:
-                following = response.lines[index + 1] if index + 1 < len(response.lines) else None
-                if isinstance(following, bytearray):
-                    return bytes(following)
-                if line.rstrip().endswith(b'""') or b"{0}" in line:
-                    return b""
-        return None
+        return (await self.fetch_many([uid], max_bytes)).get(uid)
+
+    async def fetch_many(self, uids: list[int], max_bytes: int) -> dict[int, bytes]:
+        """The bytes of each of ``uids`` the server still has, at most ``max_bytes + 1`` of each,
+        in one command (the caller keeps the batch small: all of it is held at once)."""
+        found: dict[int, bytes] = {}
+        for uid_set in _uid_sets(uids):
+            response = await self._command(
+                "fetch", self._client.uid("fetch", uid_set, f"(UID BODY.PEEK[]<0.{max_bytes + 1}>)")
+            )
+            found.update(_bodies(response.lines))
+        wanted = set(uids)
+        return {uid: body for uid, body in found.items() if uid in wanted}
 
     async def mark(self, uids: list[int]) -> None:
         """Mark the messages read by tada (never deleted)."""
@@ -158,6 +160,31 @@ def _searched(line: object) -> list[bytes]:
         return []
     numbers = line.removeprefix(b"SEARCH").strip()
     return numbers.split() if _SEARCHED.fullmatch(numbers) else []
+
+
+def _bodies(lines: list) -> dict[int, bytes]:
+    """Each UID's body from a FETCH answer: a FETCH line, its literal, then the line closing it;
+    the UID may be named before the literal or after it (RFC 3501 lets the server order them)."""
+    found: dict[int, bytes] = {}
+    uid: int | None = None
+    body: bytes | None = None
+    for line in lines:
+        if isinstance(line, bytearray):
+            body = bytes(line)
+            continue
+        if not isinstance(line, bytes):
+            continue
+        if b" FETCH " in line:
+            if uid is not None and body is not None:
+                found[uid] = body
+            match = _UID.search(line)
+            uid = int(match.group(1)) if match else None
+            body = b"" if line.rstrip().endswith((b'""', b'"")')) or line.rstrip().endswith(b"{0}") else None
+        elif uid is None and (match := _UID.search(line)):
+            uid = int(match.group(1))  # named after the literal
+    if uid is not None and body is not None:
+        found[uid] = body
+    return found
 
 
 def _senders(lines: list) -> dict[int, str]:

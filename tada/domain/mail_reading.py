@@ -112,7 +112,7 @@ _PARSED_REMEMBERED = 1000  # header values a message's registry keeps (each at m
 POLICY = policy.default.clone(header_factory=_BoundedHeaders())
 
 
-def message_policy() -> policy.EmailPolicy:
+def message_policy() -> policy.EmailPolicy[EmailMessage]:
     """``POLICY`` with a header registry of its own, for one message."""
     return POLICY.clone(header_factory=_BoundedHeaders())
 

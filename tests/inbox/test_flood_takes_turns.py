@@ -26,7 +26,8 @@ async def test_a_flood_waits_its_turn(imap_server, postbox, db_pool, postgres_ur
         order.append(row_id)
         return "unmatched"
 
-    inbox = InboxReader(db_pool, postgres_url, imap_server.config(mailbox=postbox.mailbox), note)
+    # One message handed on at a time, so the order handed on is the order of turns exactly.
+    inbox = InboxReader(db_pool, postgres_url, imap_server.config(mailbox=postbox.mailbox), note, concurrency=1)
     outcome = await inbox.poll_once()
     assert (outcome.new, outcome.processed) == (42, 42)
     ids = {

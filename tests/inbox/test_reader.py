@@ -11,6 +11,7 @@ import pytest
 from tada.app.inbox import InboxReader
 from tada.clients.imap_mailbox import SEEN
 from tada.domain.mail_reading import MailLimits
+from tests.support.cli_stack import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -191,7 +192,10 @@ async def test_a_status_the_reader_keeps_for_itself_is_refused(imap_server, post
     assert row["status"] == "error" and row["problem"] == "processing returned no valid status"
 
 
-async def test_a_reader_killed_mid_batch_loses_none_and_repeats_none(imap_server, postbox, db_pool, postgres_url):
+@pytest.mark.parametrize("concurrency", [1, 8], ids=["one-at-a-time", "eight-at-once"])
+async def test_a_reader_killed_mid_batch_loses_none_and_repeats_none(
+    imap_server, postbox, db_pool, postgres_url, concurrency
+):
     for n in range(6):
         await postbox.append(postbox.message(n))
     started, completed = [], []
@@ -205,14 +209,19 @@ async def test_a_reader_killed_mid_batch_loses_none_and_repeats_none(imap_server
         completed.append(row_id)
         return "unmatched"
 
-    first = reader(imap_server, postbox, db_pool, postgres_url, slow_third)
+    first = reader(imap_server, postbox, db_pool, postgres_url, slow_third, concurrency=concurrency)
     task = asyncio.create_task(first.poll_once())
     await asyncio.wait_for(stuck.wait(), 30)
+    if concurrency > 1:  # the stuck one holds back no other: the last three are finished meanwhile
+        await eventually(
+            lambda: _count_finished(db_pool, first, 5), "five of six finished beside the stuck one", timeout=30
+        )
     task.cancel()  # as good as SIGKILL for the rows: nothing after the cancel point runs
     with pytest.raises(asyncio.CancelledError):
         await task
     found = await rows(db_pool, first)
-    assert [row["status"] for row in found] == ["unmatched", "unmatched", "processing", "queued", "queued", "queued"]
+    left = ["queued"] * 3 if concurrency == 1 else ["unmatched"] * 3
+    assert [row["status"] for row in found] == ["unmatched", "unmatched", "processing", *left]
 
     second_calls: list[int] = []
 
@@ -225,9 +234,14 @@ async def test_a_reader_killed_mid_batch_loses_none_and_repeats_none(imap_server
     assert (outcome.retried, outcome.new) == (1, 0)  # the killed poll had queued all six
     found = await rows(db_pool, restarted)
     assert len(found) == 6 and all(row["status"] == "unmatched" and row["flagged"] for row in found)
-    assert found[2]["attempts"] == 2
+    assert found[2]["attempts"] == 2 and all(row["attempts"] == 1 for n, row in enumerate(found) if n != 2)
     # the interrupted one is handed on again (the same row id), the finished ones never
-    assert second_calls == [found[2]["id"]] + [row["id"] for row in found[3:]]
+    not_started = [row["id"] for row in found[3:]] if concurrency == 1 else []
+    assert second_calls == [found[2]["id"], *not_started]
+
+
+async def _count_finished(db_pool, inbox: InboxReader, wanted: int) -> bool:
+    return sum(row["status"] == "unmatched" for row in await rows(db_pool, inbox)) >= wanted
     assert not set(second_calls) & set(completed)
 
 

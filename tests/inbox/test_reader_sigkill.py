@@ -37,7 +37,8 @@ async def main():
         return "unmatched"
 
     config = ImapConfig("127.0.0.1", int(port), user, SecretStr(password), "none", mailbox)
-    await InboxReader(pool, url, config, on_message).poll_once()
+    # One at a time: killed with the third in hand and the last three still queued.
+    await InboxReader(pool, url, config, on_message, concurrency=1).poll_once()
 
 asyncio.run(main())
 """
