@@ -5,7 +5,8 @@
 1. the notice email it answers (tada/app/reply_matching.py: its Reply-To tag, In-Reply-To,
    References, the subject's tag); none: the holding pen (tada/app/inbox_pen.py: the guesses
    kept for a caseworker, ``unmatched``; one strong guess gives it to its link, ``auto``);
-2. what it says (tada/domain/reply_classes.py: bounce, auto-reply, phrases);
+2. what it says (tada/domain/reply_classes.py: bounce, auto-reply, phrases), the lines of any
+   notice tada sends cut from its words (tada/domain/notice_wording.py);
 3. one ``link_replies`` row for every link the email listed, or for those the reply names
    when it names some ("the first two are removed", "links 1 and 3", a quoted address:
    tada/domain/reply_positions.py): the classification, how it was
@@ -37,6 +38,7 @@ from tada.app.inbox_pen import Pen
 from tada.app.reply_matching import match_reply
 from tada.app.reply_messages import reply_tag_key
 from tada.domain.mail_reading import ReadMail
+from tada.domain.notice_wording import every_notice_text
 from tada.domain.registry import Registry
 from tada.domain.replies import PlatformReply, ReplyKind
 from tada.domain.reply_classes import ReplyClass, classify
@@ -95,7 +97,7 @@ class ReplyRouter:
     async def deliver(self, read: ReadMail, message: EmailMessage, row_id: int, match: ReplyMatch) -> None:
         """Classify, record and tell the links of ``match``: a reply the headers matched, or one
         the pen or a caseworker gave to a link (``match.matched_by`` "auto" or "caseworker")."""
-        found = classify(message)
+        found = classify(message, sent_notice_text=every_notice_text())
         bounced = await self._bounced_recipient(match, found)
         links = await self._links_it_is_about(match, message)
         received_at = await self._record(read, row_id, match, [link.link_id for link in links], found)

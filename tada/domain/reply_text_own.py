@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from mailparser_reply import EmailReplyParser
 
@@ -85,10 +86,15 @@ def _without_reply_headers(text: str) -> str:
     return replies[0].full_body if replies else ""
 
 
+@lru_cache(maxsize=16)
+def _notice_keys(notice: str) -> tuple[str, frozenset[str]]:
+    """The notice's letters, and its lines' (the same notice text comes with many replies)."""
+    return _key(notice), frozenset({_key(line) for line in notice.splitlines()} - {""})
+
+
 def _without_notice(lines: list[str], notice: str) -> list[str]:
-    whole = _key(notice)
+    whole, notice_lines = _notice_keys(notice)
     keys = [_key(line) for line in lines]
-    notice_lines = {_key(line) for line in notice.splitlines()} - {""}
     cut = [(len(key) >= NOTICE_LINE_MIN and key in whole) or key in notice_lines for key in keys]
     # A short piece of a re-wrapped notice line, next to a line already cut, the two reading on
     # in the notice: one sweep down (joined to the line above), one up (to the line below).

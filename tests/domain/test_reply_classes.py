@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from tada.domain.notice_wording import every_notice_text
 from tada.domain.reply_class_phrases import decide
 from tada.domain.reply_classes import ReplyClass, ReplyKind, classify
 from tada.domain.reply_text import body_text, decode_bytes, html_to_text
@@ -19,6 +20,8 @@ from tada.domain.states import NoticeKind
 from tests.support.mail_samples import auto_replies, bounces, malformed, notice, parse, platform_replies
 
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
+#: Lines of a notice that name its case: the sample's platform, address, reference, notifier and dates.
+_NAMES_THE_CASE = re.compile(r"Example|platform\.example|http|@|TADA-|20\d\d|Support Service")
 
 
 def _classify(raw: bytes, **kwargs) -> ReplyClass:
@@ -184,6 +187,30 @@ def test_thanks_over_a_pasted_notice_is_not_removed_when_tadas_notice_is_given()
     assert _classify(platform_replies.thanks_pasted_over_repost()).kind == ReplyKind.REMOVED
     result = _classify(platform_replies.thanks_pasted_over_repost(), sent_notice_text=repost)
     assert (result.kind, result.excerpt) == (ReplyKind.OTHER, "Thanks")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hant"])
+@pytest.mark.parametrize("kind", list(NoticeKind))
+def test_every_notice_text_holds_each_line_of_each_notice_tada_sends(language, kind):
+    # What the router gives the classifier: whichever notice a reply pastes, its lines are tada's.
+    sent = notice(language=language, kind=kind).text
+    whole = _letters(every_notice_text())  # as the classifier compares: whitespace (so wrapping) ignored
+    lines = [line for line in sent.splitlines() if len(line.strip()) >= 15 and not _NAMES_THE_CASE.search(line)]
+    assert len(lines) >= 3 and [line for line in lines if _letters(line) not in whole] == []
+
+
+def _letters(text: str) -> str:
+    return "".join(text.split()).lower()
+
+
+def test_thanks_over_a_pasted_repost_notice_is_not_removed_with_every_notice_text():
+    result = _classify(platform_replies.thanks_pasted_over_repost(), sent_notice_text=every_notice_text())
+    # The lines naming this case (its platform, reference, dates) stay in the excerpt; tada's words go.
+    assert result.kind == ReplyKind.OTHER and result.excerpt.startswith("Thanks")
+    assert "removed" not in result.excerpt and "illegal" not in result.excerpt
+    # and a platform's own word above a pasted notice still counts
+    removed = platform_replies.thanks_pasted_over_repost().replace(b"Thanks", b"We have removed the video.")
+    assert _classify(removed, sent_notice_text=every_notice_text()).kind == ReplyKind.REMOVED
 
 
 @pytest.mark.parametrize(
