@@ -21,7 +21,9 @@ class MailboxStatus(BaseModel):
     polls: int = 0
     failed_polls: int = 0
     messages: int = 0
-    matched: int = 0
+    matched: int = 0  # by their headers, or from the pen (below)
+    assigned_auto: int = 0  # matched from the pen by its one strong guess (tada/app/inbox_pen.py)
+    assigned_by_caseworker: int = 0  # matched from the pen by `tada inbox assign`
     pen: int = 0  # unmatched: waiting for a person
     duplicates: int = 0
     too_large: int = 0
@@ -42,11 +44,18 @@ async def inbox_status(pool: asyncpg.Pool, configured: str | None) -> InboxStatu
     counts: dict[str, dict[str, int]] = {}
     for row in await pool.fetch("SELECT mailbox, status, count(*) AS n FROM inbox_messages GROUP BY 1, 2"):
         counts.setdefault(row["mailbox"], {})[row["status"]] = row["n"]
+    assigned: dict[str, dict[str, int]] = {}
+    for row in await pool.fetch(
+        """SELECT m.mailbox, p.assigned_by, count(*) AS n FROM inbox_pen p JOIN inbox_messages m ON m.id = p.reply_id
+            WHERE p.assigned_by IS NOT NULL GROUP BY 1, 2"""
+    ):
+        assigned.setdefault(row["mailbox"], {})[row["assigned_by"]] = row["n"]
     names = sorted(set(polls) | set(counts) | ({configured} if configured else set()))
-    return InboxStatus(
-        reader_configured=configured is not None,
-        mailboxes=[_mailbox(name, polls.get(name), counts.get(name, {}), name == configured) for name in names],
-    )
+    boxes = [_mailbox(name, polls.get(name), counts.get(name, {}), name == configured) for name in names]
+    for box in boxes:
+        box.assigned_auto = assigned.get(box.mailbox, {}).get("auto", 0)
+        box.assigned_by_caseworker = assigned.get(box.mailbox, {}).get("caseworker", 0)
+    return InboxStatus(reader_configured=configured is not None, mailboxes=boxes)
 
 
 def _mailbox(name: str, poll: asyncpg.Record | None, by_status: dict[str, int], configured: bool) -> MailboxStatus:

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from tada.app.inbox_corrections import KINDS, assign_reply, correct_reply
 from tada.app.inbox_pen import PenEntry, pen_entries
-from tada.app.inbox_status import InboxStatus, inbox_status
+from tada.app.inbox_status import InboxStatus, MailboxStatus, inbox_status
 from tada.app.inbox_store import mailbox_key
 from tada.cli.output import Output, when
 from tada.cli.params import Json
@@ -72,7 +72,7 @@ def show_inbox_status(out: Output, status: InboxStatus) -> None:
             ("Last good poll", when(box.last_ok_at)),
             ("Last error", terminal_text(box.last_error) if box.last_error else "-"),
             ("New (last poll)", str(box.last_new)),
-            ("Matched", str(box.matched)),
+            ("Matched", _matched(box)),
             ("Pen (unmatched)", str(box.pen)),
             ("Duplicates", str(box.duplicates)),
             ("Too large", str(box.too_large)),
@@ -83,6 +83,16 @@ def show_inbox_status(out: Output, status: InboxStatus) -> None:
         for label, value in rows:
             facts.add_row(label, Text(value, style="red" if label == "Last error" and box.last_error else ""))
         out.console.print(facts)
+
+
+def _matched(box: MailboxStatus) -> str:
+    """Matched, and how many of them came from the pen (by its one strong guess, by a caseworker)."""
+    if not (box.assigned_auto or box.assigned_by_caseworker):
+        return str(box.matched)
+    return (
+        f"{box.matched} (from the pen: {box.assigned_auto} by tada's one strong guess, "
+        f"{box.assigned_by_caseworker} by a caseworker)"
+    )
 
 
 @app.command("pen")

@@ -190,6 +190,11 @@ async def test_a_mail_naming_one_link_id_is_given_to_that_link_by_itself(time_en
         assert (event["kind"], event["matched_by"], event["reply"]) == ("removed", "auto", str(row))
         code, out, _ = await inbox.tada("inbox", "pen", "--json")
         assert code == 0 and row not in [entry["id"] for entry in document(out)]
+        code, out, _ = await inbox.tada("inbox", "status", "--json")
+        [box] = [box for box in document(out)["mailboxes"] if box["configured"]]
+        assert (box["matched"], box["assigned_auto"], box["assigned_by_caseworker"]) == (1, 1, 0)
+        code, out, _ = await inbox.tada("inbox", "status")
+        assert "1 by tada's one strong guess, 0 by a caseworker" in " ".join(out.split())
 
 
 async def test_a_mail_naming_two_cases_stays_in_the_pen_with_both_guesses(
@@ -255,6 +260,9 @@ async def test_a_caseworker_gives_a_pen_entry_to_its_link_which_hears_it(time_en
         code, out, err = await inbox.tada("inbox", "assign", str(ack_row), notice_key, "--json")
         assert code == 0, err
         assert document(out) == {"message": ack_row, "case_id": case_id, "links": [acknowledged.id]}
+        code, out, _ = await inbox.tada("inbox", "status", "--json")
+        [box] = [box for box in document(out)["mailboxes"] if box["configured"]]
+        assert (box["matched"], box["assigned_auto"], box["assigned_by_caseworker"]) == (2, 0, 2)
         [event] = await heard(db_pool, acknowledged.id)
         assert (event["kind"], event["matched_by"]) == ("acknowledged", "caseworker")
 
