@@ -284,3 +284,43 @@ CREATE TABLE IF NOT EXISTS reply_corrections (
     at           timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS reply_corrections_reply_idx ON reply_corrections (reply_id, link_id, id);
+
+-- The caseworkers' web console (issue 16): people's accounts and their sessions
+-- (tada/app/accounts.py, tada/app/console_sessions.py). A name is unique whatever its case
+-- (kept as typed, compared lower()). The password is an argon2id hash; the TOTP secret is
+-- sealed (AES-GCM, a sub-key of the data key: "console-totp"), never in clear, and the last
+-- 30 s step a code was accepted for is kept so that no code is used twice. A session is kept
+-- by the SHA-256 of its token, never the token itself. console_login_failures counts failed
+-- logins per address for the per-address limit; rows older than its window are deleted as
+-- logins go.
+CREATE TABLE IF NOT EXISTS console_users (
+    id                   bigserial PRIMARY KEY,
+    name                 text NOT NULL,
+    role                 text NOT NULL CHECK (role IN ('ops', 'caseworker')),
+    password_hash        text NOT NULL,                 -- argon2id
+    totp_secret          text,                          -- sealed; NULL: no second factor
+    totp_confirmed       boolean NOT NULL DEFAULT false,
+    totp_last_step       bigint,                        -- the last 30 s step a code was accepted for
+    language             text NOT NULL DEFAULT 'en' CHECK (language IN ('en', 'zh-Hant')),
+    disabled_at          timestamptz,
+    failed_logins        integer NOT NULL DEFAULT 0,    -- consecutive
+    locked_until         timestamptz,
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    password_changed_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX IF NOT EXISTS console_users_name_idx ON console_users (lower(name));
+CREATE TABLE IF NOT EXISTS console_login_failures (
+    address  text NOT NULL,
+    at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS console_login_failures_idx ON console_login_failures (address, at);
+CREATE INDEX IF NOT EXISTS console_login_failures_at_idx ON console_login_failures (at);
+CREATE TABLE IF NOT EXISTS console_sessions (
+    token_hash    text PRIMARY KEY,                     -- sha256 hex of the session token
+    user_id       bigint NOT NULL REFERENCES console_users (id) ON DELETE CASCADE,
+    csrf          text NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    last_seen_at  timestamptz NOT NULL DEFAULT now(),
+    address       text
+);
+CREATE INDEX IF NOT EXISTS console_sessions_user_idx ON console_sessions (user_id);

@@ -12,6 +12,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -137,6 +138,26 @@ class Settings(BaseSettings):
     #: The CLI refuses every command that needs a role unless a token is presented (TADA_TOKEN):
     #: no local single-user mode. A guard for a deployment, not a wall (see tada/cli/access.py).
     require_token: bool = False
+    #: The caseworkers' web console (served with the API): every person must enrol a TOTP second
+    #: factor before anything else; session cookies marked Secure (behind TLS); a session ends
+    #: after this many idle minutes; 5 wrong passwords or codes in a row lock an account for
+    #: this many minutes (an ops user can lift it sooner: tada user unlock NAME).
+    console_require_2fa: bool = False
+    console_secure_cookies: bool = False
+    console_idle_minutes: int = Field(default=30, ge=1)
+    console_lockout_minutes: int = Field(default=15, ge=1)
+    #: The organisation's time zone (IANA name, e.g. Asia/Hong_Kong): times the console shows.
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            problem = f"TADA_TIMEZONE: unknown time zone {value[:64]!r} (an IANA name, e.g. Europe/London)"
+            raise ValueError(problem) from None
+        return value
 
     #: Workflows a worker keeps in memory between their steps (the rest are replayed from
     #: history when they wake). Each cached link costs about 0.2 MB (its own sandbox).

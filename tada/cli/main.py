@@ -8,6 +8,7 @@
     tada link respond|pause|resume|withdraw|escalate|recheck|reopen|filed LINK
     tada repost CASE URL --source NAME [--of LINK] [--pdq HEX]
     tada case add-hash CASE HEX          tada hash FILE...          tada api
+    tada user add|list|disable|reset-password|unlock|remove-2fa     (the console's accounts)
 
 Every command takes ``--json`` (one JSON document on stdout, nothing else).
 Exit codes: 0 ok, 1 a service failed, 2 usage, 3 refused, 4 not found.
@@ -15,7 +16,7 @@ Connection details come from the TADA_* settings; Temporal is contacted only by
 the commands that need it, and the case/link listings come from PostgreSQL.
 
 Each noun has its module (tada/cli/case.py, links.py, link.py, status.py, repost.py,
-keys.py, servers.py, report.py, simulate.py); tada/cli/runtime.py runs every command.
+keys.py, servers.py, report.py, simulate.py, user.py); tada/cli/runtime.py runs every command.
 This module only assembles them, in the order ``tada --help`` lists them.
 """
 
@@ -27,7 +28,7 @@ import sys
 
 import typer
 
-from tada.cli import case, inbox, keys, link, links, report, repost, servers, simulate, status
+from tada.cli import case, inbox, keys, link, links, report, repost, servers, simulate, status, user
 
 app = typer.Typer(
     help="tada: Take-Down Assistance. Open cases, import reported links, follow and steer every take-down.",
@@ -42,6 +43,7 @@ app.add_typer(links.app, name="links")
 app.add_typer(link.app, name="link")
 app.add_typer(keys.app, name="keys")
 app.add_typer(inbox.app, name="inbox")
+app.add_typer(user.app, name="user")
 
 
 def main() -> None:

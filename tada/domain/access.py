@@ -11,7 +11,8 @@ with every one of them in constant time. Tokens are never logged nor echoed in a
 | role | may |
 | --- | --- |
 | ops | open cases, import links, withdraw (cases and links), purge, read, report reposts; |
-|     | add image hashes, choose a case's monitors, run the servers, simulate |
+|     | add image hashes, choose a case's monitors, run the servers, simulate; |
+|     | the console's accounts (add, list, disable, reset a password, unlock, remove 2FA) |
 | caseworker | read; respond, escalate, pause, resume, recheck, reopen, filed, withdraw, reply to a link; |
 |            | assign a reply in the holding pen, correct a reply's classification |
 | monitor | report reposts on the cases that opted into its name, nothing else |
@@ -60,6 +61,7 @@ class Action(str, Enum):
     SIMULATE = "simulate"  # a rehearsal in a database of its own
     INBOX_ASSIGN = "inbox.assign"  # a reply in the holding pen given to its link
     INBOX_CLASSIFY = "inbox.classify"  # a reply's classification corrected
+    USER_ADMIN = "user.admin"  # the console's accounts: add, disable, reset a password, unlock, remove 2FA
 
 
 _CASEWORK = {
@@ -82,6 +84,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.CASE_MONITORS,
             Action.SERVE,
             Action.SIMULATE,
+            Action.USER_ADMIN,
         }
     ),  # fmt: skip
     Role.CASEWORKER: frozenset({Action.READ, *_CASEWORK}),
