@@ -24,6 +24,9 @@ from tada.api.body_limit import BodyLimit
 from tada.api.context import ApiContext
 from tada.api.errors import install_error_handlers
 from tada.api.gate import BearerGate
+from tada.console.headers import PREFIX as CONSOLE
+from tada.console.headers import ConsoleHeaders
+from tada.console.web import install_console
 from tada.domain.registry import load_registry
 from tada.settings import Settings
 
@@ -75,8 +78,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.startup_error = None
     app.include_router(routes_reposts.router)
     app.include_router(routes_read.router)
+    install_console(app)
     install_error_handlers(app)
     # the last added runs first: the gate, then the cap, then the app
+    app.add_middleware(ConsoleHeaders)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
-    app.add_middleware(BearerGate, tokens=tokens, public=DOCS_PATHS if docs else ())
+    app.add_middleware(BearerGate, tokens=tokens, public=DOCS_PATHS if docs else (), exempt=(CONSOLE,))
     return app

@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"tada.workflows"},
     {"tada.adapters", "tada.clients"},
     {"tada.app", "tada.reporting"},
-    {"tada.activities", "tada.api", "tada.servers"},
+    {"tada.activities", "tada.api", "tada.console", "tada.servers"},
     {"tada.cli", "tada.worker"},
     {"tada.simulation", "tada.kit"},
 ]

@@ -1,0 +1,59 @@
+"""Pages from Jinja2 templates (tada/console/templates), autoescaped, in the reader's language.
+
+One environment per language, each with its catalogue installed (``jinja2.ext.i18n``, new-style
+gettext: ``{{ _("...") }}`` and ``{% trans %}``), so a page never renders in a mix. Times are
+shown in the organisation's zone (``TADA_TIMEZONE``) with the UTC time on hover: the ``when``
+filter gives the local text, ``utc`` the hover text, ``iso`` the machine-readable value.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from tada.console.i18n import LANGUAGE_NAMES, LANGUAGES, language_of, translations
+
+
+@cache
+def environment(language: str) -> Environment:
+    env = Environment(
+        loader=PackageLoader("tada.console", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(language=language, languages=LANGUAGES, language_names=LANGUAGE_NAMES)
+    env.filters.update(iso=_iso, utc=_utc)
+    return env
+
+
+def _iso(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds") if value else ""
+
+
+def _utc(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def local_time(value: datetime | None, zone: str) -> str:
+    """``value`` in the organisation's zone, to the minute, with the zone's abbreviation."""
+    if value is None:
+        return "-"
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def page(
+    language: str | None, template: str, *, zone: str = "UTC", status_code: int = 200, **values: Any
+) -> HTMLResponse:
+    """``template`` rendered in ``language`` (English for an unknown one) as an HTML response."""
+    env = environment(language_of(language))
+    html = env.get_template(template).render(when=lambda value: local_time(value, zone), zone=zone, **values)
+    return HTMLResponse(html, status_code=status_code)

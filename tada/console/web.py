@@ -1,0 +1,60 @@
+"""The console's routes under ``/console``, its static files (``/console/static``: tada's own
+CSS and script, nothing from elsewhere) and what a page answers when no one is signed in, the
+role may not, or a form lacks its CSRF token. ``install_console(app)`` is called by
+tada/api/app.py; the bearer gate lets ``/console`` through (it has sessions of its own) and
+tada/console/headers.py adds the security headers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from tada.api.context import context
+from tada.console import login, queue
+from tada.console.i18n import N_, gettext_for, language_of
+from tada.console.people import PATH, BadForm, NotAllowed, SecondFactorNeeded, SignInNeeded, to_login
+from tada.console.templating import page
+
+
+def install_console(app: FastAPI) -> None:
+    router = APIRouter(prefix=PATH, include_in_schema=False)
+    router.include_router(login.router)
+    router.include_router(queue.router)
+    app.include_router(router)
+    app.mount(f"{PATH}/static", StaticFiles(packages=[("tada.console", "static")]), name="console-static")
+    app.add_exception_handler(SignInNeeded, _sign_in)
+    app.add_exception_handler(SecondFactorNeeded, _second_factor)
+    app.add_exception_handler(NotAllowed, _not_allowed)
+    app.add_exception_handler(BadForm, _bad_form)
+
+
+async def _sign_in(request: Request, error: Exception) -> Response:
+    assert isinstance(error, SignInNeeded)
+    return to_login(error.back_to)
+
+
+async def _second_factor(request: Request, error: Exception) -> Response:
+    return RedirectResponse(f"{PATH}/2fa", status_code=303)
+
+
+def _problem(request: Request, status: int, title: str, message: str) -> Response:
+    person = getattr(request.state, "person", None)
+    language = language_of(person.language if person else None)
+    _ = gettext_for(language)
+    return page(
+        language, "problem.html.j2", zone=context(request).settings.timezone, status_code=status,
+        title=_(title), message=_(message), person=person, here="problem",
+    )  # fmt: skip
+
+
+async def _not_allowed(request: Request, error: Exception) -> Response:
+    return _problem(request, 403, N_("Not for your role"), N_("Your role may not do this. Ask an ops colleague."))
+
+
+async def _bad_form(request: Request, error: Exception) -> Response:
+    return _problem(
+        request, 403, N_("This form has expired"),
+        N_("The form was sent without the token that proves it came from this console. "
+           "Go back, reload the page and try again."),
+    )  # fmt: skip

@@ -1,0 +1,86 @@
+"""The console against the real stack: the API's server (tada/api/server.py) on 127.0.0.1 with
+the console mounted, a worker, PostgreSQL and the Temporal dev server; people made with
+tada/app/accounts.py. ``console.signed_in(name)`` gives an HTTP client with that person's session."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest_asyncio
+from pydantic import SecretStr
+
+from tada.api.server import ApiRunner
+from tada.app.accounts import add_user
+from tada.kit.ports import free_port
+from tada.settings import Settings
+from tests.support.cli_stack import HOURLY, NOTICE_FROM, registry_toml, stack_settings, worker_running, write_registry
+
+PASSWORD = "correct horse battery staple"
+REGISTRY = registry_toml(HOURLY)
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass
+class Console:
+    url: str
+    settings: Settings
+    pool: object
+    client: object
+    clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+    async def person(self, role: str = "caseworker", *, name: str | None = None) -> str:
+        name = name or f"{role}-{uuid.uuid4().hex[:8]}"
+        await add_user(self.pool, name, role, PASSWORD)
+        return name
+
+    def browser(self) -> httpx.AsyncClient:
+        """A client keeping cookies, as a browser does (no session yet)."""
+        http = httpx.AsyncClient(base_url=self.url, timeout=30, follow_redirects=False)
+        self.clients.append(http)
+        return http
+
+    async def sign_in(
+        self, http: httpx.AsyncClient, name: str, password: str = PASSWORD, otp: str = ""
+    ) -> httpx.Response:
+        form = await http.get("/console/login")
+        csrf = csrf_of(form.text)
+        return await http.post(
+            "/console/login", data={"username": name, "password": password, "otp": otp, "csrf": csrf}
+        )
+
+    async def signed_in(self, role: str = "caseworker") -> tuple[httpx.AsyncClient, str]:
+        name = await self.person(role)
+        http = self.browser()
+        answer = await self.sign_in(http, name)
+        assert answer.status_code == 303, answer.text
+        return http, name
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def console(dev_env, db_pool, postgres_url, smtp_server, tmp_path_factory) -> AsyncIterator[Console]:
+    home = tmp_path_factory.mktemp("console")
+    settings = stack_settings(
+        dev_env, postgres_url, smtp_server[1], write_registry(home, REGISTRY), "console",
+        notice_from=NOTICE_FROM, state_dir=home / ".tada", api_tokens=SecretStr(""), api_host="127.0.0.1",
+        api_port=free_port(),
+    )  # fmt: skip
+    runner = ApiRunner(settings)
+    async with worker_running(dev_env.client, db_pool, settings):
+        await runner.start()
+        found = Console(url=runner.url, settings=settings, pool=db_pool, client=dev_env.client)
+        try:
+            yield found
+        finally:
+            for http in found.clients:
+                await http.aclose()
+            await runner.stop()

@@ -1,0 +1,94 @@
+"""Signing in to the console, over HTTP against the real stack: the session cookie, the CSRF
+token of every form, the security headers of every page, lock-out and its audit."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.console.conftest import PASSWORD, csrf_of
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_a_page_without_a_session_goes_to_the_login_page(console):
+    http = console.browser()
+    answer = await http.get("/console/")
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+    deeper = await http.get("/console/2fa")
+    assert deeper.headers["location"] == "/console/login?next=/console/2fa"
+
+
+async def test_signing_in_sets_a_strict_session_cookie_and_opens_the_queue(console):
+    name = await console.person()
+    http = console.browser()
+    login = await http.get("/console/login")
+    assert login.status_code == 200
+    assert 'name="username"' in login.text and 'name="password"' in login.text
+    answer = await console.sign_in(http, name)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/"
+    cookie = next(
+        value for key, value in answer.headers.multi_items() if key == "set-cookie" and "tada_session=" in value
+    )
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+    queue = await http.get("/console/")
+    assert queue.status_code == 200 and name in queue.text
+
+
+async def test_every_console_response_carries_the_security_headers(console):
+    http, _ = await console.signed_in()
+    for path in ("/console/login", "/console/", "/console/static/console.css"):
+        answer = await http.get(path)
+        assert answer.status_code == 200, path
+        csp = answer.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["x-frame-options"] == "DENY"
+    assert (await http.get("/console/")).headers["cache-control"] == "no-store"
+    assert "no-store" not in (await http.get("/console/static/console.css")).headers["cache-control"]
+
+
+async def test_a_post_without_its_csrf_token_is_refused(console):
+    http, _ = await console.signed_in()
+    refused = await http.post("/console/logout", data={})
+    assert refused.status_code == 403 and "expired" in refused.text
+    assert (await http.get("/console/")).status_code == 200  # still signed in
+    page = await http.get("/console/")
+    assert (await http.post("/console/logout", data={"csrf": csrf_of(page.text)})).status_code == 303
+    assert (await http.get("/console/")).status_code == 303  # signed out
+
+
+async def test_a_login_without_the_forms_token_is_refused(console):
+    name = await console.person()
+    http = console.browser()
+    refused = await http.post("/console/login", data={"username": name, "password": PASSWORD, "csrf": "made-up"})
+    assert refused.status_code == 403
+
+
+async def test_a_wrong_password_is_refused_and_five_lock_the_account(console):
+    name = await console.person()
+    http = console.browser()
+    for _ in range(4):
+        wrong = await console.sign_in(http, name, password="not the password at all")
+        assert wrong.status_code == 401 and "do not match" in wrong.text
+    fifth = await console.sign_in(http, name, password="not the password at all")
+    assert fifth.status_code == 429 and "locked" in fifth.text
+    locked = await console.sign_in(http, name)  # the right password, too late
+    assert locked.status_code == 429 and "locked" in locked.text
+    audit = await console.pool.fetch(
+        "SELECT allowed, reason FROM audit_events WHERE action = 'console.login' AND actor_name = $1 ORDER BY id", name
+    )
+    assert [row["reason"] for row in audit] == ["wrong"] * 4 + ["locked", "locked"]
+    assert not any(row["allowed"] for row in audit)
+    assert PASSWORD not in (await http.get("/console/login")).text
+
+
+async def test_the_language_is_chosen_per_person(console):
+    http, name = await console.signed_in()
+    page = await http.get("/console/")
+    assert "Needs me" in page.text and 'lang="en"' in page.text
+    changed = await http.post("/console/language", data={"language": "zh-Hant", "csrf": csrf_of(page.text)})
+    assert changed.status_code == 303
+    page = await http.get("/console/")
+    assert "待我處理" in page.text and 'lang="zh-Hant"' in page.text
+    other, _ = await console.signed_in()
+    assert "Needs me" in (await other.get("/console/")).text
