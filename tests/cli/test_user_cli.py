@@ -11,9 +11,14 @@ import secrets
 from typing import Any, NamedTuple
 
 import pytest
+from pydantic import SecretStr, ValidationError
+from typer.testing import CliRunner
 
 from tada.app.accounts import authenticate, find_user
 from tada.app.console_sessions import open_session, session_for
+from tada.cli.main import app as tada_app
+from tada.cli.runtime import use_settings
+from tada.settings import Settings
 from tests.support.cli_stack import TADA
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -148,3 +153,41 @@ async def test_a_caseworker_token_is_refused(env, db_pool):
     assert (row["actor_role"], row["allowed"]) == ("caseworker", False)
     listed = await tada(env, "list", token=CASEWORKER)
     assert listed.code == 3 and listed.stdout == ""
+
+
+async def test_without_password_stdin_the_password_is_asked_twice_unechoed(
+    postgres_url, db_pool, data_crypto, tmp_path
+):
+    base = Settings(
+        database_url=postgres_url, temporal_address="127.0.0.1:9", state_dir=tmp_path / ".tada",
+        data_key=SecretStr(os.environ["TADA_DATA_KEY"]), api_tokens=SecretStr(""),
+    ).model_copy(update={"cli_token": SecretStr("")})  # fmt: skip
+    name = f"Dan-{secrets.token_hex(3)}"
+
+    def invoke(typed: str) -> Any:
+        with use_settings(base):
+            return CliRunner().invoke(tada_app, ["user", "add", name, "--role", "ops"], input=typed)
+
+    mismatch = await asyncio.to_thread(invoke, f"{PASSWORD}\nsomething else entirely\n")
+    assert mismatch.exit_code != 0 and await find_user(db_pool, name) is None
+    result = await asyncio.to_thread(invoke, f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    assert (await login(db_pool, data_crypto, name, PASSWORD)).ok
+
+
+async def test_the_console_settings_are_checked():
+    assert Settings(timezone="Asia/Hong_Kong").timezone == "Asia/Hong_Kong"
+    defaults = Settings()
+    assert (defaults.console_require_2fa, defaults.console_secure_cookies) == (False, False)
+    assert (defaults.console_idle_minutes, defaults.console_lockout_minutes, defaults.timezone) == (30, 15, "UTC")
+    for zone in ("Mars/Olympus_Mons", "", "America", "../../etc/passwd"):
+        with pytest.raises(ValidationError, match="TADA_TIMEZONE: unknown time zone"):
+            Settings(timezone=zone)
+    with pytest.raises(ValidationError):
+        Settings(console_idle_minutes=0)
+
+
+async def test_an_unknown_time_zone_stops_the_cli_naming_the_setting(env):
+    run = await tada({**env, "TADA_TIMEZONE": "Mars/Olympus_Mons"}, "list")
+    assert run.code == 2 and "TADA_TIMEZONE" in run.stderr and "unknown time zone" in run.stderr
