@@ -81,8 +81,12 @@ class UnknownUser(NotFound):
     """No console user by that name (exit 4, HTTP 404)."""
 
     def __init__(self, name: str | int) -> None:
-        shown = str(name) if isinstance(name, int) or NAME_PATTERN.fullmatch(name) else ""
-        super().__init__(f"no console user {shown}".rstrip() if shown else "no console user by that name")
+        if isinstance(name, int):
+            super().__init__(f"no console user with id {name}")
+        elif NAME_PATTERN.fullmatch(name):
+            super().__init__(f"no console user {name}")
+        else:
+            super().__init__("no console user by that name")
 
 
 class ConsoleUser(BaseModel):
