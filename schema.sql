@@ -45,6 +45,65 @@ CREATE TABLE IF NOT EXISTS link_events (
 );
 CREATE INDEX IF NOT EXISTS link_events_link_idx ON link_events (link_id, event_id);
 
+-- What a link waits for from a person, for the console's "Needs me" (tada/app/needs.py): kept in
+-- the links read model by every recorded event (activities/store.py, tada_needs below), so the
+-- queue is one index read. needs: filing (a manual report to file), contact (an escalation
+-- contact to supply), delivery (a notice that can never go out to its recipient), reply (a
+-- platform's reply a person must read), removal_claim (the platform says removed, the page is
+-- still there), decision (UNRESOLVED). needs_for: the waiting event's own words ("manual
+-- filing", "host contact"...), never a URL or an address; needs_since: when it began.
+CREATE OR REPLACE FUNCTION tada_needs(current text, kind text, to_state text, detail jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN to_state = 'UNRESOLVED' THEN 'decision'
+        WHEN to_state IS NOT NULL THEN NULL
+        WHEN kind = 'waiting' THEN CASE
+            WHEN detail->>'for' = 'manual filing' THEN 'filing'
+            WHEN detail->>'for' LIKE 'caseworker:%' THEN 'removal_claim'
+            ELSE 'contact' END
+        WHEN kind = 'reply' THEN CASE
+            WHEN detail ? 'review' THEN 'reply'
+            WHEN current = 'reply' THEN NULL
+            ELSE current END
+        WHEN kind = 'delivery_failed' THEN 'delivery'
+        WHEN kind = 'response' THEN CASE WHEN current IN ('reply', 'removal_claim') THEN NULL ELSE current END
+        WHEN kind = 'notice' THEN CASE WHEN current IN ('filing', 'contact', 'delivery') THEN NULL ELSE current END
+        WHEN kind = 'caseworker' THEN CASE
+            WHEN detail ? 'ignored' THEN current
+            WHEN detail->>'action' = 'filed' AND current = 'filing' THEN NULL
+            WHEN detail->>'action' = 'escalate' AND current IN ('contact', 'delivery', 'decision') THEN NULL
+            WHEN detail->>'action' = 'reply' AND current = 'reply' THEN NULL
+            WHEN detail->>'action' = 'recheck' AND current = 'removal_claim' THEN NULL
+            ELSE current END
+        ELSE current
+    END
+$$;
+CREATE OR REPLACE FUNCTION tada_needs_for(kind text, detail jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE kind
+        WHEN 'waiting' THEN left(detail->>'for', 200)
+        WHEN 'reply' THEN detail->>'kind'
+        WHEN 'delivery_failed' THEN left(coalesce(detail->>'kind', '') || ' ' || coalesce(detail->>'code', ''), 100)
+        ELSE NULL
+    END
+$$;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                    WHERE table_schema = current_schema() AND table_name = 'links' AND column_name = 'needs') THEN
+        ALTER TABLE links ADD COLUMN needs text, ADD COLUMN needs_for text, ADD COLUMN needs_since timestamptz;
+        -- links recorded before: what their latest event says they wait for
+        UPDATE links l SET needs = tada_needs(NULL, e.kind, e.to_state, e.detail),
+                           needs_for = tada_needs_for(e.kind, e.detail), needs_since = e.occurred_at
+          FROM (SELECT DISTINCT ON (link_id) link_id, kind, to_state, detail, occurred_at
+                  FROM link_events ORDER BY link_id, event_id DESC) e
+         WHERE e.link_id = l.link_id AND tada_needs(NULL, e.kind, e.to_state, e.detail) IS NOT NULL;
+        UPDATE links SET needs = 'decision', needs_since = updated_at WHERE state = 'UNRESOLVED' AND needs IS NULL;
+    END IF;
+END
+$$;
+CREATE INDEX IF NOT EXISTS links_needs_idx ON links (needs_since, link_id) WHERE needs IS NOT NULL;
+
 -- Every notice, recorded under its unique key before it is sent.
 CREATE TABLE IF NOT EXISTS notices (
     notice_key   text PRIMARY KEY,          -- link_id:cycle:step

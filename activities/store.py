@@ -24,7 +24,15 @@ WITH event AS (
     RETURNING link_id
 )
 UPDATE links
-   SET state = COALESCE($7, state), cycle = $4, next_action = $10, next_action_at = $11, updated_at = now()
+   SET state = COALESCE($7, state), cycle = $4, next_action = $10, next_action_at = $11, updated_at = now(),
+       needs = tada_needs(links.needs, $5, $7, $8),
+       needs_for = CASE WHEN tada_needs(links.needs, $5, $7, $8) IS NULL THEN NULL
+                        WHEN $5 IN ('waiting', 'reply', 'delivery_failed') THEN tada_needs_for($5, $8)
+                        ELSE links.needs_for END,
+       needs_since = CASE WHEN tada_needs(links.needs, $5, $7, $8) IS NULL THEN NULL
+                          WHEN tada_needs(links.needs, $5, $7, $8) IS DISTINCT FROM links.needs
+                               OR $5 IN ('waiting', 'reply', 'delivery_failed') THEN $9
+                          ELSE links.needs_since END
   FROM event
  WHERE links.link_id = event.link_id
 RETURNING true
