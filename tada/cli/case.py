@@ -7,13 +7,11 @@ from typing import Annotated
 
 import typer
 
-from tada.app.audit import record_audit
 from tada.app.case_hashes import add_case_hash
+from tada.app.case_purge import purge_case
 from tada.app.caseworker import withdraw_case
 from tada.app.intake import open_case
 from tada.app.monitors import change_case_monitors
-from tada.app.purge import delete_case_histories, purge_case_data
-from tada.app.readmodel import case_link_ids
 from tada.cli.monitor_options import AddMonitors, MonitorNames, RemoveMonitors
 from tada.cli.output import Output
 from tada.cli.params import CaseArg, Json, text_option
@@ -129,14 +127,8 @@ def case_purge(
         typer.confirm(f"Erase the personal data of case {case_id} for good?", abort=True, err=True)
 
     async def command(session: Session) -> None:
-        pool = await session.pool()
-        outcome = await purge_case_data(pool, case_id)  # not withdrawn or closed: refused, exit 3
-        client = await session.client()
-        outcome.histories_deleted = await delete_case_histories(client, case_id, await case_link_ids(pool, case_id))
-        await record_audit(
-            pool, actor_role=session.actor_role, action=Action.CASE_PURGE.value, target=case_id, allowed=True,
-            reason=f"done: {outcome.links} link(s) erased, {outcome.histories_deleted} workflow run(s) deleted",
-        )  # fmt: skip
+        # not withdrawn or closed: refused, exit 3, before Temporal is contacted
+        outcome = await purge_case(await session.pool(), session.client, case_id, actor_role=session.actor_role)
         if out.as_json:
             out.json(outcome)
         else:
