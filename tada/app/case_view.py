@@ -1,0 +1,117 @@
+"""One case as the console's case page shows it: its facts and every link, read in one
+statement each.
+
+The links are one indexed read (``links_case_idx``), each link's notices counted in the same
+statement from its timeline (``link_events_link_idx``), as tada/app/readmodel.py counts them:
+no query per link. Sorting and filtering happen on the rows read, so the page's counts and
+choices (every state and platform of the case) come from the same read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+from pydantic import BaseModel, Field
+
+from tada.adapters.data_crypto import DataCrypto
+from tada.app.readmodel import LinkRow
+from tada.domain.states import EventKind, LinkState
+from tada.errors import CaseNotFound
+
+
+class CaseFacts(BaseModel):
+    case_id: str
+    status: str  # open, withdrawn or closed
+    purged: bool
+    language: str
+    jurisdiction: str | None
+    reference: str | None  # opened; None when there is none (or the case was purged)
+    opened_at: datetime
+    withdrawn_at: datetime | None
+    purged_at: datetime | None
+
+
+class CaseView(BaseModel):
+    case: CaseFacts
+    links: list[LinkRow] = Field(default_factory=list)
+    #: Links per state, every state listed, in the state machine's order.
+    counts: dict[str, int] = Field(default_factory=dict)
+    platforms: list[str] = Field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.links)
+
+    @property
+    def removed(self) -> int:
+        return self.counts.get(LinkState.REMOVED.value, 0)
+
+
+_LINKS = f"""
+SELECT l.link_id, l.case_id, l.url, l.host, l.platform, l.category, l.source, l.state, l.cycle,
+       l.next_action, l.next_action_at, l.added_at, l.updated_at, coalesce(n.sent, 0)::int AS notices_sent
+  FROM links l
+  LEFT JOIN LATERAL (
+      SELECT count(*) AS sent FROM link_events e WHERE e.link_id = l.link_id AND e.kind = '{EventKind.NOTICE}'
+  ) n ON TRUE
+ WHERE l.case_id = $1
+ ORDER BY l.added_at, l.link_id
+"""
+
+#: What a link list can be sorted by (``?sort=``; a leading ``-`` reverses it).
+SORTS = ("added", "state", "platform", "category", "host", "next", "notices")
+
+
+async def case_view(pool: asyncpg.Pool, crypto: DataCrypto, case_id: str) -> CaseView:
+    """The case and all its links. CaseNotFound for no such case."""
+    async with pool.acquire() as conn:
+        case = await conn.fetchrow(
+            """
+            SELECT case_id, status, purged_at IS NOT NULL AS purged, language, jurisdiction, reference,
+                   opened_at, withdrawn_at, purged_at
+              FROM cases WHERE case_id = $1
+            """,
+            case_id,
+        )
+        if case is None:
+            raise CaseNotFound(case_id)
+        facts = dict(case)
+        facts["reference"] = await crypto.open(conn, case_id, "reference", case["reference"])
+        rows = await conn.fetch(_LINKS, case_id)
+    links = [LinkRow(**dict(row)) for row in rows]
+    counts = {state.value: 0 for state in LinkState}
+    for link in links:
+        counts[link.state] = counts.get(link.state, 0) + 1
+    platforms = sorted({link.platform for link in links}, key=str.casefold)
+    return CaseView(case=CaseFacts(**facts), links=links, counts=counts, platforms=platforms)
+
+
+def chosen_links(links: list[LinkRow], *, state: str = "", platform: str = "", sort: str = "added") -> list[LinkRow]:
+    """``links`` with only ``state`` and ``platform`` (empty: any), sorted by ``sort``."""
+    kept = [
+        link for link in links if (not state or link.state == state) and (not platform or link.platform == platform)
+    ]
+    name = sort.removeprefix("-")
+    if name not in SORTS:
+        name = "added"
+    order = list(LinkState)
+
+    def key(link: LinkRow) -> tuple:
+        if name == "state":
+            rank = order.index(LinkState(link.state)) if link.state in order else len(order)
+            return (rank, link.added_at, link.link_id)
+        if name == "platform":
+            return (link.platform.casefold(), link.added_at, link.link_id)
+        if name == "category":
+            return (link.category, link.platform.casefold(), link.link_id)
+        if name == "host":
+            return (link.host, link.added_at, link.link_id)
+        if name == "next":  # soonest first; links with nothing scheduled last
+            when = link.next_action_at.timestamp() if link.next_action_at else float("inf")
+            return (when, link.link_id)
+        if name == "notices":
+            return (link.notices_sent, link.added_at, link.link_id)
+        return (link.added_at, link.link_id)
+
+    return sorted(kept, key=key, reverse=sort.startswith("-"))

@@ -1,0 +1,353 @@
+"""``/console/cases/{case}``: one case, its facts and every link, sortable (``?sort=``) and
+filterable (``?state=``, ``?platform=``) without any script; and what can be done from it:
+
+- bulk actions on the links ticked (withdraw, pause, resume, recheck, escalate to a contact,
+  mark filed): the signal ``tada link ACTION`` sends, to each link, the role checked for the
+  action as for the CLI's command, each link audited with the person's name and its outcome
+  shown after (done, closed, not found);
+- adding links (ops) by paste or CSV upload, read by the parser ``tada links import`` uses:
+  every bad line named with its number and reason, the good ones started, with a progress bar
+  (the page reloads itself until the import is done);
+- withdrawing the case (ops) and purging it (ops), each after typing the case id to confirm,
+  through the same use cases as ``tada case withdraw`` and ``tada case purge``.
+
+A URL is text with a copy button, never a link. Logs and the audit name ids only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from tada.api.context import context
+from tada.app.audit import record_audit
+from tada.app.bulk_links import BULK_ACTIONS, MAX_BULK, signal_links
+from tada.app.case_purge import purge_case
+from tada.app.case_view import SORTS, case_view, chosen_links
+from tada.app.caseworker import withdraw_case
+from tada.app.console_sessions import ConsoleSession
+from tada.app.intake import add_links
+from tada.console.case_jobs import BulkResult, ImportJob, keep, kept, run_import, settle
+from tada.console.i18n import N_, gettext_for
+from tada.console.people import check_csrf, may, require, signed_in
+from tada.console.templating import page
+from tada.domain import registry_values
+from tada.domain.access import Action
+from tada.domain.intake import ImportTooLarge, parse_link_file
+from tada.domain.models import EscalationContact
+from tada.domain.states import Escalation, LinkState
+from tada.domain.victim_data import check_note
+from tada.errors import CaseNotFound, InvalidInput, Refused
+
+router = APIRouter()
+
+#: How long an import's POST waits for it to finish before showing its progress page.
+SETTLE_SECONDS = 2.0
+#: How often an unfinished import's page reloads itself.
+RELOAD_SECONDS = 2
+#: The notices a redirect asks for (``?done=``), as the page words them.
+DONE = {
+    "opened": N_("Case opened. Add its links below."),
+    "withdrawn": N_("Case withdrawn: every link was told to stop. Nothing more will be sent."),
+    "purged": N_("Case purged: its reference, notes and link addresses are erased for good."),
+}
+#: The bulk actions as the form names them, in the form's order.
+BULK_NAMES = {
+    "withdraw": N_("Withdraw (stop chasing; nothing more is sent)"),
+    "pause": N_("Pause"),
+    "resume": N_("Resume"),
+    "recheck": N_("Check again now"),
+    "escalate": N_("Escalate to a contact"),
+    "filed": N_("Mark filed (I filed the report by hand)"),
+}
+assert set(BULK_NAMES) == set(BULK_ACTIONS)
+SORT_NAMES = {
+    "added": N_("Added"), "state": N_("State"), "platform": N_("Platform"), "category": N_("Category"),
+    "host": N_("Host"), "next": N_("Next action"), "notices": N_("Notices sent"),
+}  # fmt: skip
+assert set(SORT_NAMES) == set(SORTS)
+
+
+async def _audit(request: Request, person: ConsoleSession, action: Action, target: str | None, **more: Any) -> None:
+    await record_audit(
+        context(request).pool, actor_role=person.role, action=action.value, target=target, actor_name=person.name,
+        allowed=more.pop("allowed", True), reason=more.pop("reason", ""),
+    )  # fmt: skip
+
+
+def _problem(request: Request, person: ConsoleSession, status: int, title: str, message: str) -> Response:
+    _ = gettext_for(person.language)
+    return page(
+        person.language, "problem.html.j2", zone=context(request).settings.timezone, status_code=status,
+        person=person, here="cases", title=_(title), message=message,
+    )  # fmt: skip
+
+
+def _no_case(request: Request, person: ConsoleSession, case_id: str) -> Response:
+    _ = gettext_for(person.language)
+    return _problem(request, person, 404, N_("No such case"), _("There is no case %(case)s.") % {"case": case_id})
+
+
+@router.get("/cases/{case_id}")
+async def case(
+    request: Request, case_id: str, state: str = "", platform: str = "", sort: str = "added", done: str = ""
+) -> Response:
+    person = await signed_in(request)
+    require(person, Action.READ)
+    tada = context(request)
+    try:
+        view = await case_view(tada.pool, tada.crypto, case_id)
+    except CaseNotFound:
+        return _no_case(request, person, case_id)
+    shown = chosen_links(view.links, state=state, platform=platform, sort=sort)
+    _ = gettext_for(person.language)
+    return page(
+        person.language, "case.html.j2", zone=tada.settings.timezone, person=person, here="cases", view=view,
+        links=shown, state=state, platform=platform, sort=sort if sort.removeprefix("-") in SORTS else "added",
+        sort_names=SORT_NAMES, states=[s.value for s in LinkState], bulk_names=_offered(person),
+        notice=_(DONE[done]) if done in DONE else "", sort_href=_sort_href(case_id, state, platform, sort),
+        may_import=may(person, Action.LINKS_IMPORT) and view.case.status == "open",
+        may_withdraw=may(person, Action.CASE_WITHDRAW) and view.case.status == "open",
+        may_purge=may(person, Action.CASE_PURGE) and view.case.status != "open" and not view.case.purged,
+        max_body_kib=tada.settings.api_max_body_bytes // 1024,
+    )  # fmt: skip
+
+
+def _offered(person: ConsoleSession) -> dict[str, str]:
+    """The bulk actions this person's role may do."""
+    return {name: label for name, label in BULK_NAMES.items() if may(person, BULK_ACTIONS[name].action)}
+
+
+def _sort_href(case_id: str, state: str, platform: str, current: str):
+    """The address of the case page sorted by ``name`` (again: reversed), keeping the filters."""
+
+    def href(name: str) -> str:
+        chosen = f"-{name}" if current == name else name
+        query = {key: value for key, value in (("state", state), ("platform", platform)) if value}
+        return f"/console/cases/{case_id}?" + urlencode({**query, "sort": chosen})
+
+    return href
+
+
+# --- bulk actions ---------------------------------------------------------------------------
+
+
+@router.post("/cases/{case_id}/links")
+async def bulk(
+    request: Request,
+    case_id: str,
+    action: str = Form(""),
+    link: Annotated[list[str] | None, Form()] = None,
+    to: str = Form(""),
+    kind: str = Form(""),
+    reason: str = Form(""),
+    csrf: str = Form(""),
+) -> Response:
+    person = await signed_in(request)
+    check_csrf(person, csrf)
+    tada = context(request)
+    _ = gettext_for(person.language)
+    chosen = BULK_ACTIONS.get(action)
+    if chosen is None:
+        return _problem(request, person, 422, N_("Choose an action"), _("Choose what to do to the links ticked."))
+    if not may(person, chosen.action):
+        await _audit(request, person, chosen.action, case_id, allowed=False, reason="console: not for this role")
+    require(person, chosen.action)
+    link = link or []
+    if not link:
+        return _problem(request, person, 422, N_("No links ticked"), _("Tick the links to act on, then try again."))
+    if len(link) > MAX_BULK:
+        message = _("At most %(n)d links at once.") % {"n": MAX_BULK}
+        return _problem(request, person, 422, N_("Too many links"), message)
+    try:
+        args = _arguments(action, to=to, kind=kind, reason=reason)
+    except (InvalidInput, ValueError) as invalid:
+        message = invalid.message if isinstance(invalid, InvalidInput) else str(invalid)
+        return _problem(request, person, 422, N_("This cannot be sent"), message)
+    outcomes = await signal_links(tada.pool, tada.client, case_id, link, chosen, args)
+    for outcome in outcomes:
+        await _audit(request, person, chosen.action, outcome.link_id, reason=f"console bulk: {outcome.outcome.value}")
+    key = keep(person.user_id, BulkResult(case_id=case_id, action=action, outcomes=outcomes))
+    return RedirectResponse(f"/console/cases/{case_id}/done/{key}", status_code=303)
+
+
+def _arguments(action: str, *, to: str, kind: str, reason: str) -> list[Any]:
+    """What the action's signal carries, checked as ``tada link ACTION`` checks it."""
+    if action == "escalate":
+        if kind not in (Escalation.HOST.value, Escalation.ADMIN.value):
+            raise ValueError("choose whether the contact is the site's host or the channel's admin")
+        address = registry_values.email(to.strip())
+        return [EscalationContact(email=address, kind=Escalation(kind), source="caseworker")]
+    if action == "withdraw":
+        return [check_note(reason or None, "the reason")]
+    return []
+
+
+@router.get("/cases/{case_id}/done/{key}")
+async def bulk_done(request: Request, case_id: str, key: str) -> Response:
+    person = await signed_in(request)
+    require(person, Action.READ)
+    result = kept(person.user_id, key, BulkResult)
+    if result is None or result.case_id != case_id:
+        _ = gettext_for(person.language)
+        message = _("That result is no longer kept. The case page shows where every link is now.")
+        return _problem(request, person, 404, N_("Result not found"), message)
+    counts: dict[str, int] = {}
+    for outcome in result.outcomes:
+        counts[outcome.outcome.value] = counts.get(outcome.outcome.value, 0) + 1
+    return page(
+        person.language, "case_bulk_done.html.j2", zone=context(request).settings.timezone, person=person,
+        here="cases", case_id=case_id, action=BULK_NAMES[result.action], outcomes=result.outcomes, counts=counts,
+    )  # fmt: skip
+
+
+# --- adding links ---------------------------------------------------------------------------
+
+
+@router.post("/cases/{case_id}/import")
+async def import_links(
+    request: Request,
+    case_id: str,
+    urls: str = Form(""),
+    file: Annotated[UploadFile | None, File()] = None,
+    csrf: str = Form(""),
+) -> Response:
+    person = await signed_in(request)
+    check_csrf(person, csrf)
+    require(person, Action.LINKS_IMPORT)
+    tada = context(request)
+    _ = gettext_for(person.language)
+    uploaded = await file.read() if file is not None else b""
+    if uploaded and urls.strip():
+        message = _("Paste links or choose a file, not both.")
+        return _problem(request, person, 422, N_("Links not added"), message)
+    data = uploaded or urls.encode("utf-8", "surrogateescape")
+    if not data.strip():
+        message = _("Paste one link a line, or choose a CSV file with a url column.")
+        return _problem(request, person, 422, N_("No links given"), message)
+    try:
+        parsed = parse_link_file(data)
+    except ImportTooLarge as error:
+        return _problem(request, person, 422, N_("Links not added"), error.message)
+    source = "import" if uploaded else "console"
+    job = ImportJob(case_id=case_id, total=len(parsed.rows), rejected=parsed.rejected)
+
+    async def start(progress):
+        return await add_links(
+            tada.pool, tada.client, tada.registry, case_id=case_id, rows=parsed.rows, rejected=parsed.rejected,
+            task_queue=tada.settings.task_queue, source=source, progress=progress,
+        )  # fmt: skip
+
+    reason = f"console: {len(parsed.rows)} line(s) to start, {len(parsed.rejected)} rejected"
+    await _audit(request, person, Action.LINKS_IMPORT, case_id, reason=reason)
+    run_import(job, start)
+    await settle(job, SETTLE_SECONDS)
+    key = keep(person.user_id, job)
+    return RedirectResponse(f"/console/cases/{case_id}/imports/{key}", status_code=303)
+
+
+@router.get("/cases/{case_id}/imports/{key}")
+async def import_progress(request: Request, case_id: str, key: str) -> Response:
+    person = await signed_in(request)
+    require(person, Action.LINKS_IMPORT)
+    job = kept(person.user_id, key, ImportJob)
+    if job is None or job.case_id != case_id:
+        _ = gettext_for(person.language)
+        message = _("That import is no longer kept. The case page shows every link it started.")
+        return _problem(request, person, 404, N_("Import not found"), message)
+    response = page(
+        person.language, "case_import.html.j2", zone=context(request).settings.timezone, person=person,
+        here="cases", case_id=case_id, job=job, key=key,
+    )  # fmt: skip
+    if not job.finished:
+        response.headers["Refresh"] = str(RELOAD_SECONDS)  # the page reloads itself, no script needed
+    return response
+
+
+# --- withdrawing and purging the case -----------------------------------------------------------
+
+#: What each case-wide step is: its action, the page's words, and where it may start from.
+_STEPS = {
+    "withdraw": (Action.CASE_WITHDRAW, N_("Withdraw case %(case)s")),
+    "purge": (Action.CASE_PURGE, N_("Purge case %(case)s")),
+}
+
+
+@router.get("/cases/{case_id}/withdraw")
+async def withdraw_form(request: Request, case_id: str) -> Response:
+    return await _confirm_page(request, case_id, "withdraw")
+
+
+@router.get("/cases/{case_id}/purge")
+async def purge_form(request: Request, case_id: str) -> Response:
+    return await _confirm_page(request, case_id, "purge")
+
+
+async def _confirm_page(request: Request, case_id: str, step: str, *, problem: str = "", status: int = 200):
+    person = await signed_in(request)
+    action, title = _STEPS[step]
+    if not may(person, action):
+        await _audit(request, person, action, case_id, allowed=False, reason="console: not for this role")
+    require(person, action)
+    tada = context(request)
+    status_now = await tada.pool.fetchrow("SELECT status, purged_at FROM cases WHERE case_id = $1", case_id)
+    if status_now is None:
+        return _no_case(request, person, case_id)
+    _ = gettext_for(person.language)
+    return page(
+        person.language, "case_confirm.html.j2", zone=tada.settings.timezone, status_code=status, person=person,
+        here="cases", case_id=case_id, step=step, title=_(title) % {"case": case_id}, problem=problem,
+        case_status=status_now["status"], purged=status_now["purged_at"] is not None,
+    )  # fmt: skip
+
+
+@router.post("/cases/{case_id}/withdraw")
+async def withdraw(
+    request: Request, case_id: str, confirm: str = Form(""), reason: str = Form(""), csrf: str = Form("")
+) -> Response:
+    person = await signed_in(request)
+    check_csrf(person, csrf)
+    if not may(person, Action.CASE_WITHDRAW):
+        await _audit(request, person, Action.CASE_WITHDRAW, case_id, allowed=False, reason="console: not for this role")
+    require(person, Action.CASE_WITHDRAW)
+    _ = gettext_for(person.language)
+    if confirm.strip() != case_id:
+        problem = _("Type the case id exactly as shown to confirm.")
+        return await _confirm_page(request, case_id, "withdraw", problem=problem, status=422)
+    try:
+        why = check_note(reason or None, "the reason") or "case withdrawn"
+    except InvalidInput as invalid:
+        return await _confirm_page(request, case_id, "withdraw", problem=invalid.message, status=422)
+    tada = context(request)
+    try:
+        result = await withdraw_case(tada.pool, tada.client, case_id, why)
+    except CaseNotFound:
+        return _no_case(request, person, case_id)
+    done = f"console: {result.withdrawn} link(s) told to stop, {result.already_closed} already closed"
+    await _audit(request, person, Action.CASE_WITHDRAW, case_id, reason=done)
+    return RedirectResponse(f"/console/cases/{case_id}?done=withdrawn", status_code=303)
+
+
+@router.post("/cases/{case_id}/purge")
+async def purge(request: Request, case_id: str, confirm: str = Form(""), csrf: str = Form("")) -> Response:
+    person = await signed_in(request)
+    check_csrf(person, csrf)
+    if not may(person, Action.CASE_PURGE):
+        await _audit(request, person, Action.CASE_PURGE, case_id, allowed=False, reason="console: not for this role")
+    require(person, Action.CASE_PURGE)
+    _ = gettext_for(person.language)
+    if confirm.strip() != case_id:
+        problem = _("Type the case id exactly as shown to confirm.")
+        return await _confirm_page(request, case_id, "purge", problem=problem, status=422)
+    tada = context(request)
+    try:
+        await purge_case(tada.pool, tada.client, case_id, actor_role=person.role, actor_name=person.name)
+    except CaseNotFound:
+        return _no_case(request, person, case_id)
+    except Refused:  # still open
+        problem = _("Only a withdrawn or closed case can be purged. Withdraw it first.")
+        return await _confirm_page(request, case_id, "purge", problem=problem, status=409)
+    return RedirectResponse(f"/console/cases/{case_id}?done=purged", status_code=303)
