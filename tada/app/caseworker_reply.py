@@ -208,11 +208,14 @@ async def send_reply(
     )
 
 
-async def record_sent(pool: asyncpg.Pool, actor_role: str | None, sent: ReplySent) -> None:
-    """The audit trail's word that the reply went (beside the access decision ``run`` audited)."""
+async def record_sent(
+    pool: asyncpg.Pool, actor_role: str | None, sent: ReplySent, *, actor_name: str | None = None
+) -> None:
+    """The audit trail's word that the reply went (beside the access decision ``run`` audited);
+    ``actor_name`` is the console's person who sent it."""
     await record_audit(
         pool, actor_role=actor_role, action=Action.LINK_REPLY.value, target=sent.link_id, allowed=True,
-        reason=f"reply email sent (reply token {sent.reply_token})",
+        reason=f"reply email sent (reply token {sent.reply_token})", actor_name=actor_name,
     )  # fmt: skip
 
 

@@ -145,9 +145,16 @@ class _Told:
 
 
 async def correct_reply(
-    pool: asyncpg.Pool, client: ClientSource, row_id: int, kind: str, *, actor_role: str | None
+    pool: asyncpg.Pool,
+    client: ClientSource,
+    row_id: int,
+    kind: str,
+    *,
+    actor_role: str | None,
+    actor_name: str | None = None,
 ) -> list[Correction]:
-    """Correct the classification of reply ``row_id`` to ``kind`` for every link it was recorded for."""
+    """Correct the classification of reply ``row_id`` to ``kind`` for every link it was recorded
+    for; ``actor_name`` (the console's person) goes in the audit trail."""
     try:
         to_kind = ReplyKind(kind)
     except ValueError:
@@ -189,7 +196,7 @@ async def correct_reply(
         await record_audit(
             pool, actor_role=actor_role, action="inbox.classify", target=correction.link_id, allowed=True,
             reason=f"message {row_id} corrected from {correction.from_kind} to {correction.to_kind}"
-            + (" (told again)" if correction.told_again else ""),
+            + (" (told again)" if correction.told_again else ""), actor_name=actor_name,
         )  # fmt: skip
     return corrections
 

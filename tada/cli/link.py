@@ -3,33 +3,25 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from temporalio.client import WorkflowQueryFailedError
-from temporalio.service import RPCError
 
-from tada.app.caseworker import signal_link
+from tada.app import link_actions
 from tada.app.caseworker_reply import MAX_REPLY, MAX_REPLY_BYTES, read_reply_file, record_sent, send_reply
-from tada.app.readmodel import link_timeline
+from tada.app.link_actions import live_status
+from tada.app.readmodel import LinkRow, link_timeline
 from tada.cli.output import Output, show_link
 from tada.cli.params import Json, LinkArg, text_option
-from tada.cli.runtime import Session, needs, reason, run, usage_error
+from tada.cli.runtime import Session, needs, run, usage_error
 from tada.clients.mailer import mailer_for
-from tada.domain import registry_values
 from tada.domain.access import Action
-from tada.domain.models import EscalationContact, LinkStatus, PlatformResponse
 from tada.domain.registry import load_registry
 from tada.domain.states import Escalation, ResponseOutcome
 from tada.domain.victim_data import InvalidField, check_note
-from tada.errors import Unavailable
-from tada.workflows.link import LinkWorkflow
-
-QUERY_TIMEOUT = timedelta(seconds=5)
 
 app = typer.Typer(help="One link: its timeline, and what a caseworker can do to it.", no_args_is_help=True)
 
@@ -47,7 +39,7 @@ def link_show(link_id: LinkArg, as_json: Json = False) -> None:
 
     async def command(session: Session) -> None:
         detail = await link_timeline(await session.pool(), link_id, session.crypto)
-        live, problem = await _live_status(session, link_id)
+        live, problem = await live_status(session.client, link_id)
         if out.as_json:
             data = detail.model_dump(mode="json")
             data["live"] = live.model_dump(mode="json") if live else None
@@ -59,28 +51,20 @@ def link_show(link_id: LinkArg, as_json: Json = False) -> None:
     run(out, command, Action.READ, target=link_id)
 
 
-async def _live_status(session: Session, link_id: str) -> tuple[LinkStatus | None, str | None]:
-    try:
-        client = await session.client()
-        handle = client.get_workflow_handle(link_id)
-        live = await handle.query(LinkWorkflow.status, rpc_timeout=QUERY_TIMEOUT)
-    except Unavailable as error:
-        return None, str(error)
-    except (RPCError, WorkflowQueryFailedError, TimeoutError) as error:
-        return None, f"workflow not reachable: {reason(error)}"
-    return live, None
-
-
 # --- caseworker signals -------------------------------------------------------------------
 
 
-def _signal(link_id: str, as_json: bool, action: Action, signal: Callable, *args, said: str = "") -> None:
+Send = Callable[[Session], Awaitable[LinkRow]]
+
+
+def _signal(link_id: str, as_json: bool, action: Action, send: Send, said: str = "") -> None:
+    """Run ``send`` (a use case of tada/app/link_actions.py) as ``action`` on ``link_id``."""
     out = Output(as_json)
     name = action.value.removeprefix("link.")
 
     async def command(session: Session) -> None:
         # an unknown link: exit 4 before Temporal is contacted (signal_link opens the client after)
-        link = await signal_link(await session.pool(), session.client, link_id, signal, args)
+        link = await send(session)
         if out.as_json:
             out.json({"link_id": link_id, "signal": name, "sent": True, "state": link.state})
         else:
@@ -90,11 +74,14 @@ def _signal(link_id: str, as_json: bool, action: Action, signal: Callable, *args
     run(out, command, action, target=link_id)
 
 
-def _bare_signal(name: str, action: Action, signal: Callable, doc: str) -> None:
+def _bare_signal(name: str, action: Action, doc: str) -> None:
     """Add ``tada link NAME LINK``: a signal that carries nothing but the link id."""
 
     def command(link_id: LinkArg, as_json: Json = False) -> None:
-        _signal(link_id, as_json, action, signal)
+        async def send(session: Session) -> LinkRow:
+            return await link_actions.bare(await session.pool(), session.client, link_id, action)
+
+        _signal(link_id, as_json, action, send)
 
     command.__name__, command.__doc__ = f"link_{name}", doc
     app.command(name)(needs(action)(command))
@@ -102,8 +89,8 @@ def _bare_signal(name: str, action: Action, signal: Callable, doc: str) -> None:
 
 def _email(value: str) -> str:
     try:
-        return registry_values.email(value)
-    except ValueError as error:
+        return link_actions.contact_address(value)
+    except InvalidField as error:
         raise typer.BadParameter(str(error)) from None
 
 
@@ -116,14 +103,15 @@ def link_respond(
     as_json: Json = False,
 ) -> None:
     """Record a platform's reply: removed, rejected, acknowledged or needs-info."""
-    response = PlatformResponse(outcome=outcome, note=note)
-    _signal(link_id, as_json, Action.LINK_RESPOND, LinkWorkflow.respond, response, said=f" ({outcome.value})")
+
+    async def send(session: Session) -> LinkRow:
+        return await link_actions.respond(await session.pool(), session.client, link_id, outcome, note)
+
+    _signal(link_id, as_json, Action.LINK_RESPOND, send, said=f" ({outcome.value})")
 
 
-_bare_signal("pause", Action.LINK_PAUSE, LinkWorkflow.pause, "Hold the link's timers until `tada link resume`.")
-_bare_signal(
-    "resume", Action.LINK_RESUME, LinkWorkflow.resume, "Resume a paused link; its timers continue where they stopped."
-)
+_bare_signal("pause", Action.LINK_PAUSE, "Hold the link's timers until `tada link resume`.")
+_bare_signal("resume", Action.LINK_RESUME, "Resume a paused link; its timers continue where they stopped.")
 
 
 @app.command("withdraw")
@@ -134,7 +122,11 @@ def link_withdraw(
     as_json: Json = False,
 ) -> None:
     """Stop chasing this link; nothing more is sent."""
-    _signal(link_id, as_json, Action.LINK_WITHDRAW, LinkWorkflow.withdraw, reason)
+
+    async def send(session: Session) -> LinkRow:
+        return await link_actions.withdraw(await session.pool(), session.client, link_id, reason)
+
+    _signal(link_id, as_json, Action.LINK_WITHDRAW, send)
 
 
 @app.command("escalate")
@@ -146,15 +138,16 @@ def link_escalate(
     as_json: Json = False,
 ) -> None:
     """Supply an escalation contact (host or admin); the link escalates to it."""
-    contact = EscalationContact(email=to, kind=Escalation(kind.value), source="caseworker")
-    _signal(link_id, as_json, Action.LINK_ESCALATE, LinkWorkflow.escalate, contact, said=f" ({kind.value})")
+
+    async def send(session: Session) -> LinkRow:
+        return await link_actions.escalate(await session.pool(), session.client, link_id, to, Escalation(kind.value))
+
+    _signal(link_id, as_json, Action.LINK_ESCALATE, send, said=f" ({kind.value})")
 
 
-_bare_signal("recheck", Action.LINK_RECHECK, LinkWorkflow.recheck, "Check now whether the content is still up.")
-_bare_signal("reopen", Action.LINK_REOPEN, LinkWorkflow.reopen, "Start again from REPORTED with an UNRESOLVED link.")
-_bare_signal(
-    "filed", Action.LINK_FILED, LinkWorkflow.confirm_filed, "Confirm that you filed a manual report for this link."
-)
+_bare_signal("recheck", Action.LINK_RECHECK, "Check now whether the content is still up.")
+_bare_signal("reopen", Action.LINK_REOPEN, "Start again from REPORTED with an UNRESOLVED link.")
+_bare_signal("filed", Action.LINK_FILED, "Confirm that you filed a manual report for this link.")
 
 
 # --- answering the platform -------------------------------------------------------------

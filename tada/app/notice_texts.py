@@ -1,0 +1,118 @@
+"""The words of a link's notices, for a caseworker to read (the console's link page).
+
+tada keeps no copy of a notice's text: the notice activity renders it from the templates
+(tada/domain/notices.py ``render_notice``) when it sends it. This renders it again from what
+the database holds, the way the activity did (activities/notices.py): the platform, the URLs
+the notice listed (every link of the case the same email or form listed, found by its
+Message-ID; only this link's for a notice filed by hand), the case's reference (opened with
+its key), the organisation's name and address (TADA_NOTIFIER_NAME, TADA_NOTICE_FROM), the
+platform's language or the case's, the jurisdiction, the follow-up's number, the day of the
+first notice to the same recipient and, for a repost, of the removal before.
+
+Nothing here logs a URL, an address or the text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import parseaddr
+
+import asyncpg
+from pydantic import BaseModel
+
+from tada.adapters.data_crypto import DataCrypto
+from tada.app.readmodel import LinkDetail, LinkEventRow
+from tada.domain.notices import NoticeContext, RenderedNotice, render_notice
+from tada.domain.registry import Registry
+from tada.domain.states import EventKind, LinkState, NoticeKind
+
+
+class NoticeText(BaseModel):
+    """One notice's subject and plain text, keyed by the timeline event that recorded it."""
+
+    event_id: int
+    notice_key: str | None
+    kind: str
+    channel: str
+    subject: str
+    text: str
+    urls_listed: int
+
+
+_CASE = "SELECT reference, language, jurisdiction, purged_at FROM cases WHERE case_id = $1"
+_NOTICE = "SELECT recipient, message_id, sent_at, created_at, cycle FROM notices WHERE notice_key = $1"
+_LISTED = """
+SELECT l.url FROM notices n JOIN links l USING (link_id)
+ WHERE n.message_id = $1 AND l.case_id = $2 ORDER BY l.added_at, l.link_id
+"""
+_FIRST_SENT = "SELECT min(sent_at) FROM notices WHERE case_id = $1 AND recipient = $2 AND status = 'sent'"
+
+
+async def notice_texts(
+    pool: asyncpg.Pool,
+    crypto: DataCrypto,
+    registry: Registry,
+    detail: LinkDetail,
+    *,
+    notifier_name: str,
+    notice_from: str,
+) -> dict[int, NoticeText]:
+    """The text of every notice in ``detail``'s timeline (its ``notice`` events), by event id.
+    A purged case has none: its reference and URLs are gone."""
+    link = detail.link
+    case = await pool.fetchrow(_CASE, link.case_id)
+    if case is None or case["purged_at"] is not None:
+        return {}
+    reference = await crypto.open(pool, link.case_id, "reference", case["reference"]) or link.case_id
+    policy = registry.policy_for(link.url)
+    sender = parseaddr(notice_from)[1]
+    texts: dict[int, NoticeText] = {}
+    follow_ups: dict[int, int] = {}  # follow-ups counted per cycle, in the timeline's order
+    for event in detail.events:
+        if event.kind != EventKind.NOTICE.value:
+            continue
+        try:
+            kind = NoticeKind(event.detail.get("kind", ""))
+        except ValueError:
+            continue
+        if kind == NoticeKind.FOLLOW_UP:
+            follow_ups[event.cycle] = follow_ups.get(event.cycle, 0) + 1
+        key = event.detail.get("notice_key")
+        row = await pool.fetchrow(_NOTICE, key) if key else None
+        urls = [link.url]
+        first_sent: datetime | None = None
+        if row is not None:
+            if row["message_id"]:
+                urls = [r["url"] for r in await pool.fetch(_LISTED, row["message_id"], link.case_id)] or urls
+            recipient = row["recipient"] or policy.form_url
+            if recipient:
+                first_sent = await pool.fetchval(_FIRST_SENT, link.case_id, recipient)
+        context = NoticeContext(
+            kind=kind,
+            platform=link.platform,
+            urls=urls,
+            case_reference=reference,
+            notifier_name=notifier_name,
+            notifier_email=sender,
+            language=policy.language or case["language"],
+            jurisdiction=case["jurisdiction"],
+            follow_up_number=follow_ups.get(event.cycle, 0) if kind == NoticeKind.FOLLOW_UP else 0,
+            first_notice_at=first_sent,
+            previous_removal_at=_removed_before(detail.events, event) if kind == NoticeKind.REPOST else None,
+        )
+        rendered: RenderedNotice = render_notice(context)
+        texts[event.event_id] = NoticeText(
+            event_id=event.event_id, notice_key=key, kind=kind.value, channel=str(event.detail.get("channel", "")),
+            subject=rendered.subject, text=rendered.text, urls_listed=len(urls),
+        )  # fmt: skip
+    return texts
+
+
+def _removed_before(events: list[LinkEventRow], notice: LinkEventRow) -> datetime | None:
+    """When the link was last removed before ``notice`` (a repost notice cites the day)."""
+    removed = [
+        e.occurred_at
+        for e in events
+        if e.event_id < notice.event_id and e.kind == EventKind.TRANSITION.value and e.to_state == LinkState.REMOVED
+    ]
+    return removed[-1] if removed else None
