@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from tada.api.context import context
-from tada.console import cases, link_page, login, queue
+from tada.console import cases, link_page, login, queue, report_page
 from tada.console.i18n import N_, gettext_for, language_of
 from tada.console.people import PATH, BadForm, NotAllowed, SecondFactorNeeded, SignInNeeded, to_login
 from tada.console.templating import page
@@ -23,6 +23,7 @@ def install_console(app: FastAPI) -> None:
     router.include_router(queue.router)
     router.include_router(cases.router)
     router.include_router(link_page.router)
+    router.include_router(report_page.router)
     app.include_router(router)
     app.mount(f"{PATH}/static", StaticFiles(packages=[("tada.console", "static")]), name="console-static")
     app.add_exception_handler(SignInNeeded, _sign_in)

@@ -1,4 +1,6 @@
-"""The report's charts, drawn by matplotlib (Agg, no display) as PNG data URIs.
+"""The report's charts, drawn by matplotlib (Agg, no display) as PNG images: data URIs in the
+HTML report, files for the console (which serves them from a route of its own: its CSP allows
+no ``data:`` image).
 
 Like the source report's: where content was found (share per category), the
 removal rate per category, and the step at which content came down. Bars carry
@@ -25,14 +27,19 @@ BAR = "#5b3f8c"
 EMPTY = "no links in this period"
 
 
-def _png(figure: Figure) -> str:
+def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
     plt.close(figure)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
 
 
-def _bars(labels: list[str], values: list[float], notes: list[str], *, xlabel: str, xmax: float | None) -> str:
+def data_uri(png: bytes) -> str:
+    """A PNG as a data URI, for the self-contained HTML report."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _bars(labels: list[str], values: list[float], notes: list[str], *, xlabel: str, xmax: float | None) -> bytes:
     height = 0.45 * max(len(labels), 3) + 0.8
     figure, axes = plt.subplots(figsize=(7.0, height))
     positions = range(len(labels))
@@ -52,7 +59,7 @@ def _bars(labels: list[str], values: list[float], notes: list[str], *, xlabel: s
     return _png(figure)
 
 
-def location_chart(report: Report) -> str:
+def location_png(report: Report) -> bytes:
     """Where content was found: each category's share of the links (count in brackets)."""
     cats = report.categories
     return _bars(
@@ -64,7 +71,7 @@ def location_chart(report: Report) -> str:
     )
 
 
-def removal_rate_chart(report: Report) -> str:
+def removal_rate_png(report: Report) -> bytes:
     """Removal rate per category; a category without links shows n/a."""
     cats = report.categories
     return _bars(
@@ -76,7 +83,7 @@ def removal_rate_chart(report: Report) -> str:
     )
 
 
-def steps_chart(report: Report) -> str:
+def steps_png(report: Report) -> bytes:
     """At which step content came down: removals per step."""
     steps = report.steps
     return _bars(
@@ -86,3 +93,19 @@ def steps_chart(report: Report) -> str:
         xlabel="removals",
         xmax=None,
     )
+
+
+def location_chart(report: Report) -> str:
+    return data_uri(location_png(report))
+
+
+def removal_rate_chart(report: Report) -> str:
+    return data_uri(removal_rate_png(report))
+
+
+def steps_chart(report: Report) -> str:
+    return data_uri(steps_png(report))
+
+
+#: Each chart as a PNG, by the name the console serves it under (/console/report/charts/NAME.png).
+CHARTS = {"location": location_png, "removal-rate": removal_rate_png, "steps": steps_png}

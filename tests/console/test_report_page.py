@@ -1,0 +1,113 @@
+"""The console's report page over HTTP against the real stack: the service report of a period
+(tada/reporting's query and model), its CSV and JSON downloads and its charts as images, the
+period's default and a bad one, and every page under the console's CSP (no ``data:`` image)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tada.app.intake import open_case, start_link_row
+from tada.reporting.queries import build_report
+from tests.support.crypto import suite_crypto
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def _links(console, count: int) -> str:
+    """A case with ``count`` links recorded today (the report reads the database only)."""
+    case_id = await open_case(console.pool, age=30, minimum_age=16, signpost="x", crypto=suite_crypto())
+    tag = uuid.uuid4().hex[:8]
+    for n in range(count):
+        await start_link_row(
+            console.pool, case_id=case_id, url=f"https://report-{tag}.test/{n}", platform=f"Platform {tag}",
+            category="image_host",
+        )  # fmt: skip
+    return case_id
+
+
+async def test_the_report_of_the_last_30_days_by_default(console):
+    await _links(console, 2)
+    http, name = await console.signed_in("caseworker")
+    answer = await http.get("/console/report")
+    assert answer.status_code == 200, answer.text
+    text = answer.text
+    today = datetime.now(UTC).date()
+    first = today - timedelta(days=29)
+    assert f'name="from" type="date" value="{first.isoformat()}"' in text
+    assert f'name="to" type="date" value="{today.isoformat()}"' in text
+    expected = await build_report(console.pool, start=first, end=today)
+    assert f"<strong>{expected.links}</strong>" in text and f"<strong>{expected.cases}</strong>" in text
+    assert "Image hosts" in text and "Removal rate per platform" in text
+    query = f"from={first.isoformat()}&amp;to={today.isoformat()}"
+    for chart in ("location", "removal-rate", "steps"):
+        assert f'src="/console/report/charts/{chart}.png?{query}"' in text
+    assert f'href="/console/report.csv?{query}"' in text and f'href="/console/report.json?{query}"' in text
+    assert "data:" not in text and "style=" not in text and "<style" not in text
+    assert "img-src 'self'" in answer.headers["content-security-policy"]
+    audit = await console.pool.fetchval(
+        "SELECT count(*) FROM audit_events WHERE action = 'read' AND actor_name = $1 AND reason LIKE 'console report%'",
+        name,
+    )
+    assert audit == 1
+
+
+async def test_a_chosen_period_and_its_downloads(console):
+    await _links(console, 3)
+    http, _ = await console.signed_in("ops")
+    today = datetime.now(UTC).date()
+    period = {"from": today.isoformat(), "to": today.isoformat()}
+    expected = await build_report(console.pool, start=today, end=today)
+    assert expected.links >= 3
+
+    shown = await http.get("/console/report", params=period)
+    assert shown.status_code == 200
+    assert f"<strong>{expected.links}</strong>" in shown.text
+
+    as_csv = await http.get("/console/report.csv", params=period)
+    assert as_csv.status_code == 200
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in as_csv.headers["content-disposition"] and ".csv" in as_csv.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(as_csv.text)))
+    assert rows[0] == ["section", "item", "measure", "value"]
+    assert ["period", "", "from", today.isoformat()] in rows
+    assert ["totals", "", "links", str(expected.links)] in rows
+
+    as_json = await http.get("/console/report.json", params=period)
+    assert as_json.status_code == 200
+    assert as_json.headers["content-type"].startswith("application/json")
+    data = json.loads(as_json.text)
+    assert data["period"]["start"] == today.isoformat() and data["period"]["end"] == today.isoformat()
+    assert data["links"] == expected.links and data["cases"] == expected.cases
+
+    chart = await http.get("/console/report/charts/steps.png", params=period)
+    assert chart.status_code == 200 and chart.headers["content-type"] == "image/png"
+    assert chart.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert (await http.get("/console/report/charts/nope.png", params=period)).status_code == 404
+
+    for headers in (as_csv.headers, as_json.headers, chart.headers):
+        assert headers["cache-control"] == "no-store" and headers["x-frame-options"] == "DENY"
+
+
+async def test_a_bad_period_is_told_and_the_default_shown(console):
+    http, _ = await console.signed_in("caseworker")
+    backwards = await http.get("/console/report", params={"from": "2024-03-31", "to": "2024-03-01"})
+    assert backwards.status_code == 400 and "starts after it ends" in backwards.text
+    not_a_day = await http.get("/console/report", params={"from": "31/03/2024"})
+    assert not_a_day.status_code == 400 and "2024-03-31" in not_a_day.text
+    assert re.search(r'name="to" type="date" value="\d{4}-\d\d-\d\d"', not_a_day.text)
+    assert (await http.get("/console/report.csv", params={"to": "soon"})).status_code == 400
+    assert (await http.get("/console/report.json", params={"from": "2024-02-30"})).status_code == 400
+
+
+async def test_the_report_needs_a_session(console):
+    http = console.browser()
+    for path in ("/console/report", "/console/report.csv", "/console/report.json", "/console/report/charts/steps.png"):
+        answer = await http.get(path)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login"), path
