@@ -11,10 +11,9 @@ from playwright.async_api import async_playwright
 
 from tada.kit.ports import free_port
 from tada.settings import Settings
+from tests.console.conftest import REGISTRY, Console
 from tests.support.browser import LAUNCH, ChromiumMissing, console_serving, ensure_chromium
-from tests.support.cli_stack import HOURLY, NOTICE_FROM, registry_toml, stack_settings, write_registry
-
-REGISTRY = registry_toml(HOURLY)
+from tests.support.cli_stack import NOTICE_FROM, stack_settings, write_registry
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +48,8 @@ async def page(browser):
 @pytest.fixture(scope="session")
 def console_settings(dev_env, postgres_url, smtp_server, tmp_path_factory) -> Settings:
     """The console server's settings: the suite's PostgreSQL, SMTP and Temporal dev server, a task
-    queue of its own, every step of the test platform an hour away, a free port on 127.0.0.1."""
+    queue of its own, the registry of the console's HTTP tests (the test platform on 127.0.0.1 by
+    email, every step an hour away, and a manual one on 127.0.0.2), a free port on 127.0.0.1."""
     home = tmp_path_factory.mktemp("console")
     return stack_settings(
         dev_env,
@@ -71,3 +71,11 @@ async def console_url(dev_env, db_pool, console_settings):
     settings serves its own with tests.support.browser.console_serving."""
     async with console_serving(dev_env.client, db_pool, console_settings) as url:
         yield url
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def console(dev_env, db_pool, console_settings, console_url) -> Console:
+    """The console of ``console_url`` as the HTTP tests know it (tests/console/conftest.py):
+    ``await console.person(role)`` makes a person (password ``PASSWORD``), ``open_case()`` and
+    ``add_links(case, *urls)`` start links through the worker."""
+    return Console(url=console_url, settings=console_settings, pool=db_pool, client=dev_env.client)

@@ -14,12 +14,15 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Page
+from playwright.async_api import Dialog, Locator, Page
+from playwright.async_api import Response as PlaywrightResponse
 from temporalio.client import Client
 
 from tada.api.server import ApiRunner
@@ -109,3 +112,60 @@ async def console_serving(client: Client, pool: asyncpg.Pool, settings: Settings
             yield runner.url
         finally:
             await runner.stop()
+
+
+@dataclass
+class Seen:
+    """What a page did while a test drove it: every request's URL, every response under
+    ``/console/`` with its headers, and every dialog (alert, confirm...) it opened."""
+
+    requests: list[str] = field(default_factory=list)
+    responses: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def check(self, *origins: str) -> None:
+        """Nothing asked of any origin but ``origins`` (the console's), a strict
+        Content-Security-Policy on every console response, and no dialog."""
+        foreign = [url for url in self.requests if not any(url.startswith(origin + "/") for origin in origins)]
+        assert not foreign, f"requests to another origin than {origins}: {foreign}"
+        assert self.responses, "no console response was seen"
+        for url, headers in self.responses:
+            csp = headers.get("content-security-policy", "")
+            assert "default-src 'self'" in csp and "unsafe-inline" not in csp, f"{url}: CSP {csp!r}"
+        assert not self.dialogs, f"the page opened dialogs: {self.dialogs}"
+
+
+def watch(page: Page) -> Seen:
+    """Start recording what ``page`` asks for, what the console answers and the dialogs it opens
+    (each dismissed)."""
+    seen = Seen()
+
+    def on_response(response: PlaywrightResponse) -> None:
+        if urlsplit(response.url).path.startswith("/console/"):
+            seen.responses.append((response.url, response.headers))
+
+    async def on_dialog(dialog: Dialog) -> None:
+        seen.dialogs.append(f"{dialog.type}: {dialog.message}")
+        await dialog.dismiss()
+
+    page.on("request", lambda request: seen.requests.append(request.url))
+    page.on("response", on_response)
+    page.on("dialog", on_dialog)
+    return seen
+
+
+async def submit(page: Page, button: Locator) -> PlaywrightResponse | None:
+    """Click a form's submit ``button`` and wait for the page it leads to; that page's response."""
+    async with page.expect_navigation() as navigation:
+        await button.click()
+    return await navigation.value
+
+
+async def sign_in(page: Page, base: str, name: str, password: str, otp: str = "") -> PlaywrightResponse | None:
+    """Fill in and send the login form at ``base``; the response of the page it leads to."""
+    await page.goto(f"{base}/console/login")
+    await page.fill("#username", name)
+    await page.fill("#password", password)
+    if otp:
+        await page.fill("#otp", otp)
+    return await submit(page, page.locator("main form button[type=submit]"))
