@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from tada.api.context import context
 from tada.app.audit import record_audit
-from tada.app.bulk_links import BULK_ACTIONS, MAX_BULK, signal_links
+from tada.app.bulk_links import BULK_ACTIONS, MAX_BULK, bulk_request, signal_links
 from tada.app.case_purge import purge_case
 from tada.app.case_view import SORTS, case_view, chosen_links
 from tada.app.caseworker import withdraw_case
@@ -34,11 +34,9 @@ from tada.console.case_jobs import BulkResult, ImportJob, keep, kept, run_import
 from tada.console.i18n import N_, gettext_for
 from tada.console.people import check_csrf, may, require, signed_in
 from tada.console.templating import page
-from tada.domain import registry_values
 from tada.domain.access import Action
 from tada.domain.intake import ImportTooLarge, parse_link_file
-from tada.domain.models import EscalationContact
-from tada.domain.states import Escalation, LinkState
+from tada.domain.states import LinkState
 from tada.domain.victim_data import check_note
 from tada.errors import CaseNotFound, InvalidInput, Refused
 
@@ -118,7 +116,7 @@ async def case(
 
 def _offered(person: ConsoleSession) -> dict[str, str]:
     """The bulk actions this person's role may do."""
-    return {name: label for name, label in BULK_NAMES.items() if may(person, BULK_ACTIONS[name].action)}
+    return {name: label for name, label in BULK_NAMES.items() if may(person, BULK_ACTIONS[name])}
 
 
 def _sort_href(case_id: str, state: str, platform: str, current: str):
@@ -153,9 +151,9 @@ async def bulk(
     chosen = BULK_ACTIONS.get(action)
     if chosen is None:
         return _problem(request, person, 422, N_("Choose an action"), _("Choose what to do to the links ticked."))
-    if not may(person, chosen.action):
-        await _audit(request, person, chosen.action, case_id, allowed=False, reason="console: not for this role")
-    require(person, chosen.action)
+    if not may(person, chosen):
+        await _audit(request, person, chosen, case_id, allowed=False, reason="console: not for this role")
+    require(person, chosen)
     link = link or []
     if not link:
         return _problem(request, person, 422, N_("No links ticked"), _("Tick the links to act on, then try again."))
@@ -163,27 +161,14 @@ async def bulk(
         message = _("At most %(n)d links at once.") % {"n": MAX_BULK}
         return _problem(request, person, 422, N_("Too many links"), message)
     try:
-        args = _arguments(action, to=to, kind=kind, reason=reason)
-    except (InvalidInput, ValueError) as invalid:
-        message = invalid.message if isinstance(invalid, InvalidInput) else str(invalid)
-        return _problem(request, person, 422, N_("This cannot be sent"), message)
-    outcomes = await signal_links(tada.pool, tada.client, case_id, link, chosen, args)
+        checked = bulk_request(action, to=to, kind=kind, reason=reason)
+    except InvalidInput as invalid:  # says what is wrong, never echoing the address or the reason
+        return _problem(request, person, 422, N_("This cannot be sent"), invalid.message)
+    outcomes = await signal_links(tada.pool, tada.client, case_id, link, checked)
     for outcome in outcomes:
-        await _audit(request, person, chosen.action, outcome.link_id, reason=f"console bulk: {outcome.outcome.value}")
+        await _audit(request, person, chosen, outcome.link_id, reason=f"console bulk: {outcome.outcome.value}")
     key = keep(person.user_id, BulkResult(case_id=case_id, action=action, outcomes=outcomes))
     return RedirectResponse(f"/console/cases/{case_id}/done/{key}", status_code=303)
-
-
-def _arguments(action: str, *, to: str, kind: str, reason: str) -> list[Any]:
-    """What the action's signal carries, checked as ``tada link ACTION`` checks it."""
-    if action == "escalate":
-        if kind not in (Escalation.HOST.value, Escalation.ADMIN.value):
-            raise ValueError("choose whether the contact is the site's host or the channel's admin")
-        address = registry_values.email(to.strip())
-        return [EscalationContact(email=address, kind=Escalation(kind), source="caseworker")]
-    if action == "withdraw":
-        return [check_note(reason or None, "the reason")]
-    return []
 
 
 @router.get("/cases/{case_id}/done/{key}")
