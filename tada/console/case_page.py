@@ -76,6 +76,13 @@ async def _audit(request: Request, person: ConsoleSession, action: Action, targe
     )  # fmt: skip
 
 
+async def allowed_to(request: Request, person: ConsoleSession, action: Action, target: str | None) -> None:
+    """NotAllowed (the 403 page) unless the person's role may do ``action``; a refusal is audited."""
+    if not may(person, action):
+        await _audit(request, person, action, target, allowed=False, reason="console: not for this role")
+    require(person, action)
+
+
 def _problem(request: Request, person: ConsoleSession, status: int, title: str, message: str) -> Response:
     _ = gettext_for(person.language)
     return page(
@@ -151,9 +158,7 @@ async def bulk(
     chosen = BULK_ACTIONS.get(action)
     if chosen is None:
         return _problem(request, person, 422, N_("Choose an action"), _("Choose what to do to the links ticked."))
-    if not may(person, chosen):
-        await _audit(request, person, chosen, case_id, allowed=False, reason="console: not for this role")
-    require(person, chosen)
+    await allowed_to(request, person, chosen, case_id)
     link = link or []
     if not link:
         return _problem(request, person, 422, N_("No links ticked"), _("Tick the links to act on, then try again."))
@@ -202,7 +207,7 @@ async def import_links(
 ) -> Response:
     person = await signed_in(request)
     check_csrf(person, csrf)
-    require(person, Action.LINKS_IMPORT)
+    await allowed_to(request, person, Action.LINKS_IMPORT, case_id)
     tada = context(request)
     _ = gettext_for(person.language)
     uploaded = await file.read() if file is not None else b""
@@ -274,9 +279,7 @@ async def purge_form(request: Request, case_id: str) -> Response:
 async def _confirm_page(request: Request, case_id: str, step: str, *, problem: str = "", status: int = 200):
     person = await signed_in(request)
     action, title = _STEPS[step]
-    if not may(person, action):
-        await _audit(request, person, action, case_id, allowed=False, reason="console: not for this role")
-    require(person, action)
+    await allowed_to(request, person, action, case_id)
     tada = context(request)
     status_now = await tada.pool.fetchrow("SELECT status, purged_at FROM cases WHERE case_id = $1", case_id)
     if status_now is None:
@@ -295,9 +298,7 @@ async def withdraw(
 ) -> Response:
     person = await signed_in(request)
     check_csrf(person, csrf)
-    if not may(person, Action.CASE_WITHDRAW):
-        await _audit(request, person, Action.CASE_WITHDRAW, case_id, allowed=False, reason="console: not for this role")
-    require(person, Action.CASE_WITHDRAW)
+    await allowed_to(request, person, Action.CASE_WITHDRAW, case_id)
     _ = gettext_for(person.language)
     if confirm.strip() != case_id:
         problem = _("Type the case id exactly as shown to confirm.")
@@ -320,9 +321,7 @@ async def withdraw(
 async def purge(request: Request, case_id: str, confirm: str = Form(""), csrf: str = Form("")) -> Response:
     person = await signed_in(request)
     check_csrf(person, csrf)
-    if not may(person, Action.CASE_PURGE):
-        await _audit(request, person, Action.CASE_PURGE, case_id, allowed=False, reason="console: not for this role")
-    require(person, Action.CASE_PURGE)
+    await allowed_to(request, person, Action.CASE_PURGE, case_id)
     _ = gettext_for(person.language)
     if confirm.strip() != case_id:
         problem = _("Type the case id exactly as shown to confirm.")

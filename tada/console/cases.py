@@ -17,6 +17,7 @@ from tada.app.audit import record_audit
 from tada.app.case_list import REFERENCE_SEARCH_LIMIT, CaseFilter, case_filter, list_cases
 from tada.app.intake import open_case
 from tada.console import case_page
+from tada.console.case_page import allowed_to
 from tada.console.i18n import N_, gettext_for
 from tada.console.people import check_csrf, may, require, signed_in
 from tada.console.templating import page
@@ -89,7 +90,7 @@ async def new_case(
 ) -> Response:
     person = await signed_in(request)
     check_csrf(person, csrf)
-    require(person, Action.CASE_OPEN)
+    await allowed_to(request, person, Action.CASE_OPEN, None)
     tada = context(request)
     settings = tada.settings
     _ = gettext_for(person.language)

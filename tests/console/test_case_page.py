@@ -11,8 +11,9 @@ import re
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from tada.app.intake import add_links, open_case
-from tada.domain.intake import parse_url_args
+from tada.app.intake import ImportOutcome, add_links, open_case
+from tada.console.case_jobs import ImportJob, keep
+from tada.domain.intake import Rejection, parse_url_args
 from tada.domain.registry import load_registry
 from tests.console.conftest import csrf_of
 from tests.support.cli_stack import eventually
@@ -191,6 +192,9 @@ async def test_an_import_names_each_bad_line_and_starts_the_good_ones(console, w
         f"/console/cases/{case_id}/import", data={"csrf": csrf_of(theirs.text), "urls": web.url("/import/c")}
     )
     assert refused.status_code == 403
+    assert await console.pool.fetchval(
+        "SELECT count(*) FROM audit_events WHERE action = 'links.import' AND target = $1 AND NOT allowed", case_id
+    ) == 1  # fmt: skip
 
 
 async def test_a_caseworker_is_refused_a_purge_and_ops_withdraw_then_purge(console, web):
@@ -232,3 +236,21 @@ async def test_a_caseworker_is_refused_a_purge_and_ops_withdraw_then_purge(conso
     )
     assert [row["action"] for row in audit] == ["case.withdraw", "case.purge"]
     assert audit[1]["reason"].startswith("done: 1 link(s) erased")
+
+
+async def test_an_unfinished_import_shows_its_progress_and_reloads_itself(console):
+    http, name = await console.signed_in("ops")
+    case_id = await a_case(console)
+    user_id = await console.pool.fetchval("SELECT id FROM console_users WHERE name = $1", name)
+    job = ImportJob(case_id=case_id, total=400, rejected=[Rejection(line=3, value="<b>x</b>", reason="not a link")])
+    job.done = 120
+    key = keep(user_id, job)  # the server runs in this process: its store is this one
+    page = await http.get(f"/console/cases/{case_id}/imports/{key}")
+    assert page.status_code == 200 and page.headers["refresh"] == "2"
+    assert '<progress id="import-progress" max="400" value="120"' in page.text and "120 of 400" in page.text
+    assert "<td>3</td>" in page.text and "&lt;b&gt;x&lt;/b&gt;" in page.text
+    job.outcome = ImportOutcome(started=400)
+    finished = await http.get(f"/console/cases/{case_id}/imports/{key}")
+    assert "refresh" not in finished.headers and "400 new link(s) started" in finished.text
+    other, _ = await console.signed_in("ops")  # another person's import is not theirs to see
+    assert (await other.get(f"/console/cases/{case_id}/imports/{key}")).status_code == 404
