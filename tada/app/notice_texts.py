@@ -7,7 +7,8 @@ the notice listed (every link of the case the same email or form listed, found b
 Message-ID; only this link's for a notice filed by hand), the case's reference (opened with
 its key), the organisation's name and address (TADA_NOTIFIER_NAME, TADA_NOTICE_FROM), the
 platform's language or the case's, the jurisdiction, the follow-up's number, the day of the
-first notice to the same recipient and, for a repost, of the removal before.
+first notice to the same recipient and, for a repost, of the removal before; an email's
+subject ends with its reply tag (``[TD-…]``), as it went out.
 
 Nothing here logs a URL, an address or the text.
 """
@@ -24,6 +25,7 @@ from tada.adapters.data_crypto import DataCrypto
 from tada.app.readmodel import LinkDetail, LinkEventRow
 from tada.domain.notices import NoticeContext, RenderedNotice, render_notice
 from tada.domain.registry import Registry
+from tada.domain.reply_tags import tagged_subject
 from tada.domain.states import EventKind, LinkState, NoticeKind
 
 
@@ -40,7 +42,11 @@ class NoticeText(BaseModel):
 
 
 _CASE = "SELECT reference, language, jurisdiction, purged_at FROM cases WHERE case_id = $1"
-_NOTICE = "SELECT recipient, message_id, sent_at, created_at, cycle FROM notices WHERE notice_key = $1"
+_NOTICE = """
+SELECT n.recipient, n.message_id, m.reply_token
+  FROM notices n LEFT JOIN notice_messages m ON m.message_id = n.message_id
+ WHERE n.notice_key = $1
+"""
 _LISTED = """
 SELECT l.url FROM notices n JOIN links l USING (link_id)
  WHERE n.message_id = $1 AND l.case_id = $2 ORDER BY l.added_at, l.link_id
@@ -101,9 +107,11 @@ async def notice_texts(
             previous_removal_at=_removed_before(detail.events, event) if kind == NoticeKind.REPOST else None,
         )
         rendered: RenderedNotice = render_notice(context)
+        token = row["reply_token"] if row is not None else None
         texts[event.event_id] = NoticeText(
             event_id=event.event_id, notice_key=key, kind=kind.value, channel=str(event.detail.get("channel", "")),
-            subject=rendered.subject, text=rendered.text, urls_listed=len(urls),
+            subject=tagged_subject(rendered.subject, token) if token else rendered.subject, text=rendered.text,
+            urls_listed=len(urls),
         )  # fmt: skip
     return texts
 

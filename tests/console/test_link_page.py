@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 
 import pytest
 from markupsafe import escape
@@ -96,6 +97,11 @@ async def test_the_page_shows_the_links_timeline_and_notice_text(console, web, m
     assert notice, "no notice text"
     assert html.escape(url) in notice.group(1)
     assert "Ref &lt;b&gt;x&lt;/b&gt;" in notice.group(1) and "<b>x</b>" not in text
+    [sent] = [m for m in mailbox.messages if url in m.get_body(("plain",)).get_content()]
+    subject = re.search(r'<span id="notice-subject-\d+">(.*?)</span>', text)
+    assert subject and html.unescape(subject.group(1)) == sent["Subject"]  # as it went out, its reply tag too
+    body = sent.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert html.unescape(notice.group(1)).strip() == body.strip()  # word for word
     # the workflow's own word, and the forms a caseworker has
     assert "running" in text
     for action in ("respond", "escalate", "pause", "resume", "recheck", "reopen", "filed", "withdraw", "reply"):
@@ -208,4 +214,80 @@ async def test_ops_see_no_caseworker_actions_and_are_refused_them(console, web, 
         name,
     )
     assert audit is not None and audit["allowed"] is False and audit["actor_role"] == "ops"
+    await console.client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, "test over")
+
+
+async def test_a_reply_to_the_platform_from_the_page(console, web, mailbox):
+    case_id, link_id, _ = await _started_link(console, web, "/console-link/g")
+    http, name = await console.signed_in("caseworker")
+    page_path = f"/console/links/{link_id}"
+    empty = await _post(http, f"{page_path}/reply", page_path, text="   ")
+    assert empty.status_code == 422 and "the reply is empty" in empty.text
+    words = f"Please look again: {SCRIPT}"
+    sent = await _post(http, f"{page_path}/reply", page_path, text=words)
+    assert sent.status_code == 303 and sent.headers["location"] == f"{page_path}?done=reply", sent.text
+
+    async def delivered():
+        return [m for m in mailbox.messages if m["X-Tada-Notice-Kind"] == "caseworker_reply"]
+
+    [message] = await eventually(delivered, "the reply email", 30)
+    assert message["To"] == PLATFORM_EMAIL and message["Subject"].startswith("Re: ")
+    assert words in message.get_body(("plain",)).get_content()
+    await _event(console, link_id, "caseworker", action="reply", answering="notice")
+    text = (await http.get(sent.headers["location"])).text
+    assert "Your reply was sent" in text and str(escape(words)) in text and "<script>alert" not in text
+    audit = await console.pool.fetch(
+        "SELECT reason FROM audit_events WHERE action = 'link.reply' AND target = $1 AND actor_name = $2 ORDER BY id",
+        link_id,
+        name,
+    )
+    assert len(audit) == 3 and audit[-1]["reason"].startswith("reply email sent")  # the empty one refused after
+    await console.client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, "test over")
+
+
+async def _heard_reply(console, case_id: str, link_id: str, excerpt: str) -> int:
+    """A platform reply as the inbox records it for the link (tada/app/reply_routing.py's rows;
+    the inbox's own path is tests/inbox's), classified "other", low confidence."""
+    row = await console.pool.fetchval(
+        "INSERT INTO inbox_messages (mailbox, uidvalidity, uid, size, status) VALUES ($1, 1, 1, 100, 'matched')"
+        " RETURNING id",
+        f"console-test-{uuid.uuid4().hex}",
+    )
+    sealed = await suite_crypto().seal(console.pool, case_id, f"{link_id}/reply/{row}", excerpt)
+    await console.pool.execute(
+        "INSERT INTO link_replies (reply_id, link_id, case_id, kind, confidence, rule, matched_by, from_domain,"
+        " attachments, excerpt, received_at) VALUES ($1, $2, $3, 'other', 'low', 'no rule', 'tag', 'platform.test',"
+        " $4, $5, now())",
+        row, link_id, case_id, [{"type": "application/pdf", "size": 2048}], sealed,
+    )  # fmt: skip
+    return row
+
+
+async def test_a_reply_is_shown_and_its_classification_corrected(console, web, mailbox):
+    case_id, link_id, url = await _started_link(console, web, "/console-link/h")
+    row = await _heard_reply(console, case_id, link_id, f"We looked. {IMG}")
+    http, name = await console.signed_in("caseworker")
+    page_path = f"/console/links/{link_id}"
+    text = (await http.get(page_path)).text
+    assert "platform.test" in text and "application/pdf" in text and "no rule" in text
+    assert str(escape(f"We looked. {IMG}")) in text and "<img" not in text
+    assert f'action="{page_path}/replies/{row}/classify"' in text
+    wrong = await _post(http, f"{page_path}/replies/{row}/classify", page_path, kind="nonsense")
+    assert wrong.status_code == 422 and "not a reply kind" in wrong.text
+    done = await _post(http, f"{page_path}/replies/{row}/classify", page_path, kind="rejected")
+    assert done.status_code == 303 and done.headers["location"] == f"{page_path}?done=classify", done.text
+    correction = await console.pool.fetchrow(
+        "SELECT id, to_kind, by_role FROM reply_corrections WHERE reply_id = $1", row
+    )
+    assert (correction["to_kind"], correction["by_role"]) == ("rejected", "caseworker")
+    await _event(console, link_id, "reply", kind="rejected", rule="caseworker", reply=str(-correction["id"]))
+    await _in_state(console, link_id, "ESCALATED")  # a rejection escalates the link, as the right kind would have
+    audit = await console.pool.fetchval(
+        "SELECT count(*) FROM audit_events WHERE action = 'inbox.classify' AND target = $1 AND actor_name = $2"
+        " AND reason LIKE 'message % corrected from other to rejected'",
+        link_id,
+        name,
+    )
+    assert audit == 1
+    _no_url_in_attributes((await http.get(page_path)).text, url)
     await console.client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, "test over")
