@@ -41,13 +41,31 @@ assert set(LANGUAGE_CHOICES) == set(registry_values.LANGUAGES)
 
 
 @router.get("/cases")
-async def cases(request: Request, status: str = "all", q: str = "") -> Response:
+async def cases(request: Request, status: str = "all") -> Response:
+    """The cases of one status, newest first (``?page=``); a search is a POST (below)."""
     person = await signed_in(request)
     require(person, Action.READ)
-    tada = context(request)
-    page_number = _page_of(request)
+    return await _list_page(request, person, case_filter(status), "", _page_of(request.query_params.get("page")))
+
+
+@router.post("/cases")
+async def search_cases(
+    request: Request, q: str = Form(""), status: str = Form("all"), page: str = Form("1"), csrf: str = Form("")
+) -> Response:
+    """A search: sent in the form's body, so what was typed (a reference, a host) is in no address,
+    no browser history and no access log."""
+    person = await signed_in(request)
+    check_csrf(person, csrf)
+    require(person, Action.READ)
     chosen = case_filter(status)
-    found = await list_cases(tada.pool, tada.crypto, status=chosen, query=q, page=page_number)
+    if not q.strip():
+        return RedirectResponse(f"/console/cases?status={chosen.value}", status_code=303)
+    return await _list_page(request, person, chosen, q, _page_of(page))
+
+
+async def _list_page(request: Request, person, chosen: CaseFilter, query: str, page_number: int) -> Response:
+    tada = context(request)
+    found = await list_cases(tada.pool, tada.crypto, status=chosen, query=query, page=page_number)
     return page(
         person.language, "cases.html.j2", zone=tada.settings.timezone, person=person, here="cases",
         found=found, status=chosen.value, filters=FILTER_NAMES, reference_limit=REFERENCE_SEARCH_LIMIT,
@@ -55,9 +73,9 @@ async def cases(request: Request, status: str = "all", q: str = "") -> Response:
     )  # fmt: skip
 
 
-def _page_of(request: Request) -> int:
+def _page_of(value: str | None) -> int:
     try:
-        return max(1, int(request.query_params.get("page", "1")))
+        return max(1, int(value or "1"))
     except ValueError:
         return 1
 
