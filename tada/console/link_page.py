@@ -127,6 +127,18 @@ CONTACT_SOURCES = {
     "cdn": N_("the CDN in front of the site"),
     "caseworker": N_("a caseworker"),
 }
+#: What a contact_found event may record (workflows/link.py ``_look_up_host_contacts``).
+CONTACT_FIELDS = (
+    "kind",
+    "source",
+    "email",
+    "name",
+    "instructions",
+    "address",
+    "network",
+    "rdap_server",
+    "entity_handle",
+)
 OUTCOMES = [outcome.value for outcome in ResponseOutcome]
 REPLY_KINDS = [kind.value for kind in ReplyKind]
 
@@ -180,12 +192,16 @@ def _event(event: Any) -> dict[str, Any]:
 
 
 def _contacts(detail: LinkDetail) -> list[dict[str, Any]]:
-    """The escalation contacts the timeline recorded finding (contact_found events)."""
-    return [
-        {"event": event, **{name: str(value) for name, value in event.detail.items()}}
-        for event in detail.events
-        if event.kind == EventKind.CONTACT_FOUND.value
-    ]
+    """The escalation contacts the timeline recorded: found (DNS and RDAP, the registry) or
+    given by a caseworker (whose address the escalation notice's row holds)."""
+    contacts = []
+    for event in detail.events:
+        found = event.kind == EventKind.CONTACT_FOUND.value
+        given = event.kind == EventKind.CASEWORKER.value and event.detail.get("action") == "escalate"
+        if found or (given and "ignored" not in event.detail):
+            values = {name: str(event.detail.get(name) or "") for name in CONTACT_FIELDS}
+            contacts.append({"event": event, **values, "source": values["source"] or "caseworker"})
+    return contacts
 
 
 async def _allow(tada: ApiContext, person: ConsoleSession, action: Action, link_id: str) -> None:

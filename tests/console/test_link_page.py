@@ -104,8 +104,9 @@ async def test_the_page_shows_the_links_timeline_and_notice_text(console, web, m
     assert html.unescape(notice.group(1)).strip() == body.strip()  # word for word
     # the workflow's own word, and the forms a caseworker has
     assert "running" in text
-    for action in ("respond", "escalate", "pause", "resume", "recheck", "reopen", "filed", "withdraw", "reply"):
+    for action in ("respond", "escalate", "pause", "recheck", "reopen", "filed", "withdraw", "reply"):
         assert f'action="/console/links/{link_id}/{action}"' in text, action
+    assert f'action="/console/links/{link_id}/resume"' not in text  # it runs: pause, not resume
     _no_url_in_attributes(text, url)
     assert "<iframe" not in text and "<img" not in text
     audit = await console.pool.fetchval(
@@ -125,6 +126,7 @@ async def test_pause_then_resume_from_the_page(console, web, mailbox):
     await _event(console, link_id, "caseworker", action="pause")
     shown = await http.get(paused.headers["location"])
     assert "The link is paused" in shown.text and 'role="status"' in shown.text
+    assert f'action="{page_path}/resume"' in shown.text and f'action="{page_path}/pause"' not in shown.text
     resumed = await _post(http, f"{page_path}/resume", page_path)
     assert resumed.status_code == 303
     await _event(console, link_id, "caseworker", action="resume")
@@ -156,6 +158,9 @@ async def test_supplying_an_admin_contact_escalates_the_link(console, web, mailb
     await _event(console, link_id, "notice", kind="escalation_admin")
     shown = await http.get(page_path)
     assert "escalation_admin" in shown.text and "ESCALATED" in shown.text
+    contacts = shown.text[shown.text.index('id="contacts-heading"') :]
+    assert "<td>admin</td>" in contacts and "a caseworker" in contacts
+    assert "admin@channel.test" in shown.text  # the escalation notice went to it
     await console.client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, "test over")
 
 
@@ -290,4 +295,27 @@ async def test_a_reply_is_shown_and_its_classification_corrected(console, web, m
     )
     assert audit == 1
     _no_url_in_attributes((await http.get(page_path)).text, url)
+    await console.client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, "test over")
+
+
+async def test_contacts_found_by_dns_and_rdap_are_listed_with_how(console, web, mailbox):
+    case_id, link_id, _ = await _started_link(console, web, "/console-link/i")
+    found = {
+        "kind": "host", "source": "host", "email": "abuse@network.test", "name": "Example Hosting <Ltd>",
+        "address": "192.0.2.7", "network": "TEST-NET-1", "rdap_server": "https://rdap.network.test/",
+        "entity_handle": "ABUSE-7",
+    }  # fmt: skip
+    await console.pool.execute(  # as the workflow records what its host lookup found
+        "INSERT INTO link_events (event_key, link_id, case_id, cycle, kind, detail, occurred_at)"
+        " VALUES ($1, $2, $3, 1, 'contact_found', $4, now())",
+        f"{link_id}:test-contact", link_id, case_id, found,
+    )  # fmt: skip
+    http, _ = await console.signed_in("caseworker")
+    text = (await http.get(f"/console/links/{link_id}")).text
+    contacts = text[text.index('id="contacts-heading"') : text.index('id="notices-heading"')]
+    for value in ("abuse@network.test", "192.0.2.7", "TEST-NET-1", "ABUSE-7", "DNS and RDAP: the network hosting"):
+        assert value in contacts, value
+    assert "Example Hosting &lt;Ltd&gt;" in contacts
+    assert "Escalation contact found" in text
+    _no_url_in_attributes(text, "https://rdap.network.test/")  # an RDAP server is text, never a link
     await console.client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, "test over")
