@@ -114,6 +114,10 @@ async def test_the_page_shows_the_links_timeline_and_notice_text(console, web, m
     )
     assert audit == 1
     assert (await http.get("/console/links/TD-NOSUCHCS-0000000000000000")).status_code == 404
+    chosen = await http.post("/console/language", data={"language": "zh-Hant", "csrf": csrf_of(text)})
+    assert chosen.status_code == 303
+    in_chinese = await http.get(f"/console/links/{link_id}")
+    assert in_chinese.status_code == 200 and '<html lang="zh-Hant">' in in_chinese.text
     await console.client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, "test over")
 
 

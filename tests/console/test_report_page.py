@@ -15,6 +15,7 @@ import pytest
 
 from tada.app.intake import open_case, start_link_row
 from tada.reporting.queries import build_report
+from tests.console.conftest import csrf_of
 from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -111,3 +112,12 @@ async def test_the_report_needs_a_session(console):
     for path in ("/console/report", "/console/report.csv", "/console/report.json", "/console/report/charts/steps.png"):
         answer = await http.get(path)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login"), path
+
+
+async def test_the_pages_render_in_traditional_chinese(console):
+    http, _ = await console.signed_in("caseworker")
+    page = await http.get("/console/report")
+    chosen = await http.post("/console/language", data={"language": "zh-Hant", "csrf": csrf_of(page.text)})
+    assert chosen.status_code == 303
+    answer = await http.get("/console/report")
+    assert answer.status_code == 200 and '<html lang="zh-Hant">' in answer.text
