@@ -1,4 +1,4 @@
-"""``python -m bench [happy|import|scale|liveness|inbox|all] [options]``: run benchmarks, print tables.
+"""``python -m bench [happy|import|scale|liveness|inbox|console|all] [options]``: run benchmarks, print tables.
 
 Each benchmark starts its own local world (Temporal dev server, PostgreSQL, SMTP
 sink, HTTP server on 127.0.0.1, in a temporary directory) and compares tada with
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.report import Report, save_json
 
-NAMES = ("happy", "import", "scale", "liveness", "inbox")
+NAMES = ("happy", "import", "scale", "liveness", "inbox", "console")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -25,8 +25,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "which",
         nargs="*",
-        metavar="{happy,import,scale,liveness,inbox,all}",
-        help="benchmarks to run (default: all five)",
+        metavar="{happy,import,scale,liveness,inbox,console,all}",
+        help="benchmarks to run (default: all six)",
     )
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     p.add_argument("--keep", action="store_true", help="keep each run's temporary directory (logs, databases)")
@@ -74,6 +74,10 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--replies", type=int, default=5_000, help="replies in the mailbox, a round (default 5000)")
     g.add_argument("--flood-share", type=float, default=0.2, help="share of them from one sender (default 0.2)")
     g.add_argument("--batch", type=int, default=250, help="replies arriving between two polls (default 250)")
+    g = p.add_argument_group("6. console")
+    g.add_argument("--case-links", type=int, default=1_000, help="links of the case shown (default 1000)")
+    g.add_argument("--other-links", type=int, default=50_000, help="links of other cases (default 50000)")
+    g.add_argument("--page-rounds", type=int, default=20, help="requests a side (default 20)")
     return p
 
 
@@ -92,6 +96,10 @@ async def _run(name: str, args: argparse.Namespace) -> Report:
         from bench import scale
 
         return await scale.run(args.links, args.bare_links, args.wake, args.sleep, args.worker_cache, keep=args.keep)
+    if name == "console":
+        from bench import console
+
+        return await console.run(args.case_links, args.other_links, args.page_rounds, keep=args.keep)
     if name == "inbox":
         from bench import inbox
 

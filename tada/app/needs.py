@@ -36,6 +36,10 @@ class NeedKind(StrEnum):
     PEN = "pen"
 
 
+#: The links waiting for a person, oldest first (``links_needs_idx``, schema.sql; bench/console.py shows its plan).
+WAITING_LINKS = """SELECT link_id, case_id, platform, host, state, next_action, needs, needs_for, needs_since, url
+                     FROM links WHERE needs IS NOT NULL ORDER BY needs_since, link_id LIMIT $1"""
+
 #: The kinds whose action needs the link's URL on the page.
 _WITH_URL = {NeedKind.FILING, NeedKind.REMOVAL_CLAIM}
 
@@ -63,11 +67,7 @@ class Queue(BaseModel):
 
 async def needs_me(pool: asyncpg.Pool | asyncpg.Connection, *, limit: int = PAGE) -> Queue:
     """What waits for a person, oldest first, and how many of each kind (all of them, not only this page)."""
-    links = await pool.fetch(
-        """SELECT link_id, case_id, platform, host, state, next_action, needs, needs_for, needs_since, url
-             FROM links WHERE needs IS NOT NULL ORDER BY needs_since, link_id LIMIT $1""",
-        limit,
-    )
+    links = await pool.fetch(WAITING_LINKS, limit)
     pen = await pool.fetch(
         """SELECT p.reply_id, p.penned_at, p.from_domain, p.guesses FROM inbox_pen p
             WHERE p.assigned_by IS NULL ORDER BY p.penned_at, p.reply_id LIMIT $1""",

@@ -56,3 +56,9 @@ def N_(message: str) -> str:  # noqa: N802 - the name extraction looks for (pyba
 
 #: The roles as a page names them.
 ROLE_NAMES = {"ops": N_("ops"), "caseworker": N_("caseworker")}
+#: A reply's kinds as a page names them (tada/domain/replies.py).
+REPLY_KIND_NAMES = {
+    "acknowledged": N_("acknowledged"), "removed": N_("removed"), "rejected": N_("rejected"),
+    "needs_info": N_("needs information"), "auto_reply": N_("automatic reply"), "bounce": N_("bounce"),
+    "other": N_("other"),
+}  # fmt: skip

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass, fields
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from tada.api.context import ApiContext, context
+from tada.app.audit import record_audit
 from tada.app.console_sessions import ConsoleSession, session_for
+from tada.app.needs import needs_count
 from tada.domain.access import PERMISSIONS, Action, Role
 
 SESSION_COOKIE = "tada_session"
@@ -27,6 +30,13 @@ LOGIN_CSRF_COOKIE = "tada_login_csrf"
 PATH = "/console"
 #: What a person who must set up a second factor may still do before that.
 _BEFORE_2FA = frozenset({f"{PATH}/2fa", f"{PATH}/logout", f"{PATH}/language"})
+
+
+@dataclass(frozen=True)
+class Person(ConsoleSession):
+    """The signed-in person, and how many things wait for a person (the navigation's count)."""
+
+    waiting: int = 0
 
 
 class SignInNeeded(Exception):
@@ -51,17 +61,18 @@ class BadForm(Exception):
     """A POST without its CSRF token, or with another session's."""
 
 
-async def signed_in(request: Request) -> ConsoleSession:
+async def signed_in(request: Request) -> Person:
     """The live session of this request; SignInNeeded otherwise (the page then redirects)."""
     tada: ApiContext = context(request)
     token = request.cookies.get(SESSION_COOKIE)
     session = await session_for(tada.pool, token, idle_minutes=tada.settings.console_idle_minutes) if token else None
     if session is None:
         raise SignInNeeded(request.url.path)
-    request.state.person = session  # for an error page's language and header
     if tada.settings.console_require_2fa and not session.totp_enrolled and request.url.path not in _BEFORE_2FA:
         raise SecondFactorNeeded()
-    return session
+    person = Person(**{f.name: getattr(session, f.name) for f in fields(session)}, waiting=await needs_count(tada.pool))
+    request.state.person = person  # for an error page's language and header
+    return person
 
 
 def may(session: ConsoleSession, action: Action) -> bool:
@@ -71,6 +82,22 @@ def may(session: ConsoleSession, action: Action) -> bool:
 def require(session: ConsoleSession, action: Action) -> None:
     if not may(session, action):
         raise NotAllowed(action)
+
+
+async def audit(
+    request: Request,
+    person: ConsoleSession,
+    action: Action | str,
+    target: str | None,
+    *,
+    allowed: bool = True,
+    reason: str = "",
+) -> None:
+    """One console action in the audit trail, with the person's name and role (never a URL or a note)."""
+    await record_audit(
+        context(request).pool, actor_role=person.role, action=action.value if isinstance(action, Action) else action,
+        target=target, allowed=allowed, reason=reason, actor_name=person.name,
+    )  # fmt: skip
 
 
 def check_csrf(session: ConsoleSession, sent: str | None) -> None:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from tada.console.i18n import LANGUAGE_NAMES, LANGUAGES, language_of, translations
+from tada.console.i18n import LANGUAGE_NAMES, LANGUAGES, REPLY_KIND_NAMES, ROLE_NAMES, language_of, translations
 
 
 @cache
@@ -30,7 +30,10 @@ def environment(language: str) -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(language=language, languages=LANGUAGES, language_names=LANGUAGE_NAMES)
+    env.globals.update(
+        language=language, languages=LANGUAGES, language_names=LANGUAGE_NAMES, roles=ROLE_NAMES,
+        reply_kinds=REPLY_KIND_NAMES,
+    )  # fmt: skip
     env.filters.update(iso=_iso, utc=_utc)
     return env
 

@@ -17,6 +17,7 @@ class LocalApi:
     runner: ApiRunner
     banner: str  # where it listens
     tokens: str  # which tokens work, for the banner
+    console: str  # the caseworkers' console
 
     async def stop(self) -> None:
         await self.runner.stop()
@@ -43,4 +44,4 @@ async def start_local_api(settings: Settings) -> LocalApi:
     await runner.start()
     docs = f"OpenAPI: {runner.url}/docs" if settings.api_docs else "OpenAPI off: TADA_API_DOCS"
     banner = f"{runner.url}  [dim]({docs}; POST /v1/cases/CASE/reposts)[/]"
-    return LocalApi(runner=runner, banner=banner, tokens=tokens)
+    return LocalApi(runner=runner, banner=banner, tokens=tokens, console=f"{runner.url}/console/")

@@ -21,6 +21,7 @@ class StackInfo:
     notes: list[str] = field(default_factory=list)
     api: str | None = None  # the HTTP API's address
     api_tokens: str | None = None  # which bearer tokens work
+    console: str | None = None  # the caseworkers' console
 
 
 def show_path(path: Path) -> str:
@@ -43,6 +44,8 @@ def print_banner(console: Console, info: StackInfo) -> None:
     if info.api:
         table.add_row("HTTP API", info.api)
         table.add_row("API tokens", info.api_tokens or "-")
+    if info.console:
+        table.add_row("Console", f"{info.console}  [dim](sign in as a person: make one first, below)[/]")
     platforms = show_path(info.platforms)
     table.add_row("Platforms", platforms if Path(info.platforms).exists() else f"{platforms} [yellow](missing)[/]")
 
@@ -56,6 +59,8 @@ def print_banner(console: Console, info: StackInfo) -> None:
     console.print("  [green].venv/bin/tada case open --age 25[/]")
     console.print("  [green].venv/bin/tada links add CASE https://...[/]")
     console.print("  [green].venv/bin/tada status CASE[/]")
+    if info.console:
+        console.print("  [green].venv/bin/tada user add NAME --role ops[/]  [dim](then sign in to the console)[/]")
     console.print()
     console.print("[dim]Ctrl-C stops everything; `make run` again resumes every open workflow.[/]")
     console.rule()

@@ -203,6 +203,7 @@ async def run_stack(settings: Settings, console: Console) -> int:
                     notes=notes,
                     api=local_api.banner,
                     api_tokens=local_api.tokens,
+                    console=local_api.console,
                 ),
             )
 

@@ -6,21 +6,36 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 import httpx
+import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 
 from tada.api.server import ApiRunner
 from tada.app.accounts import add_user
+from tada.app.intake import add_links, open_case
+from tada.domain.intake import ImportRow
+from tada.domain.registry import load_registry
+from tada.domain.urls import normalise_url
 from tada.kit.ports import free_port
+from tada.kit.web import serve
 from tada.settings import Settings
 from tests.support.cli_stack import HOURLY, NOTICE_FROM, registry_toml, stack_settings, worker_running, write_registry
+from tests.support.crypto import suite_crypto
+from tests.support.link_ids import link_of
+from tests.support.web import WebServer
 
 PASSWORD = "correct horse battery staple"
-REGISTRY = registry_toml(HOURLY)
+#: The test platform on 127.0.0.1 (email), and one on 127.0.0.2 that takes reports only by hand.
+MANUAL_HOST = "127.0.0.2"
+MANUAL_WHERE = "the report form of the Manual Platform (signed in as the organisation)"
+REGISTRY = registry_toml(HOURLY) + (
+    f'\n[[platform]]\nname = "Manual Platform"\ncategory = "social_media"\ndomains = ["{MANUAL_HOST}"]\n'
+    f'channel = "manual"\nmanual_instructions = "{MANUAL_WHERE}"\nescalation = "host"\n'
+)
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -52,6 +67,24 @@ class Console:
             "/console/login", data={"username": name, "password": password, "otp": otp, "csrf": csrf}
         )
 
+    async def open_case(self) -> str:
+        return await open_case(self.pool, age=30, minimum_age=16, signpost="under {minimum_age}", crypto=suite_crypto())
+
+    async def add_links(self, case_id: str, *urls: str) -> list[str]:
+        """The links started by the worker, as an import starts them; their ids."""
+        rows = [ImportRow(line=n, url=normalise_url(url)) for n, url in enumerate(urls, 1)]
+        registry = load_registry(self.settings.platforms)
+        await add_links(
+            self.pool,
+            self.client,
+            registry,
+            case_id=case_id,
+            rows=rows,
+            rejected=[],
+            task_queue=self.settings.task_queue,
+        )
+        return [await link_of(self.pool, case_id, url) for url in urls]
+
     async def signed_in(self, role: str = "caseworker") -> tuple[httpx.AsyncClient, str]:
         name = await self.person(role)
         http = self.browser()
@@ -64,6 +97,20 @@ def csrf_of(html: str) -> str:
     found = _CSRF.search(html)
     assert found, "no CSRF token in the page"
     return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def manual_site() -> Iterator[WebServer]:
+    """The manual platform's pages, on 127.0.0.2 (``manual_site.url(path)`` is on 127.0.0.1: use ``manual_url``)."""
+    state = WebServer()
+    server = serve(state.answer, hosts=(MANUAL_HOST,), keep_alive=False)
+    state.port = server.port
+    yield state
+    server.shutdown()
+
+
+def manual_url(site: WebServer, path: str) -> str:
+    return f"http://{MANUAL_HOST}:{site.port}{path}"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
