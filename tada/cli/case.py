@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from tada.app.case_hashes import add_case_hash
+from tada.app.case_opening import open_new_case
 from tada.app.case_purge import purge_case
 from tada.app.caseworker import withdraw_case
-from tada.app.intake import open_case
 from tada.app.monitors import change_case_monitors
 from tada.cli.monitor_options import AddMonitors, MonitorNames, RemoveMonitors
 from tada.cli.output import Output
@@ -20,7 +20,6 @@ from tada.domain import registry_values
 from tada.domain.access import Action
 from tada.domain.pdq import InvalidPdq, parse_pdq
 from tada.domain.victim_data import check_jurisdiction, check_note, check_reference
-from tada.errors import CaseRefused
 
 app = typer.Typer(
     help="Open or withdraw a case; add PDQ hashes of its images; choose the monitors that report on it.",
@@ -61,19 +60,12 @@ def case_open(
 
     async def command(session: Session) -> None:
         settings = session.settings
-        if age < settings.minimum_age:  # refused before anything is opened or stored
-            raise CaseRefused(settings.underage_signpost.format(minimum_age=settings.minimum_age))
-        case_id = await open_case(
-            await session.pool(),
-            age=age,
-            minimum_age=settings.minimum_age,
-            signpost=settings.underage_signpost,
-            language=language.value,
-            reference=reference,
-            jurisdiction=jurisdiction,
-            crypto=session.crypto,
-        )
-        names = await change_case_monitors(await session.pool(), case_id, add=monitors or [])
+        opened = await open_new_case(  # under the minimum age: refused before anything is stored
+            await session.pool(), session.crypto, age=age, minimum_age=settings.minimum_age,
+            signpost=settings.underage_signpost, language=language.value, reference=reference,
+            jurisdiction=jurisdiction, monitors=monitors or [],
+        )  # fmt: skip
+        case_id, names = opened.case_id, opened.monitors
         if out.as_json:
             out.json(
                 {"case_id": case_id, "language": language.value, "reference": reference, "jurisdiction": jurisdiction,

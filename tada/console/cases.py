@@ -1,7 +1,8 @@
 """``/console/cases``: every case, a page at a time, with how far each has got (removed of all its
 links), filtered by status and found by one search box; and ``/console/cases/new``, opening a
 case (ops), through the same use case and rules as ``tada case open``: the age gate and its
-signpost, the language of the notices, the reference and the jurisdiction.
+signpost, the language of the notices, the reference, the jurisdiction and the monitors that may
+report reposts on it (tada/app/case_opening.py).
 
 One case's own page and its actions are tada/console/case_page.py (its router is included here,
 after ``/cases/new``, so that path is never read as a case id).
@@ -15,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from tada.api.context import context
 from tada.app.audit import record_audit
 from tada.app.case_list import REFERENCE_SEARCH_LIMIT, CaseFilter, case_filter, list_cases
-from tada.app.intake import open_case
+from tada.app.case_opening import open_new_case
 from tada.console import case_page
 from tada.console.case_page import allowed_to
 from tada.console.i18n import N_, gettext_for
@@ -89,7 +90,7 @@ async def new_case_form(request: Request) -> Response:
 
 def _new_case_page(request: Request, person, *, problem: str = "", signpost: str = "", status: int = 200, **typed):
     tada = context(request)
-    values = {"age": "", "language": "en", "reference": "", "jurisdiction": ""} | typed
+    values = {"age": "", "language": "en", "reference": "", "jurisdiction": "", "monitors": ""} | typed
     return page(
         person.language, "case_new.html.j2", zone=tada.settings.timezone, status_code=status, person=person,
         here="cases", problem=problem, signpost=signpost, values=values, languages_offered=LANGUAGE_CHOICES,
@@ -104,6 +105,7 @@ async def new_case(
     language: str = Form("en"),
     reference: str = Form(""),
     jurisdiction: str = Form(""),
+    monitors: str = Form(""),
     csrf: str = Form(""),
 ) -> Response:
     person = await signed_in(request)
@@ -112,7 +114,10 @@ async def new_case(
     tada = context(request)
     settings = tada.settings
     _ = gettext_for(person.language)
-    typed = {"age": age[:3], "language": language, "reference": reference[:200], "jurisdiction": jurisdiction[:10]}
+    typed = {
+        "age": age[:3], "language": language, "reference": reference[:200], "jurisdiction": jurisdiction[:10],
+        "monitors": monitors[:500],
+    }  # fmt: skip
     try:
         years = int(age.strip())
         if years < 0 or years > 150:
@@ -122,15 +127,17 @@ async def new_case(
     if language not in LANGUAGE_CHOICES:
         return _new_case_page(request, person, problem=_("Choose the language of the notices."), status=422, **typed)
     try:
-        case_id = await open_case(
-            tada.pool, age=years, minimum_age=settings.minimum_age, signpost=settings.underage_signpost,
-            language=language, reference=reference or None, jurisdiction=jurisdiction or None, crypto=tada.crypto,
+        opened = await open_new_case(
+            tada.pool, tada.crypto, age=years, minimum_age=settings.minimum_age, signpost=settings.underage_signpost,
+            language=language, reference=reference or None, jurisdiction=jurisdiction or None,
+            monitors=monitors.replace(",", " ").split(),
         )  # fmt: skip
     except CaseRefused as refused:  # under the minimum age: nothing was stored
         await _audit(request, person, None, "refused: under the minimum age, no case opened")
         return _new_case_page(request, person, signpost=refused.message, status=422, language=language)
-    except InvalidInput as invalid:  # the reference or jurisdiction cannot be stored; says which
+    except InvalidInput as invalid:  # a reference, jurisdiction or monitor that cannot be; says which
         return _new_case_page(request, person, problem=invalid.message, status=422, **typed)
+    case_id = opened.case_id
     await _audit(request, person, case_id, "done")
     return RedirectResponse(f"/console/cases/{case_id}?done=opened", status_code=303)
 

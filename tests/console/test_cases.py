@@ -140,14 +140,22 @@ async def test_opening_a_case_follows_the_age_gate(console):
     assert await console.pool.fetchval("SELECT count(*) FROM cases") == before
     bad = await http.post("/console/cases/new", data={"age": "30", "jurisdiction": "Hong Kong", "csrf": csrf})
     assert bad.status_code == 422 and "country code" in bad.text
+    bad = await http.post("/console/cases/new", data={"age": "30", "monitors": "good -bad!", "csrf": csrf})
+    assert bad.status_code == 422 and "monitor name" in bad.text
+    assert await console.pool.fetchval("SELECT count(*) FROM cases") == before
     opened = await http.post(
         "/console/cases/new",
-        data={"age": "30", "language": "zh-Hant", "reference": "intake 7", "jurisdiction": "hk", "csrf": csrf},
-    )
+        data={
+            "age": "30", "language": "zh-Hant", "reference": "intake 7", "jurisdiction": "hk",
+            "monitors": "watcher, other", "csrf": csrf,
+        },
+    )  # fmt: skip
     assert opened.status_code == 303
     case_id = opened.headers["location"].split("/console/cases/", 1)[1].split("?", 1)[0]
     row = await console.pool.fetchrow("SELECT language, jurisdiction, reference FROM cases WHERE case_id = $1", case_id)
     assert row["language"] == "zh-Hant" and row["jurisdiction"] == "HK" and row["reference"] != "intake 7"  # sealed
+    monitors = await console.pool.fetch("SELECT monitor FROM case_monitors WHERE case_id = $1", case_id)
+    assert sorted(row["monitor"] for row in monitors) == ["other", "watcher"]
     page = await http.get(opened.headers["location"])
     assert "intake 7" in page.text and "Case opened" in page.text
     audit = await console.pool.fetch(
