@@ -115,3 +115,19 @@ def chosen_links(links: list[LinkRow], *, state: str = "", platform: str = "", s
         return (link.added_at, link.link_id)
 
     return sorted(kept, key=key, reverse=sort.startswith("-"))
+
+
+async def shown_link_ids(pool: asyncpg.Pool, case_id: str, *, state: str = "", platform: str = "") -> list[str]:
+    """The ids of the case's links with ``state`` and ``platform`` (empty: any): the links a
+    filtered case page shows, for an action on all of them."""
+    rows = await pool.fetch(
+        """
+        SELECT link_id FROM links
+         WHERE case_id = $1 AND ($2 = '' OR state = $2) AND ($3 = '' OR platform = $3)
+         ORDER BY added_at, link_id
+        """,
+        case_id,
+        state,
+        platform,
+    )
+    return [row["link_id"] for row in rows]

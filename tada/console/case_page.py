@@ -26,7 +26,7 @@ from tada.api.context import context
 from tada.app.audit import record_audit
 from tada.app.bulk_links import BULK_ACTIONS, MAX_BULK, bulk_request, signal_links
 from tada.app.case_purge import purge_case
-from tada.app.case_view import SORTS, case_view, chosen_links
+from tada.app.case_view import SORTS, case_view, chosen_links, shown_link_ids
 from tada.app.caseworker import withdraw_case
 from tada.app.console_sessions import ConsoleSession
 from tada.app.intake import add_links
@@ -149,6 +149,9 @@ async def bulk(
     to: str = Form(""),
     kind: str = Form(""),
     reason: str = Form(""),
+    every: str = Form(""),
+    state: str = Form(""),
+    platform: str = Form(""),
     csrf: str = Form(""),
 ) -> Response:
     person = await signed_in(request)
@@ -159,6 +162,8 @@ async def bulk(
     if chosen is None:
         return _problem(request, person, 422, N_("Choose an action"), _("Choose what to do to the links ticked."))
     await allowed_to(request, person, chosen, case_id)
+    if every == "shown":  # every link the (filtered) page showed, not only those ticked
+        link = await shown_link_ids(tada.pool, case_id, state=state, platform=platform)
     link = link or []
     if not link:
         return _problem(request, person, 422, N_("No links ticked"), _("Tick the links to act on, then try again."))

@@ -102,6 +102,13 @@ async def test_a_bulk_pause_gives_every_links_outcome_and_is_audited(console, we
         link_ids[0]: "console bulk: done", link_ids[1]: "console bulk: done",
         f"{case_id}-not-a-link": "console bulk: not found",
     }  # fmt: skip
+    resumed = await bulk(http, case_id, "resume", [], every="shown", platform="Test Platform")
+    assert outcomes(resumed.text) == dict.fromkeys(link_ids, "done")  # every link shown, none ticked
+    nothing = await http.post(
+        f"/console/cases/{case_id}/links",
+        data={"csrf": csrf_of(done.text), "action": "resume", "every": "shown", "state": "REMOVED"},
+    )
+    assert nothing.status_code == 422  # no link shown in that state: nothing to do
     ops, _ = await console.signed_in("ops")  # ops withdraw and import, but pausing is casework
     page = await ops.get(f"/console/cases/{case_id}")
     assert 'value="pause"' not in page.text and 'value="withdraw"' in page.text
