@@ -168,7 +168,7 @@ async def bulk(
     if not link:
         return _problem(request, person, 422, N_("No links ticked"), _("Tick the links to act on, then try again."))
     if len(link) > MAX_BULK:
-        message = _("At most %(n)d links at once.") % {"n": MAX_BULK}
+        message = _("At most %(n)s links at once.") % {"n": MAX_BULK}
         return _problem(request, person, 422, N_("Too many links"), message)
     try:
         checked = bulk_request(action, to=to, kind=kind, reason=reason)
