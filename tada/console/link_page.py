@@ -141,6 +141,17 @@ CONTACT_FIELDS = (
 )
 OUTCOMES = [outcome.value for outcome in ResponseOutcome]
 REPLY_KINDS = [kind.value for kind in ReplyKind]
+#: The choices of the forms in plain words (translated when shown).
+CHOICE_LABELS = {
+    "removed": N_("Removed: the platform took it down"),
+    "rejected": N_("Rejected: the platform refused"),
+    "acknowledged": N_("Acknowledged: the platform is looking at it"),
+    "needs-info": N_("Needs information: the platform asks for more"),
+    "needs_info": N_("Needs information: the platform asks for more"),
+    "auto_reply": N_("An automatic reply"),
+    "bounce": N_("A bounce: the email did not arrive"),
+    "other": N_("Something else"),
+}
 
 
 def _link_path(link_id: str) -> str:
@@ -181,7 +192,7 @@ async def _render(
         live_problem=live_problem, events=[_event(event) for event in detail.events], texts=texts,
         contacts=_contacts(detail), may={action.value: may(person, action) for action in Action},
         outcomes=OUTCOMES, reply_kinds=REPLY_KINDS, max_note=MAX_NOTE, max_reply=MAX_REPLY,
-        event_titles=EVENT_TITLES, labels=DETAIL_LABELS, contact_sources=CONTACT_SOURCES,
+        event_titles=EVENT_TITLES, labels=DETAIL_LABELS, contact_sources=CONTACT_SOURCES, choices=CHOICE_LABELS,
     )  # fmt: skip
 
 
