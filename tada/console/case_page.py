@@ -16,6 +16,7 @@ A URL is text with a copy button, never a link. Logs and the audit name ids only
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -46,6 +47,8 @@ router = APIRouter()
 SETTLE_SECONDS = 2.0
 #: How often an unfinished import's page reloads itself.
 RELOAD_SECONDS = 2
+#: What a link id can look like (a case id and a keyed hash): anything else is audited as the case.
+_AN_ID = re.compile(r"[A-Za-z0-9._-]{1,80}")
 #: The notices a redirect asks for (``?done=``), as the page words them.
 DONE = {
     "opened": N_("Case opened. Add its links below."),
@@ -175,8 +178,9 @@ async def bulk(
     except InvalidInput as invalid:  # says what is wrong, never echoing the address or the reason
         return _problem(request, person, 422, N_("This cannot be sent"), invalid.message)
     outcomes = await signal_links(tada.pool, tada.client, case_id, link, checked)
-    for outcome in outcomes:
-        await _audit(request, person, chosen, outcome.link_id, reason=f"console bulk: {outcome.outcome.value}")
+    for outcome in outcomes:  # a value that is no id at all (a URL pasted in) is audited as the case's
+        target = outcome.link_id if _AN_ID.fullmatch(outcome.link_id) else case_id
+        await _audit(request, person, chosen, target, reason=f"console bulk: {outcome.outcome.value}")
     key = keep(person.user_id, BulkResult(case_id=case_id, action=action, outcomes=outcomes))
     return RedirectResponse(f"/console/cases/{case_id}/done/{key}", status_code=303)
 

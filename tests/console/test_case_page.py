@@ -48,7 +48,7 @@ async def started(console, web, case_id: str, *paths: str) -> list[str]:
 
 def outcomes(html: str) -> dict[str, str]:
     """Link id -> outcome, from the bulk action's result page."""
-    found = re.findall(r'<a href="/console/links/([^"]+)">[^<]*</a></td>\s*<td>([^<]+)</td>', html)
+    found = re.findall(r'(?:<a href="/console/links/[^"]+">|<code>)([^<]+)</(?:a|code)></td>\s*<td>([^<]+)</td>', html)
     return {link_id: outcome.strip() for link_id, outcome in found}
 
 
@@ -93,14 +93,18 @@ async def test_a_bulk_pause_gives_every_links_outcome_and_is_audited(console, we
     http, name = await console.signed_in("caseworker")
     case_id = await a_case(console)
     link_ids = await started(console, web, case_id, "/pause/1", "/pause/2")
-    done = await bulk(http, case_id, "pause", [*link_ids, f"{case_id}-not-a-link"])
-    assert outcomes(done.text) == {link_ids[0]: "done", link_ids[1]: "done", f"{case_id}-not-a-link": "not found"}
+    pasted = "https://example.test/not-an-id"
+    done = await bulk(http, case_id, "pause", [*link_ids, f"{case_id}-not-a-link", pasted])
+    assert outcomes(done.text) == {
+        link_ids[0]: "done", link_ids[1]: "done", f"{case_id}-not-a-link": "not found", pasted: "not found",
+    }  # fmt: skip
+    assert not [href for href in _HREF.findall(done.text) if "example.test" in href]
     audit = await console.pool.fetch(
         "SELECT target, reason FROM audit_events WHERE action = 'link.pause' AND actor_name = $1 ORDER BY id", name
     )
     assert {row["target"]: row["reason"] for row in audit} == {
         link_ids[0]: "console bulk: done", link_ids[1]: "console bulk: done",
-        f"{case_id}-not-a-link": "console bulk: not found",
+        f"{case_id}-not-a-link": "console bulk: not found", case_id: "console bulk: not found",
     }  # fmt: skip
     resumed = await bulk(http, case_id, "resume", [], every="shown", platform="Test Platform")
     assert outcomes(resumed.text) == dict.fromkeys(link_ids, "done")  # every link shown, none ticked
