@@ -82,6 +82,7 @@ async def _audit(request: Request, person: ConsoleSession, action: Action, targe
 async def allowed_to(request: Request, person: ConsoleSession, action: Action, target: str | None) -> None:
     """NotAllowed (the 403 page) unless the person's role may do ``action``; a refusal is audited."""
     if not may(person, action):
+        target = target if target and _AN_ID.fullmatch(target) else None  # an id from the address, or none
         await _audit(request, person, action, target, allowed=False, reason="console: not for this role")
     require(person, action)
 
