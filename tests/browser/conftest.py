@@ -12,6 +12,7 @@ from playwright.async_api import async_playwright
 from tada.kit.ports import free_port
 from tada.settings import Settings
 from tests.console.conftest import REGISTRY, Console
+from tests.console.conftest import manual_site as manual_site  # the manual platform's pages, on 127.0.0.2
 from tests.support.browser import LAUNCH, ChromiumMissing, console_serving, ensure_chromium
 from tests.support.cli_stack import NOTICE_FROM, stack_settings, write_registry
 
