@@ -53,9 +53,11 @@ class ApiRunner:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.app = create_app(settings)  # malformed tokens: ValueError before anything binds
+        # No access log: a request line carries its query string, and a page's query may hold what a
+        # person typed (a search, a filter); what people do is in the audit trail, by ids.
         config = uvicorn.Config(
             self.app, lifespan="on", log_config=None, server_header=False, proxy_headers=False,
-            host=settings.api_host, port=settings.api_port,
+            host=settings.api_host, port=settings.api_port, access_log=False,
         )  # fmt: skip
         self.server = _EmbeddedServer(config)
         self._task: asyncio.Task[None] | None = None
