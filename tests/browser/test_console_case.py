@@ -231,6 +231,9 @@ async def _look(page: Page, path: str, name: str | None = None) -> None:
     answer = await page.goto(path)
     assert answer is not None and answer.status == 200, path
     await _no_axe_violation(page)
+    # never the content: no image, frame or player, and no address of another site to click
+    assert await page.locator("main :is(img, iframe, video, audio, embed, object)").count() == 0, path
+    assert await page.locator("a[href^='http'], a[href^='//']").count() == 0, path
     if name and os.environ.get("TADA_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
