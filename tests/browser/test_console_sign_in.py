@@ -15,7 +15,7 @@ import pytest_asyncio
 from tada.app.intake import open_case
 from tada.kit.ports import free_port
 from tests.console.conftest import PASSWORD
-from tests.support.browser import console_serving, sign_in, submit, watch
+from tests.support.browser import axe_violations, console_serving, describe_violations, sign_in, submit, watch
 from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -30,6 +30,23 @@ async def test_the_right_password_reaches_needs_me(page, console):
     assert await page.locator("h1").inner_text() == "Needs me"
     assert name in await page.locator("header").inner_text()
     seen.check(console.url)
+
+
+async def test_signing_in_needs_only_the_keyboard(page, console):
+    name = await console.person()
+    await page.goto(f"{console.url}/console/login")
+    for _ in range(5):  # past the skip link, to the first field
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.id") == "username":
+            break
+    assert await page.evaluate("document.activeElement.id") == "username"
+    await page.keyboard.type(name)
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "password"
+    await page.keyboard.type(PASSWORD)
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    assert await page.locator("h1").inner_text() == "Needs me"
 
 
 async def test_a_wrong_password_is_refused_and_five_lock_the_account(page, console):
@@ -124,6 +141,8 @@ async def test_the_language_switch_is_each_persons_own(browser, console):
         await submit(page, page.locator("form[action='/console/language'] button"))
         assert await page.locator("h1").inner_text() == "待我處理"
         assert await page.locator("html").get_attribute("lang") == "zh-Hant"
+        violations = await axe_violations(page)
+        assert not violations, describe_violations(violations)
         await page.goto(f"{console.url}/console/cases")  # every page, not just the one switched on
         assert await page.locator("html").get_attribute("lang") == "zh-Hant"
 
