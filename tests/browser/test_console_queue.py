@@ -17,6 +17,7 @@ from tests.support.cli_stack import eventually
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 HOST_CONTACT = "abuse@hosting-company.test"
+_CLIPBOARD_HOLDS = "async text => (await navigator.clipboard.readText()) === text"
 
 
 async def _needs(console, link_id: str, needs: str | None, timeout: float = 30) -> None:
@@ -47,7 +48,16 @@ async def test_a_manual_filing_waits_on_the_queue_and_i_filed_it_clears_it(page,
     assert await item.locator("code.url").inner_text() == url  # the URL as text to copy...
     assert await page.locator(f"[href*='{url}'], [src*='{url}']").count() == 0  # ...never a link
     await item.locator("summary").click()  # the notice to paste, behind its disclosure
-    assert url in await item.locator("pre.notice-text").inner_text()
+    notice_text = await item.locator("pre.notice-text").inner_text()
+    assert url in notice_text
+    # the Copy buttons put the URL and the notice text on the clipboard, to paste into the platform's form
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=console.url)
+    for button, copied in (
+        (item.locator("code.url + button.copy"), url),
+        (item.locator("details button.copy"), notice_text),
+    ):
+        await button.click()
+        await page.wait_for_function(_CLIPBOARD_HOLDS, arg=copied.strip(), timeout=5_000)
     count = int(await page.locator("nav .count").inner_text())
     assert count >= 1
 
