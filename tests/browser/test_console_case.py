@@ -172,6 +172,34 @@ async def test_a_caseworker_is_refused_a_purge_and_ops_reach_its_confirmation(br
         await ops.close()
 
 
+async def test_adding_and_withdrawing_links_works_without_javascript(browser, console, web):
+    """Every flow works without JavaScript: links pasted and started, then ticked and withdrawn,
+    with plain forms and the pages they lead to."""
+    paths = ["/browser/nojs/a", "/browser/nojs/b"]
+    for path in paths:
+        web.live(path)
+    case_id = await console.open_case()
+    context = await browser.new_context(java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        seen = watch(page)
+        await sign_in(page, console.url, await console.person("ops"), PASSWORD)
+        await page.goto(f"{console.url}/console/cases/{case_id}")
+        await page.get_by_label("Paste links, one a line").fill("\n".join(web.url(path) for path in paths))
+        await submit(page, page.get_by_role("button", name="Add the links"))
+        await page.get_by_text("2 new link(s) started").wait_for(timeout=30_000)
+        link_ids = [row["link_id"] for row in await console.pool.fetch(
+            "SELECT link_id FROM links WHERE case_id = $1 ORDER BY url", case_id
+        )]  # fmt: skip
+        await _all_in(console, link_ids, "AWAITING_RESPONSE", "the notices sent")
+        await page.goto(f"{console.url}/console/cases/{case_id}")
+        assert await _tick_and_do(page, link_ids, "withdraw") == dict.fromkeys(link_ids, "done")
+        await _all_in(console, link_ids, "WITHDRAWN", "the links withdrawn")
+        seen.check(console.url)
+    finally:
+        await context.close()
+
+
 # --- a simulated case: axe-core and the README's screenshots ---------------------------------------
 
 
