@@ -1,10 +1,10 @@
 """One case as the console's case page shows it: its facts and every link, read in one
 statement each.
 
-The links are one indexed read (``links_case_idx``), each link's notices counted in the same
-statement from its timeline (``link_events_link_idx``), as tada/app/readmodel.py counts them:
-no query per link. Sorting and filtering happen on the rows read, so the page's counts and
-choices (every state and platform of the case) come from the same read.
+The links are the read model's one indexed read (tada/app/readmodel.py ``case_links``: each
+link's notices counted in the same statement from its timeline), no query per link. Sorting and
+filtering happen on the rows read, so the page's counts and choices (every state and platform of
+the case) come from the same read.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from tada.adapters.data_crypto import DataCrypto
-from tada.app.readmodel import LinkRow
-from tada.domain.states import EventKind, LinkState
+from tada.app.readmodel import LinkRow, case_links, state_counts
+from tada.domain.states import LinkState
 from tada.errors import CaseNotFound
 
 
@@ -48,17 +48,6 @@ class CaseView(BaseModel):
         return self.counts.get(LinkState.REMOVED.value, 0)
 
 
-_LINKS = f"""
-SELECT l.link_id, l.case_id, l.url, l.host, l.platform, l.category, l.source, l.state, l.cycle,
-       l.next_action, l.next_action_at, l.added_at, l.updated_at, coalesce(n.sent, 0)::int AS notices_sent
-  FROM links l
-  LEFT JOIN LATERAL (
-      SELECT count(*) AS sent FROM link_events e WHERE e.link_id = l.link_id AND e.kind = '{EventKind.NOTICE}'
-  ) n ON TRUE
- WHERE l.case_id = $1
- ORDER BY l.added_at, l.link_id
-"""
-
 #: What a link list can be sorted by (``?sort=``; a leading ``-`` reverses it).
 SORTS = ("added", "state", "platform", "category", "host", "next", "notices")
 
@@ -78,11 +67,8 @@ async def case_view(pool: asyncpg.Pool, crypto: DataCrypto, case_id: str) -> Cas
             raise CaseNotFound(case_id)
         facts = dict(case)
         facts["reference"] = await crypto.open(conn, case_id, "reference", case["reference"])
-        rows = await conn.fetch(_LINKS, case_id)
-    links = [LinkRow(**dict(row)) for row in rows]
-    counts = {state.value: 0 for state in LinkState}
-    for link in links:
-        counts[link.state] = counts.get(link.state, 0) + 1
+        links = await case_links(conn, case_id)
+    counts = state_counts(links)
     platforms = sorted({link.platform for link in links}, key=str.casefold)
     return CaseView(case=CaseFacts(**facts), links=links, counts=counts, platforms=platforms)
 

@@ -110,12 +110,22 @@ async def case_status(pool: asyncpg.Pool, case_id: str, crypto: DataCrypto) -> C
         raise CaseNotFound(case_id)
     case = dict(case)
     case["reference"] = await crypto.open(pool, case_id, "reference", case["reference"])
+    links = await case_links(pool, case_id)
+    return CaseStatus(case=CaseSummary(**case), links=links, counts=state_counts(links), total=len(links))
+
+
+async def case_links(pool: asyncpg.Pool | asyncpg.Connection, case_id: str) -> list[LinkRow]:
+    """Every link of a case, in the order they were added: one indexed read (``links_case_idx``)."""
     rows = await pool.fetch(_LINKS + " WHERE l.case_id = $1 ORDER BY l.added_at, l.link_id", case_id)
-    links = [LinkRow(**dict(row)) for row in rows]
+    return [LinkRow(**dict(row)) for row in rows]
+
+
+def state_counts(links: list[LinkRow]) -> dict[str, int]:
+    """Links per state, every state listed (zeros included), in the state machine's order."""
     counts = {state.value: 0 for state in LinkState}
     for link in links:
         counts[link.state] = counts.get(link.state, 0) + 1
-    return CaseStatus(case=CaseSummary(**case), links=links, counts=counts, total=len(links))
+    return counts
 
 
 async def find_link(pool: asyncpg.Pool, link_id: str) -> LinkRow:

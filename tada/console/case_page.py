@@ -33,6 +33,7 @@ from tada.app.console_sessions import ConsoleSession
 from tada.app.intake import add_links
 from tada.console.case_jobs import BulkResult, ImportJob, keep, kept, run_import, settle
 from tada.console.i18n import N_, gettext_for
+from tada.console.link_table import link_rows
 from tada.console.people import check_csrf, may, require, signed_in
 from tada.console.templating import page
 from tada.domain.access import Action
@@ -121,7 +122,7 @@ async def case(
         may_import=may(person, Action.LINKS_IMPORT) and view.case.status == "open",
         may_withdraw=may(person, Action.CASE_WITHDRAW) and view.case.status == "open",
         may_purge=may(person, Action.CASE_PURGE) and view.case.status != "open" and not view.case.purged,
-        max_body_kib=tada.settings.api_max_body_bytes // 1024,
+        max_body_kib=tada.settings.api_max_body_bytes // 1024, link_rows=link_rows,
     )  # fmt: skip
 
 

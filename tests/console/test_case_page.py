@@ -70,11 +70,12 @@ async def test_the_case_page_shows_facts_and_links_never_a_url_as_a_link(console
     for link_id in link_ids:
         assert f'href="/console/links/{link_id}"' in page.text
         assert f'name="link" value="{link_id}"' in page.text
+        assert f'<code class="url" id="url-{link_id}">' in page.text
+        assert f'class="copy" data-copy="url-{link_id}"' in page.text  # its copy button
     for path in ("/page/a", "/page/b"):
         url = web.url(path)
         assert f">{url}</code>" in page.text  # shown as text, with a copy button
         assert not [href for href in _HREF.findall(page.text) if "127.0.0.1" in href or url in href]
-    assert 'class="copy" data-copy="url-1"' in page.text
     for sort in ("state", "-host", "next", "notices", "platform", "category", "nonsense"):
         assert (await http.get(f"/console/cases/{case_id}", params={"sort": sort})).status_code == 200
     first, last = sorted(link_ids)  # added in one statement: by id after the time

@@ -1,0 +1,40 @@
+"""The case page's link rows, built in Python for speed: every value escaped as autoescape would,
+the URL text to copy and never a link, times in the organisation's zone with UTC on hover."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from tada.app.readmodel import LinkRow
+from tada.console.link_table import link_rows
+
+HOSTILE = '"><img src=x onerror=alert(1)><script>alert(1)</script>'
+
+
+def _link(**changes) -> LinkRow:
+    now = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    values = dict(
+        link_id="TD-AAAAAAAA-0123456789abcdef", case_id="TD-AAAAAAAA", url="https://site.example/v/1?a=1&b=2",
+        host="site.example", platform="Site", category="other", source="import", state="FOLLOW_UP", cycle=1,
+        next_action="follow-up check", next_action_at=now, notices_sent=2, added_at=now, updated_at=now,
+    )  # fmt: skip
+    return LinkRow(**{**values, **changes})
+
+
+def test_every_value_is_escaped_and_the_url_is_never_a_link():
+    row = str(link_rows([_link(url=f"https://site.example/{HOSTILE}", platform=HOSTILE, next_action=HOSTILE)],
+                        select_label=HOSTILE, copy_label="Copy", zone="UTC"))  # fmt: skip
+    assert "<script" not in row and "<img" not in row and "onerror=alert(1)>" not in row
+    assert "&lt;script&gt;" in row and "&quot;&gt;&lt;img" in row
+    assert not [href for href in re.findall(r'href="([^"]*)"', row) if "site.example" in href]
+    assert '<a href="/console/links/TD-AAAAAAAA-0123456789abcdef" class="link-id">' in row
+    assert 'name="link" value="TD-AAAAAAAA-0123456789abcdef"' in row
+
+
+def test_times_are_local_with_utc_on_hover():
+    row = str(link_rows([_link()], select_label="Select link", copy_label="複製", zone="Asia/Hong_Kong"))
+    assert '<time datetime="2026-12-01T09:30:00+00:00" title="2026-12-01 09:30 UTC">2026-12-01 17:30 HKT</time>' in row
+    assert 'data-copy="url-TD-AAAAAAAA-0123456789abcdef">複製</button>' in row
+    assert "https://site.example/v/1?a=1&amp;b=2" in row
+    assert str(link_rows([_link(next_action_at=None, next_action=None)], select_label="", copy_label="", zone="UTC"))
