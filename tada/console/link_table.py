@@ -7,19 +7,24 @@ copy button, never a link. The table's head and everything else stay in template
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
 from tada.app.readmodel import LinkRow
+from tada.console.templating import time_tag
 
 
 def link_rows(links: list[LinkRow], *, select_label: str, copy_label: str, zone: str) -> Markup:
     """One ``<tr>`` per link: a checkbox (``name="link"``), its id linking to its page, the URL to
     copy, state, platform, category, host, next step and when, notices sent."""
     local = ZoneInfo(zone)
+
+    def when(value: datetime | None) -> str:
+        return "<br>" + time_tag(value, local) if value else ""
+
     select, copy = escape(select_label), escape(copy_label)
     rows = []
     for link in links:
@@ -30,17 +35,7 @@ def link_rows(links: list[LinkRow], *, select_label: str, copy_label: str, zone:
             f'<td class="address"><code class="url" id="url-{link_id}">{escape(link.url)}</code> '
             f'<button type="button" class="copy" data-copy="url-{link_id}">{copy}</button></td>'
             f"<td>{escape(link.state)}</td><td>{escape(link.platform)}</td><td>{escape(link.category)}</td>"
-            f"<td>{escape(link.host)}</td><td>{escape(link.next_action or '—')}{_when(link.next_action_at, local)}</td>"
+            f"<td>{escape(link.host)}</td><td>{escape(link.next_action or '—')}{when(link.next_action_at)}</td>"
             f"<td>{link.notices_sent:d}</td></tr>\n"
         )
     return Markup("".join(rows))
-
-
-def _when(value: datetime | None, local: ZoneInfo) -> str:
-    if value is None:
-        return ""
-    utc = value.astimezone(UTC)
-    return (
-        f'<br><time datetime="{utc.isoformat(timespec="seconds")}" title="{utc:%Y-%m-%d %H:%M} UTC">'
-        f"{escape(value.astimezone(local).strftime('%Y-%m-%d %H:%M %Z'))}</time>"
-    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
+from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -61,14 +62,22 @@ def page(
     """``template`` rendered in ``language`` (English for an unknown one) as an HTML response."""
     env = environment(language_of(language))
     html = env.get_template(template).render(
-        when=lambda value: local_time(value, zone), clock=lambda value: time_tag(value, zone), zone=zone, **values
+        when=lambda value: local_time(value, zone),
+        clock=lambda value: Markup(time_tag(value, zone)),
+        zone=zone,
+        **values,
     )
     return HTMLResponse(html, status_code=status_code)
 
 
-def time_tag(value: datetime | None, zone: str) -> Markup:
-    """``<time>`` for ``value``: the local time shown, UTC on hover, ISO for machines; one call a
-    time, for the pages that show a thousand of them."""
+def time_tag(value: datetime | None, zone: str | ZoneInfo) -> str:
+    """``<time>`` for ``value``: the local time shown, UTC on hover, ISO for machines (markup, its
+    parts made here: nothing in it comes from outside); "" for no time. One call a time, for the
+    pages that show a thousand of them."""
     if value is None:
-        return Markup("—")
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(_iso(value), _utc(value), local_time(value, zone))
+        return ""
+    utc = value.astimezone(UTC)
+    local = value.astimezone(zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+    return (
+        f'<time datetime="{utc.isoformat(timespec="seconds")}" title="{utc:%Y-%m-%d %H:%M} UTC">{escape(local)}</time>'
+    )
