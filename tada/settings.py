@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     console_secure_cookies: bool = False
     console_idle_minutes: int = Field(default=30, ge=1)
     console_lockout_minutes: int = Field(default=15, ge=1)
+    #: The largest link import a signed-in person may send the console (a pasted list or a CSV
+    #: file); every other request keeps api_max_body_bytes.
+    console_max_import_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024)
     #: The organisation's time zone (IANA name, e.g. Asia/Hong_Kong): times the console shows.
     timezone: str = "UTC"
 

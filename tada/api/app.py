@@ -26,6 +26,7 @@ from tada.api.errors import install_error_handlers
 from tada.api.gate import BearerGate
 from tada.console.headers import PREFIX as CONSOLE
 from tada.console.headers import ConsoleHeaders
+from tada.console.uploads import SignedInUploads
 from tada.console.web import install_console
 from tada.domain.registry import load_registry
 from tada.settings import Settings
@@ -80,8 +81,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_read.router)
     install_console(app)
     install_error_handlers(app)
-    # the last added runs first: the gate, then the cap, then the app
+    # the last added runs first: the gate, a signed-in import's higher cap, the cap, then the app
     app.add_middleware(ConsoleHeaders)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(SignedInUploads, max_bytes=settings.console_max_import_bytes)
     app.add_middleware(BearerGate, tokens=tokens, public=DOCS_PATHS if docs else (), exempt=(CONSOLE,))
     return app

@@ -5,12 +5,16 @@ A plain ASGI layer, so any app can be wrapped in it. A ``Content-Length`` over t
 answered 413 at once, nothing read. Otherwise the body is read here, counted as it streams
 (a chunked body has no length to trust), and a body that passes the cap is cut off with 413
 there; the connection is closed after it. A body within the cap is handed to the app as it
-came, so the app never holds more than the cap of any one request.
+came, so the app never holds more than the cap of any one request. One request may have a higher
+cap set by a layer outside this one (a signed-in person's link import: tada/console/uploads.py).
 """
 
 from __future__ import annotations
 
 from tada.api.asgi import ASGIApp, Message, Receive, Scope, Send, answer, header
+
+#: The key in scope["state"] by which an outer layer raises the cap for one request it vouched for.
+RAISED_BY = "tada_max_body"
 
 
 class BodyLimit:
@@ -22,9 +26,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap = scope.get("state", {}).get(RAISED_BY, self.max_bytes)  # a console import (tada/console/uploads.py)
         declared = _content_length(header(scope, b"content-length"))
-        if declared is not None and declared > self.max_bytes:
-            await self._too_large(send)
+        if declared is not None and declared > cap:
+            await self._too_large(send, cap)
             return
         body = bytearray()
         while True:
@@ -32,15 +37,15 @@ class BodyLimit:
             if message["type"] != "http.request":  # the client went away: nothing to answer
                 return
             body += message.get("body", b"")
-            if len(body) > self.max_bytes:
-                await self._too_large(send)
+            if len(body) > cap:
+                await self._too_large(send, cap)
                 return
             if not message.get("more_body", False):
                 break
         await self.app(scope, _replay(bytes(body), receive), send)
 
-    async def _too_large(self, send: Send) -> None:
-        await answer(send, 413, f"request body too large: at most {self.max_bytes} bytes")
+    async def _too_large(self, send: Send, cap: int) -> None:
+        await answer(send, 413, f"request body too large: at most {cap} bytes")
 
 
 def _content_length(value: bytes | None) -> int | None:

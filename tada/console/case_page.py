@@ -122,7 +122,7 @@ async def case(
         may_import=may(person, Action.LINKS_IMPORT) and view.case.status == "open",
         may_withdraw=may(person, Action.CASE_WITHDRAW) and view.case.status == "open",
         may_purge=may(person, Action.CASE_PURGE) and view.case.status != "open" and not view.case.purged,
-        max_body_kib=tada.settings.api_max_body_bytes // 1024, link_rows=link_rows,
+        max_body_kib=tada.settings.console_max_import_bytes // 1024, link_rows=link_rows,
     )  # fmt: skip
 
 
