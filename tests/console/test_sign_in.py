@@ -92,3 +92,19 @@ async def test_the_language_is_chosen_per_person(console):
     assert "待我處理" in page.text and 'lang="zh-Hant"' in page.text
     other, _ = await console.signed_in()
     assert "Needs me" in (await other.get("/console/")).text
+
+
+async def test_signing_out_everywhere_ends_every_session_of_that_person(console):
+    name = await console.person()
+    first, second = console.browser(), console.browser()
+    assert (await console.sign_in(first, name)).status_code == 303
+    assert (await console.sign_in(second, name)).status_code == 303
+    page = await first.get("/console/")
+    assert 'action="/console/logout-everywhere"' in page.text
+    ended = await first.post("/console/logout-everywhere", data={"csrf": csrf_of(page.text)})
+    assert ended.status_code == 303
+    assert (await second.get("/console/")).status_code == 303  # the other browser is signed out too
+    audit = await console.pool.fetchval(
+        "SELECT reason FROM audit_events WHERE action = 'console.logout-everywhere' AND actor_name = $1", name
+    )
+    assert audit == "2 sessions closed"
