@@ -85,7 +85,7 @@ async def test_a_second_factor_is_set_up_and_then_asked_for(page, console):
     await page.goto(f"{console.url}/console/2fa")
     secret = await _set_up_second_factor(page)
     assert page.url == f"{console.url}/console/"
-    await submit(page, page.get_by_role("button", name="Sign out"))
+    await submit(page, page.get_by_role("button", name="Sign out", exact=True))
     assert page.url == f"{console.url}/console/login"
 
     without = await sign_in(page, console.url, name, PASSWORD)
