@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import asyncpg
+import structlog
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -46,6 +47,8 @@ from tada.adapters.sealing import (
     seal_text,
 )
 from tada.errors import Misconfigured
+
+log = structlog.get_logger(__name__)
 
 if TYPE_CHECKING:
     from tada.settings import Settings
@@ -225,6 +228,20 @@ class DataCrypto:
         try:
             return open_text(key, value, _field_context(case_id, name))
         except Unsealable:
+            return UNREADABLE
+
+    async def open_among_many(
+        self, conn: asyncpg.Connection | asyncpg.Pool, case_id: str, name: str, value: str | None
+    ) -> str | None:
+        """``open`` for a value shown among many cases' (a list, a search): a case sealed under a
+        data key that TADA_DATA_KEY no longer lists reads UNREADABLE (logged by case and key id)
+        instead of failing the whole list. No data key at all is still DataKeyMissing."""
+        try:
+            return await self.open(conn, case_id, name, value)
+        except DataKeyMissing:
+            raise
+        except DataKeyError:
+            log.warning("case_key_not_configured", case_id=case_id)
             return UNREADABLE
 
     def _require(self) -> DataKey:

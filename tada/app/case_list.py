@@ -124,7 +124,7 @@ async def list_cases(
         rows = []
         for row in found:
             values = dict(row)
-            values["reference"] = await crypto.open(conn, row["case_id"], "reference", row["reference"])
+            values["reference"] = await crypto.open_among_many(conn, row["case_id"], "reference", row["reference"])
             count = by_case.get(row["case_id"])
             values["links"], values["removed"] = (count["links"], count["removed"]) if count else (0, 0)
             rows.append(CaseListRow(**values))
@@ -148,7 +148,7 @@ async def _reference_matches(
     wanted = query.casefold()
     matches = []
     for row in candidates:
-        reference = await crypto.open(conn, row["case_id"], "reference", row["reference"])
+        reference = await crypto.open_among_many(conn, row["case_id"], "reference", row["reference"])
         if reference and wanted in reference.casefold():
             matches.append(row["case_id"])
     return matches, len(candidates)

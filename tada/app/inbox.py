@@ -11,13 +11,18 @@ own (ended with it): with two workers, one polls and the other skips. Under the 
    CONFLICT DO NOTHING: no row, someone else has it);
 3. the rows waiting (queued now, or left in processing by a reader killed mid-message, or in
    error) are taken in turns between senders (tada/domain/inbox_order.py: by the domain of
-   the From header, so a flood from one sender holds back no one else's reply), each with a
-   claim; a row tried ``max_attempts`` times is recorded failed and marked. Over ``limits.max_bytes``: recorded
-   too_large with its size, never downloaded. Else fetched (at most the cap, whatever the
-   server said), read within bounds (tada/domain/mail_reading.py, in a thread), its Message-ID
-   (else a digest of its bytes) taken, so the same message again is recorded a duplicate and
-   not processed; then handed to ``on_message``, its status recorded, and marked on the server
-   (a keyword, else \\Seen: never deleted).
+   the From header, so a flood from one sender holds back no one else's reply); a row tried
+   ``max_attempts`` times is recorded failed and marked. In that order they are fetched in
+   batches (``batch_size`` UIDs a command, at most ``batch_bytes`` listed; the next batch is
+   fetched while this one is handed on), at most the cap each whatever the server said (over
+   ``limits.max_bytes``: recorded too_large with its size, never downloaded), and read within
+   bounds (tada/domain/mail_reading.py, one thread a batch). Then, one after another, each row is
+   claimed and its Message-ID (else a digest of its bytes) taken, so the same message again is
+   recorded a duplicate and not processed; and each is handed to ``on_message`` as soon as it is,
+   up to ``concurrency`` at once (a stuck one holds back no other), its status recorded. The
+   batch's finished messages are marked on the server (a keyword, else \\Seen: never deleted).
+   Two replies to one link may so reach it in another order than they came (each carries its
+   row id and arrival time).
 
 So a message is never lost (a row is there before anything is done with it, and UIDs only
 grow) nor recorded twice (one row per mailbox, UIDVALIDITY and UID; only the attempt holding

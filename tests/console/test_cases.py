@@ -4,11 +4,13 @@ id, host), the progress bar, pages of 50, the age gate, and references rendered 
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 
 import pytest
 
+from tada.adapters.data_crypto import DataCrypto, DataKey
 from tada.app.caseworker import withdraw_case
 from tada.app.intake import open_case, start_link_row
 from tada.app.purge import purge_case_data
@@ -173,3 +175,12 @@ async def test_a_caseworker_may_not_open_a_case(console):
     refused = await http.post("/console/cases/new", data={"age": "30", "csrf": csrf})
     assert refused.status_code == 403
     assert (await http.post("/console/cases/new", data={"age": "30"})).status_code == 403  # no token either
+
+
+async def test_a_case_sealed_under_a_key_no_longer_configured_reads_unreadable_and_the_list_still_shows(console):
+    other = DataCrypto([DataKey("gone-key", os.urandom(32))])
+    lost = await open_case(console.pool, age=30, minimum_age=16, signpost="", reference="lost reference", crypto=other)
+    http, _ = await console.signed_in("caseworker")
+    page = await http.get("/console/cases")
+    assert page.status_code == 200
+    assert lost in page.text and "[unreadable]" in page.text and "lost reference" not in page.text
