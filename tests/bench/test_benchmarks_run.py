@@ -1,5 +1,5 @@
-"""The four benchmarks run end to end at a tiny size (``python -m bench``, as `make bench`
-does) and their own correctness checks hold. Their speed is not judged here: figures
+"""The benchmarks run end to end at a tiny size (``python -m bench``, as `make bench` does; the
+inbox's only in `make bench`) and their own correctness checks hold. Their speed is not judged here: figures
 belong to real runs (README, "Performance"), never to a test."""
 
 from __future__ import annotations
@@ -49,3 +49,18 @@ def test_every_benchmark_runs_and_checks_what_it_measured(tmp_path):
     )
     assert liveness["verdicts"] == "tada, limited: live 120; tada, no limit: live 120; bare: live 120"
     assert "(limit 4: kept)" in liveness["most at once on one host"]
+
+
+def test_the_console_benchmark_runs_and_reads_the_queue_by_its_index(tmp_path):
+    figures = tmp_path / "console.json"
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench", "console", "--case-links", "40", "--other-links", "400",
+         "--page-rounds", "2", "--json", str(figures)],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert figures.exists(), finished.stderr[-3000:]
+    [report] = json.loads(figures.read_text())
+    rows = report["rows"]
+    assert rows["case"].startswith("40 links (and 400 links of other cases")
+    assert re.match(r"[\d.]+ ms \(\d+ KiB of HTML, 2 requests\)", rows["console page, median"])
+    assert "Needs me plan" in rows
