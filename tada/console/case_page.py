@@ -32,7 +32,7 @@ from tada.app.caseworker import withdraw_case
 from tada.app.console_sessions import ConsoleSession
 from tada.app.intake import add_links
 from tada.console.case_jobs import BulkResult, ImportJob, keep, kept, run_import, settle
-from tada.console.i18n import N_, gettext_for
+from tada.console.i18n import N_, STATE_NAMES, gettext_for
 from tada.console.link_table import link_rows
 from tada.console.people import check_csrf, may, require, signed_in
 from tada.console.templating import page
@@ -123,6 +123,7 @@ async def case(
         may_withdraw=may(person, Action.CASE_WITHDRAW) and view.case.status == "open",
         may_purge=may(person, Action.CASE_PURGE) and view.case.status != "open" and not view.case.purged,
         max_body_kib=tada.settings.console_max_import_bytes // 1024, link_rows=link_rows,
+        state_labels={value: _(label) for value, label in STATE_NAMES.items()},
     )  # fmt: skip
 
 

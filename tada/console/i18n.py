@@ -62,3 +62,9 @@ REPLY_KIND_NAMES = {
     "needs_info": N_("needs information"), "auto_reply": N_("automatic reply"), "bounce": N_("bounce"),
     "other": N_("other"),
 }  # fmt: skip
+#: A link's states as a page names them (tada/domain/states.py LinkState); the value stays in forms.
+STATE_NAMES = {
+    "REPORTED": N_("reported"), "AWAITING_RESPONSE": N_("awaiting a response"), "FOLLOW_UP": N_("followed up"),
+    "ESCALATED": N_("escalated"), "REMOVED": N_("removed"), "UNRESOLVED": N_("unresolved"),
+    "WITHDRAWN": N_("withdrawn"),
+}  # fmt: skip

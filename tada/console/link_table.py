@@ -17,9 +17,13 @@ from tada.app.readmodel import LinkRow
 from tada.console.templating import time_tag
 
 
-def link_rows(links: list[LinkRow], *, select_label: str, copy_label: str, zone: str) -> Markup:
+def link_rows(
+    links: list[LinkRow], *, select_label: str, copy_label: str, zone: str, state_names: dict[str, str] | None = None
+) -> Markup:
     """One ``<tr>`` per link: a checkbox (``name="link"``), its id linking to its page, the URL to
-    copy, state, platform, category, host, next step and when, notices sent."""
+    copy, state (named in the reader's language by ``state_names``), platform, category, host,
+    next step and when, notices sent."""
+    names = state_names or {}
     local = ZoneInfo(zone)
 
     def when(value: datetime | None) -> str:
@@ -34,7 +38,8 @@ def link_rows(links: list[LinkRow], *, select_label: str, copy_label: str, zone:
             f'<td><a href="/console/links/{link_id}" class="link-id">{link_id}</a></td>'
             f'<td class="address"><code class="url" id="url-{link_id}">{escape(link.url)}</code> '
             f'<button type="button" class="copy" data-copy="url-{link_id}">{copy}</button></td>'
-            f"<td>{escape(link.state)}</td><td>{escape(link.platform)}</td><td>{escape(link.category)}</td>"
+            f"<td>{escape(names.get(link.state, link.state))}</td><td>{escape(link.platform)}</td>"
+            f"<td>{escape(link.category)}</td>"
             f"<td>{escape(link.host)}</td><td>{escape(link.next_action or '—')}{when(link.next_action_at)}</td>"
             f"<td>{link.notices_sent:d}</td></tr>\n"
         )

@@ -19,7 +19,15 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from tada.console.i18n import LANGUAGE_NAMES, LANGUAGES, REPLY_KIND_NAMES, ROLE_NAMES, language_of, translations
+from tada.console.i18n import (
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    REPLY_KIND_NAMES,
+    ROLE_NAMES,
+    STATE_NAMES,
+    language_of,
+    translations,
+)
 
 
 @cache
@@ -37,6 +45,8 @@ def environment(language: str) -> Environment:
         language=language, languages=LANGUAGES, language_names=LANGUAGE_NAMES, roles=ROLE_NAMES,
         reply_kinds=REPLY_KIND_NAMES,
     )  # fmt: skip
+    gettext = translations(language).gettext
+    env.filters["state"] = lambda value: gettext(STATE_NAMES[value]) if value in STATE_NAMES else value
     env.filters.update(iso=_iso, utc=_utc)
     return env
 

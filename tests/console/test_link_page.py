@@ -86,11 +86,11 @@ async def test_the_page_shows_the_links_timeline_and_notice_text(console, web, m
     assert f'href="/console/cases/{case_id}"' in text
     assert f'<code class="url" id="link-url">{html.escape(url)}</code>' in text
     assert 'data-copy="link-url"' in text
-    assert "Test Platform" in text and "image_host" in text and "AWAITING_RESPONSE" in text
+    assert "Test Platform" in text and "image_host" in text and "awaiting a response" in text  # its state, in words
     # the timeline, in order: the check, the notice, the move
     heads = [text.index(h) for h in ("Checked whether the content is up", "Notice sent", "State changed")]
     assert heads == sorted(heads)
-    assert "REPORTED → AWAITING_RESPONSE" in text
+    assert "reported → awaiting a response" in text
     assert html.escape(PLATFORM_EMAIL) in text
     # the notice's text, rendered again: it lists the URL and the case's reference (escaped)
     notice = re.search(r'<pre class="text" id="notice-text-\d+">(.*?)</pre>', text, re.S)
@@ -161,7 +161,7 @@ async def test_supplying_an_admin_contact_escalates_the_link(console, web, mailb
     assert moved["to_state"] == "ESCALATED"
     await _event(console, link_id, "notice", kind="escalation_admin")
     shown = await http.get(page_path)
-    assert "escalation_admin" in shown.text and "ESCALATED" in shown.text
+    assert "escalation_admin" in shown.text and "escalated" in shown.text
     contacts = shown.text[shown.text.index('id="contacts-heading"') :]
     assert "<td>admin</td>" in contacts and "a caseworker" in contacts
     assert "admin@channel.test" in shown.text  # the escalation notice went to it

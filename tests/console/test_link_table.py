@@ -38,3 +38,9 @@ def test_times_are_local_with_utc_on_hover():
     assert 'data-copy="url-TD-AAAAAAAA-0123456789abcdef">複製</button>' in row
     assert "https://site.example/v/1?a=1&amp;b=2" in row
     assert str(link_rows([_link(next_action_at=None, next_action=None)], select_label="", copy_label="", zone="UTC"))
+
+
+def test_a_state_is_named_in_the_readers_language_and_kept_as_it_is_when_unnamed():
+    named = str(link_rows([_link()], select_label="", copy_label="", zone="UTC", state_names={"FOLLOW_UP": "已跟進"}))
+    assert "<td>已跟進</td>" in named and "FOLLOW_UP" not in named
+    assert "<td>FOLLOW_UP</td>" in str(link_rows([_link()], select_label="", copy_label="", zone="UTC"))
