@@ -13,7 +13,12 @@ import structlog
 
 def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> None:
     use_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
-    renderer = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    # A terminal's tracebacks never show local variables: a request handler's hold passwords,
+    # codes, notes and pasted URLs.
+    readable = structlog.dev.ConsoleRenderer(
+        exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False)
+    )
+    renderer = structlog.processors.JSONRenderer() if use_json else readable
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
