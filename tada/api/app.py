@@ -85,5 +85,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(ConsoleHeaders)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(SignedInUploads, max_bytes=settings.console_max_import_bytes)
-    app.add_middleware(BearerGate, tokens=tokens, public=DOCS_PATHS if docs else (), exempt=(CONSOLE,))
+    public = (*(DOCS_PATHS if docs else ()), CONSOLE)  # /console itself redirects to /console/
+    app.add_middleware(BearerGate, tokens=tokens, public=public, exempt=(CONSOLE + "/",))
     return app

@@ -93,7 +93,8 @@ async def login(
         language = language_of(user.language if user else None)
         problem = gettext_for(language)(REFUSALS.get(refusal or "wrong", REFUSALS["wrong"]))
         status = 429 if refusal in ("locked", "address_limited") else 401
-        return _login_page(request, csrf, next=next, problem=problem, username=username[:64], status=status)
+        shown = known.name if known else ""  # what was typed for no account may be a password
+        return _login_page(request, csrf, next=next, problem=problem, username=shown, status=status)
     opened = await open_session(tada.pool, user.id, _address(request))
     target = "/console/2fa" if refusal == "enrol_2fa" else safe_next(next)
     response = RedirectResponse(target, status_code=303)

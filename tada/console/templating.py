@@ -47,6 +47,9 @@ def environment(language: str) -> Environment:
     )  # fmt: skip
     gettext = translations(language).gettext
     env.filters["state"] = lambda value: gettext(STATE_NAMES[value]) if value in STATE_NAMES else value
+    # A named value in the reader's words: the catalogue's message for a known one, else the value
+    # itself, escaped like any text (``_(value)`` would hand an unknown value back unescaped).
+    env.filters["named"] = lambda value, names: gettext(names[value]) if value in names else value
     env.filters.update(iso=_iso, utc=_utc)
     return env
 

@@ -108,3 +108,18 @@ async def test_signing_out_everywhere_ends_every_session_of_that_person(console)
         "SELECT reason FROM audit_events WHERE action = 'console.logout-everywhere' AND actor_name = $1", name
     )
     assert audit == "2 sessions closed"
+
+
+async def test_only_the_console_is_let_through_without_a_token(console):
+    http = console.browser()
+    assert (await http.get("/consolex")).status_code == 401  # not the console: the API's gate answers
+    assert (await http.get("/console")).status_code in (307, 308)  # to /console/
+
+
+async def test_a_name_no_account_has_is_not_shown_back(console):
+    http = console.browser()
+    refused = await console.sign_in(http, "my-password-typed-in-the-name-box")
+    assert refused.status_code == 401 and "my-password-typed-in-the-name-box" not in refused.text
+    name = await console.person()
+    wrong = await console.sign_in(http, name, password="not the password at all")
+    assert f'value="{name}"' in wrong.text  # a real account's name stays in the form

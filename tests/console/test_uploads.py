@@ -43,3 +43,10 @@ async def test_an_import_without_a_session_is_refused_before_its_body_is_read(co
     forged = console.browser()
     forged.cookies.set("tada_session", "A" * 43, path="/console")
     assert (await forged.post(f"/console/cases/{case_id}/import", content=body)).status_code == 401
+
+
+async def test_a_role_that_may_not_import_keeps_the_usual_cap(console):
+    http, _ = await console.signed_in("caseworker")
+    case_id = await console.open_case()
+    body = b"x" * (console.settings.api_max_body_bytes * 4)
+    assert (await http.post(f"/console/cases/{case_id}/import", content=body)).status_code == 413
