@@ -374,6 +374,17 @@ CREATE TABLE IF NOT EXISTS console_login_failures (
 );
 CREATE INDEX IF NOT EXISTS console_login_failures_idx ON console_login_failures (address, at);
 CREATE INDEX IF NOT EXISTS console_login_failures_at_idx ON console_login_failures (at);
+ALTER TABLE console_login_failures ADD COLUMN IF NOT EXISTS id bigserial;
+-- A lock-out holds one account from one address (tada/app/accounts.py): a stranger's wrong
+-- passwords elsewhere never keep its person out. (console_users.failed_logins and locked_until
+-- are no longer used.)
+CREATE TABLE IF NOT EXISTS console_account_locks (
+    user_id       bigint NOT NULL REFERENCES console_users (id) ON DELETE CASCADE,
+    address       text NOT NULL,
+    failures      integer NOT NULL DEFAULT 0,             -- in a row, from this address
+    locked_until  timestamptz,
+    PRIMARY KEY (user_id, address)
+);
 CREATE TABLE IF NOT EXISTS console_sessions (
     token_hash    text PRIMARY KEY,                     -- sha256 hex of the session token
     user_id       bigint NOT NULL REFERENCES console_users (id) ON DELETE CASCADE,

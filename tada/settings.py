@@ -140,8 +140,8 @@ class Settings(BaseSettings):
     require_token: bool = False
     #: The caseworkers' web console (served with the API): every person must enrol a TOTP second
     #: factor before anything else; session cookies marked Secure (behind TLS); a session ends
-    #: after this many idle minutes; 5 wrong passwords or codes in a row lock an account for
-    #: this many minutes (an ops user can lift it sooner: tada user unlock NAME).
+    #: after this many idle minutes; 5 wrong passwords or codes in a row from one address lock an
+    #: account from there for this many minutes (an ops user can lift it sooner: tada user unlock NAME).
     console_require_2fa: bool = False
     console_secure_cookies: bool = False
     console_idle_minutes: int = Field(default=30, ge=1)

@@ -20,10 +20,13 @@ older one after it.
 6. with ``require_2fa`` a user not enrolled gets ``enrol_2fa``, with the user: the console makes
    them enrol before anything else.
 
-Every failure (``wrong``, ``otp_wrong``, ``locked``) counts against the address; a wrong
-password or code counts against the account too, and ``MAX_FAILURES`` in a row lock it for
-``lockout_minutes`` (that attempt answers ``locked``; the count starts again after the lock).
-Success clears the count. An ops user lifts a lock-out with ``unlock_user``.
+Every attempt counts against its address from before its hash work (so a burst sent at once is
+counted at once), and is taken back when it succeeds; a wrong password or code counts against
+the account *from that address* too, and ``MAX_FAILURES`` in a row lock the account from that
+address for ``lockout_minutes`` (that attempt answers ``locked``; the count starts again after
+the lock): a stranger's guesses from elsewhere never keep its person out. Success from an address
+clears its count. An ops user lifts every lock-out of an account with ``unlock_user``. At most
+``HASHES_AT_ONCE`` argon2 computations run at once (each takes 64 MiB).
 
 Nothing here logs or puts in an error a password, a code, a secret or a URI: user ids and
 names at most.
@@ -35,6 +38,7 @@ import asyncio
 import hmac
 import re
 import secrets
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -120,7 +124,8 @@ class LoginResult:
 
 _USER_COLUMNS = """
     id, name, role, language, disabled_at IS NOT NULL AS disabled, totp_confirmed AS totp_enrolled,
-    CASE WHEN locked_until > now() THEN locked_until END AS locked_until, created_at
+    (SELECT max(k.locked_until) FROM console_account_locks k
+      WHERE k.user_id = console_users.id AND k.locked_until > now()) AS locked_until, created_at
 """
 
 
@@ -155,8 +160,22 @@ def check_language(language: str) -> str:
     return language
 
 
+#: argon2 computations at once (each holds 64 MiB): a burst of logins waits its turn.
+HASHES_AT_ONCE = 2
+_hashing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _hash_gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _hashing.get(loop)
+    if gate is None:
+        gate = _hashing[loop] = asyncio.Semaphore(HASHES_AT_ONCE)
+    return gate
+
+
 async def _hash(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+    async with _hash_gate():
+        return await asyncio.to_thread(_hasher.hash, password)
 
 
 def _verify_now(password_hash: str, password: str) -> bool:
@@ -167,7 +186,8 @@ def _verify_now(password_hash: str, password: str) -> bool:
 
 
 async def verify_password(password_hash: str, password: str) -> bool:
-    return await asyncio.to_thread(_verify_now, password_hash, password)
+    async with _hash_gate():
+        return await asyncio.to_thread(_verify_now, password_hash, password)
 
 
 @lru_cache(maxsize=1)
@@ -241,17 +261,21 @@ async def reset_password(pool: asyncpg.Pool, name: str, password: str) -> Consol
     async with pool.acquire() as conn, conn.transaction():
         user = await _update(
             conn, name,
-            "password_hash = $2, password_changed_at = now(), failed_logins = 0, locked_until = NULL",
-            password_hash,
+            "password_hash = $2, password_changed_at = now()", password_hash,
         )  # fmt: skip
+        await conn.execute("DELETE FROM console_account_locks WHERE user_id = $1", user.id)
         closed = await close_all_sessions(conn, user.id)
     log.info("console password reset", user_id=user.id, user=user.name, sessions_closed=closed)
     return user
 
 
 async def unlock_user(pool: asyncpg.Pool, name: str) -> ConsoleUser:
-    """Lift a lock-out (an ops user's act): the account's failure count is cleared; its
-    address's failures stay as they are."""
+    """Lift every lock-out of an account (an ops user's act): its failure counts are cleared; the
+    addresses' failures stay as they are."""
+    found = await find_user(pool, name)
+    if found is None:
+        raise UnknownUser(name)
+    await pool.execute("DELETE FROM console_account_locks WHERE user_id = $1", found.id)
     user = await _update(pool, name, "failed_logins = 0, locked_until = NULL")
     log.info("console user unlocked", user_id=user.id, user=user.name)
     return user
@@ -361,7 +385,7 @@ async def remove_totp(pool: asyncpg.Pool, name: str) -> ConsoleUser:
 # --- logging in ----------------------------------------------------------------------
 
 
-async def _address_failures(pool: asyncpg.Pool, address: str) -> int:
+async def _address_failures(pool: asyncpg.Pool | asyncpg.Connection, address: str) -> int:
     window = ADDRESS_WINDOW
     await pool.execute("DELETE FROM console_login_failures WHERE at < now() - $1::interval", window)
     count: int = await pool.fetchval(
@@ -372,22 +396,41 @@ async def _address_failures(pool: asyncpg.Pool, address: str) -> int:
     return count
 
 
-async def _address_failed(pool: asyncpg.Pool, address: str) -> None:
-    await pool.execute("INSERT INTO console_login_failures (address) VALUES ($1)", address)
+async def _attempt_if_allowed(pool: asyncpg.Pool, address: str) -> int | None:
+    """The attempt counted against ``address``, unless it is over its limit (None): the count and
+    the row in one transaction under a lock on the address, so a burst sent at once is counted."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(74726164, hashtext($1))", address)
+        if await _address_failures(conn, address) >= ADDRESS_LIMIT:
+            return None
+        return await _attempt(conn, address)
 
 
-async def _account_failed(pool: asyncpg.Pool, user_id: int, lockout_minutes: int) -> bool:
-    """One more failure in a row; True when it locked the account (the count starts again)."""
+async def _attempt(pool: asyncpg.Pool | asyncpg.Connection, address: str) -> int:
+    """One attempt counted against ``address`` now; its row id (taken back if it succeeds)."""
+    found: int = await pool.fetchval("INSERT INTO console_login_failures (address) VALUES ($1) RETURNING id", address)
+    return found
+
+
+async def _taken_back(pool: asyncpg.Pool, attempt: int) -> None:
+    await pool.execute("DELETE FROM console_login_failures WHERE id = $1", attempt)
+
+
+async def _account_failed(pool: asyncpg.Pool, user_id: int, address: str, lockout_minutes: int) -> bool:
+    """One more failure in a row of this account from this address; True when it locked it (the
+    count starts again)."""
     locked: bool = await pool.fetchval(
         """
-        UPDATE console_users SET
-            failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END,
-            locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + make_interval(mins => $3)
-                                ELSE locked_until END
-        WHERE id = $1
-        RETURNING coalesce(locked_until > now(), false)
+        INSERT INTO console_account_locks AS k (user_id, address, failures, locked_until)
+        VALUES ($1, $2, 1, CASE WHEN 1 >= $3 THEN now() + make_interval(mins => $4) END)
+        ON CONFLICT (user_id, address) DO UPDATE SET
+            failures = CASE WHEN k.failures + 1 >= $3 THEN 0 ELSE k.failures + 1 END,
+            locked_until = CASE WHEN k.failures + 1 >= $3 THEN now() + make_interval(mins => $4)
+                                ELSE k.locked_until END
+        RETURNING coalesce(k.locked_until > now(), false)
         """,
         user_id,
+        address,
         MAX_FAILURES,
         lockout_minutes,
     )
@@ -406,33 +449,35 @@ async def authenticate(
     lockout_minutes: int = 15,
 ) -> LoginResult:
     """Decide one login attempt (the rules are in this module's docstring)."""
-    if await _address_failures(pool, address) >= ADDRESS_LIMIT:
+    attempt = await _attempt_if_allowed(pool, address)  # counted before the hash work; taken back on success
+    if attempt is None:
         log.warning("console login refused: address over its limit")
         return LoginResult(None, "address_limited")
     row = await pool.fetchrow(
-        f"SELECT {_USER_COLUMNS}, password_hash, totp_secret, totp_last_step,"
-        " locked_until > now() AS locked FROM console_users WHERE lower(name) = lower($1)",
+        f"""SELECT {_USER_COLUMNS}, password_hash, totp_secret, totp_last_step,
+                   EXISTS (SELECT 1 FROM console_account_locks k WHERE k.user_id = console_users.id
+                              AND k.address = $2 AND k.locked_until > now()) AS locked
+              FROM console_users WHERE lower(name) = lower($1)""",
         name,
+        address,
     )
     if row is None:
         await verify_password(_dummy_hash(), password)
-        await _address_failed(pool, address)
         log.info("console login refused: unknown name")
         return LoginResult(None, "wrong")
     user = _user(row)
     if row["locked"]:
-        await _address_failed(pool, address)
         log.info("console login refused: locked", user_id=user.id)
         return LoginResult(None, "locked")
 
     async def failed(refusal: Refusal) -> LoginResult:
-        await _address_failed(pool, address)
-        locked = await _account_failed(pool, user.id, lockout_minutes)
+        locked = await _account_failed(pool, user.id, address, lockout_minutes)
         log.info("console login refused", user_id=user.id, refusal=refusal, locked=locked)
         return LoginResult(None, "locked" if locked else refusal)
 
     if not await verify_password(row["password_hash"], password):
         return await failed("wrong")
+    await _taken_back(pool, attempt)  # the right password: whatever follows is not a guess
     if user.disabled:
         log.info("console login refused: disabled", user_id=user.id)
         return LoginResult(None, "disabled")
@@ -444,8 +489,9 @@ async def authenticate(
         secret = _open_secret(crypto, user.id, row["totp_secret"]) if row["totp_secret"] else None
         step = _accepted_step(secret, otp, row["totp_last_step"]) if secret else None
         if step is None or not await _use_step(pool, user.id, step, confirm=False):
+            await _attempt(pool, address)  # a wrong code counts against the address after all
             return await failed("otp_wrong")
-    await pool.execute("UPDATE console_users SET failed_logins = 0, locked_until = NULL WHERE id = $1", user.id)
+    await pool.execute("DELETE FROM console_account_locks WHERE user_id = $1 AND address = $2", user.id, address)
     if require_2fa and not user.totp_enrolled:
         log.info("console login: second factor to enrol", user_id=user.id)
         return LoginResult(user, "enrol_2fa")

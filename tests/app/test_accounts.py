@@ -4,6 +4,7 @@ per-address limit, a disabled person, the TOTP second factor (sealed at rest, no
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +43,14 @@ def fresh_name(prefix: str = "cw") -> str:
 
 def fresh_address() -> str:
     return f"192.0.2.{secrets.randbelow(250)}#{secrets.token_hex(4)}"  # of this test alone
+
+
+async def failures(db_pool, user_id: int, address: str) -> int:
+    """The account's wrong passwords or codes in a row from ``address``."""
+    found = await db_pool.fetchval(
+        "SELECT failures FROM console_account_locks WHERE user_id = $1 AND address = $2", user_id, address
+    )
+    return int(found or 0)
 
 
 async def login(db_pool, crypto, name, password=PASSWORD, otp=None, address=None, require_2fa=False, **kw):
@@ -94,13 +103,14 @@ async def test_bad_accounts_are_refused_naming_the_field(db_pool):
 async def test_right_wrong_and_unknown(db_pool, data_crypto, monkeypatch):
     name = fresh_name()
     user = await add_user(db_pool, name, "caseworker", PASSWORD)
-    ok = await login(db_pool, data_crypto, name.upper())
+    here = fresh_address()
+    ok = await login(db_pool, data_crypto, name.upper(), address=here)
     assert ok.ok and ok.user == user and ok.refusal is None
-    wrong = await login(db_pool, data_crypto, name, "not the password")
+    wrong = await login(db_pool, data_crypto, name, "not the password", address=here)
     assert (wrong.user, wrong.refusal) == (None, "wrong")
-    assert await db_pool.fetchval("SELECT failed_logins FROM console_users WHERE id = $1", user.id) == 1
-    assert (await login(db_pool, data_crypto, name)).ok  # success clears the count
-    assert await db_pool.fetchval("SELECT failed_logins FROM console_users WHERE id = $1", user.id) == 0
+    assert await failures(db_pool, user.id, here) == 1
+    assert (await login(db_pool, data_crypto, name, address=here)).ok  # success clears the count
+    assert await failures(db_pool, user.id, here) == 0
 
     verified: list[str] = []
     real_verify = accounts.verify_password
@@ -115,43 +125,49 @@ async def test_right_wrong_and_unknown(db_pool, data_crypto, monkeypatch):
     assert len(verified) == 1 and verified[0].startswith("$argon2id$")  # the dummy: the same work
 
 
-async def test_five_failures_lock_the_account_until_an_ops_user_lifts_it(db_pool, data_crypto):
+async def test_five_failures_lock_the_account_from_that_address_until_an_ops_user_lifts_it(db_pool, data_crypto):
     name = fresh_name()
     user = await add_user(db_pool, name, "caseworker", PASSWORD)
-    refusals = [(await login(db_pool, data_crypto, name, "wrong password!")).refusal for _ in range(MAX_FAILURES)]
+    here = fresh_address()
+    refusals = [
+        (await login(db_pool, data_crypto, name, "wrong password!", address=here)).refusal for _ in range(MAX_FAILURES)
+    ]
     assert refusals == ["wrong"] * (MAX_FAILURES - 1) + ["locked"]
-    locked = await login(db_pool, data_crypto, name)  # the right password does not open it
+    locked = await login(db_pool, data_crypto, name, address=here)  # the right password does not open it here
     assert (locked.user, locked.refusal) == (None, "locked")
     found = await find_user(db_pool, name)
     assert found.locked_until is not None
     assert timedelta(minutes=14) < found.locked_until - datetime.now(UTC) <= timedelta(minutes=15)
+    # a stranger's guesses from one address never keep the person out from theirs
+    assert (await login(db_pool, data_crypto, name)).ok
 
-    address = fresh_address()
-    await login(db_pool, data_crypto, name, address=address)
-    before = await db_pool.fetchval("SELECT count(*) FROM console_login_failures WHERE address = $1", address)
+    before = await db_pool.fetchval("SELECT count(*) FROM console_login_failures WHERE address = $1", here)
     unlocked = await unlock_user(db_pool, name)
     assert unlocked.locked_until is None and unlocked.id == user.id
-    after = await db_pool.fetchval("SELECT count(*) FROM console_login_failures WHERE address = $1", address)
-    assert before == after == 1  # the address's failures are left alone
-    assert (await login(db_pool, data_crypto, name, address=address)).ok
+    after = await db_pool.fetchval("SELECT count(*) FROM console_login_failures WHERE address = $1", here)
+    assert before == after == MAX_FAILURES + 1  # the address's failures are left alone
+    assert (await login(db_pool, data_crypto, name, address=here)).ok
 
 
 async def test_a_lock_runs_its_own_time_and_a_reset_password_lifts_it(db_pool, data_crypto):
     name = fresh_name()
     await add_user(db_pool, name, "caseworker", PASSWORD)
+    here = fresh_address()
     for _ in range(MAX_FAILURES):
-        await login(db_pool, data_crypto, name, "wrong password!", lockout_minutes=2)
+        await login(db_pool, data_crypto, name, "wrong password!", address=here, lockout_minutes=2)
     found = await find_user(db_pool, name)
     assert found.locked_until - datetime.now(UTC) <= timedelta(minutes=2)
-    await db_pool.execute("UPDATE console_users SET locked_until = now() - interval '1 second' WHERE id = $1", found.id)
-    assert (await login(db_pool, data_crypto, name)).ok  # the lock ran out
+    await db_pool.execute(
+        "UPDATE console_account_locks SET locked_until = now() - interval '1 second' WHERE user_id = $1", found.id
+    )
+    assert (await login(db_pool, data_crypto, name, address=here)).ok  # the lock ran out
     for _ in range(MAX_FAILURES):
-        await login(db_pool, data_crypto, name, "wrong password!")
-    assert (await login(db_pool, data_crypto, name)).refusal == "locked"
+        await login(db_pool, data_crypto, name, "wrong password!", address=here)
+    assert (await login(db_pool, data_crypto, name, address=here)).refusal == "locked"
     new_password = "another long password"
     await reset_password(db_pool, name, new_password)
-    assert (await login(db_pool, data_crypto, name)).refusal == "wrong"
-    assert (await login(db_pool, data_crypto, name, new_password)).ok
+    assert (await login(db_pool, data_crypto, name, address=here)).refusal == "wrong"
+    assert (await login(db_pool, data_crypto, name, new_password, address=here)).ok
 
 
 async def test_the_per_address_limit_comes_before_any_hash_work(db_pool, data_crypto, monkeypatch):
@@ -225,12 +241,13 @@ async def test_totp_enrol_confirm_and_log_in_with_a_code_once(db_pool, data_cryp
     stored_after = await db_pool.fetchval("SELECT totp_secret FROM console_users WHERE id = $1", user.id)
     assert secret not in stored_after
 
-    needed = await login(db_pool, data_crypto, name)
+    here = fresh_address()
+    needed = await login(db_pool, data_crypto, name, address=here)
     assert (needed.user, needed.refusal) == (None, "otp_needed")
-    assert await db_pool.fetchval("SELECT failed_logins FROM console_users WHERE id = $1", user.id) == 0
-    reused = await login(db_pool, data_crypto, name, otp=code)  # used to confirm: refused
+    assert await failures(db_pool, user.id, here) == 0
+    reused = await login(db_pool, data_crypto, name, otp=code, address=here)  # used to confirm: refused
     assert (reused.user, reused.refusal) == (None, "otp_wrong")
-    assert await db_pool.fetchval("SELECT failed_logins FROM console_users WHERE id = $1", user.id) == 1
+    assert await failures(db_pool, user.id, here) == 1
     next_code = totp.at(datetime.now(UTC) + timedelta(seconds=30))  # one step ahead: accepted
     ok = await login(db_pool, data_crypto, name, otp=next_code, require_2fa=True)
     assert ok.ok and ok.user.totp_enrolled
@@ -254,7 +271,8 @@ async def test_wrong_codes_lock_the_account_too(db_pool, data_crypto):
     now = datetime.now(UTC)
     right = {totp.at(now + timedelta(seconds=30 * step)) for step in (-1, 0, 1, 2)}
     wrong = next(code for code in (f"{n:06d}" for n in range(1000)) if code not in right)
-    refusals = [(await login(db_pool, data_crypto, name, otp=wrong)).refusal for _ in range(MAX_FAILURES)]
+    here = fresh_address()
+    refusals = [(await login(db_pool, data_crypto, name, otp=wrong, address=here)).refusal for _ in range(MAX_FAILURES)]
     assert refusals == ["otp_wrong"] * (MAX_FAILURES - 1) + ["locked"]
 
 
@@ -288,3 +306,22 @@ async def test_nothing_secret_is_logged(db_pool, data_crypto, caplog):
     for value in (PASSWORD, "wrong password!", "a new long password", secret, uri, code):
         assert value not in text
     assert logs  # something was logged: ids and names
+
+
+async def test_a_burst_of_guesses_sent_at_once_is_counted_at_once(db_pool, data_crypto, monkeypatch):
+    name = fresh_name()
+    await add_user(db_pool, name, "caseworker", PASSWORD)
+    verified: list[str] = []
+    real_verify = accounts.verify_password
+
+    async def counting(password_hash: str, password: str) -> bool:
+        verified.append(password_hash)
+        return await real_verify(password_hash, password)
+
+    monkeypatch.setattr(accounts, "verify_password", counting)
+    here = fresh_address()
+    burst = await asyncio.gather(
+        *(login(db_pool, data_crypto, f"nobody-{n}-{secrets.token_hex(3)}", "a guess", address=here) for n in range(40))
+    )
+    assert sum(result.refusal == "address_limited" for result in burst) == 40 - ADDRESS_LIMIT
+    assert len(verified) == ADDRESS_LIMIT  # no hash work past the limit, however many came at once
