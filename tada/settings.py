@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     #: repost is a few hundred bytes; the largest valid one, every character \u-escaped, under
     #: 14 KiB: so at least 16 KiB, and 64 KiB by default.
     api_max_body_bytes: int = Field(default=64 * 1024, ge=16 * 1024, le=16 * 1024 * 1024)
+    #: The reverse proxies (TLS in front of the API and the console) whose X-Forwarded-For is
+    #: believed: comma-separated addresses. Without one every person seems to come from the
+    #: proxy, and the console's per-address limits would hold them all as one.
+    api_trusted_proxies: str = ""
     #: Serve /docs, /redoc and /openapi.json (to anyone: they describe the API, hold no data).
     #: Off unless set; `make run` turns it on unless TADA_API_DOCS says otherwise.
     api_docs: bool = False

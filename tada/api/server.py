@@ -55,9 +55,11 @@ class ApiRunner:
         self.app = create_app(settings)  # malformed tokens: ValueError before anything binds
         # No access log: a request line carries its query string, and a page's query may hold what a
         # person typed (a search, a filter); what people do is in the audit trail, by ids.
+        # A client's address is its own, or the one a trusted proxy (TADA_API_TRUSTED_PROXIES) forwards.
+        proxies = settings.api_trusted_proxies.strip()
         config = uvicorn.Config(
-            self.app, lifespan="on", log_config=None, server_header=False, proxy_headers=False,
-            host=settings.api_host, port=settings.api_port, access_log=False,
+            self.app, lifespan="on", log_config=None, server_header=False, proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None, host=settings.api_host, port=settings.api_port, access_log=False,
         )  # fmt: skip
         self.server = _EmbeddedServer(config)
         self._task: asyncio.Task[None] | None = None
