@@ -338,14 +338,19 @@ async def _use_step(conn: asyncpg.Pool | asyncpg.Connection, user_id: int, step:
 
 
 async def begin_totp(pool: asyncpg.Pool, crypto: DataCrypto, name: str) -> str:
-    """A new TOTP secret for ``name``, kept sealed and unconfirmed until ``confirm_totp``; the
-    ``otpauth://`` URI for an authenticator app (issuer "tada"). Shown to the person only,
-    never logged. A user already enrolled is refused: an ops user removes the factor first."""
+    """A TOTP secret for ``name``, kept sealed and unconfirmed until ``confirm_totp`` (the one
+    begun before, while unconfirmed); the ``otpauth://`` URI for an authenticator app (issuer
+    "tada"). Shown to the person only, never logged. A user already enrolled is refused: an ops
+    user removes the factor first."""
     user = await find_user(pool, name)
     if user is None:
         raise UnknownUser(name)
     if user.totp_enrolled:
         raise AccountInvalid("otp: already enrolled; an ops user can remove it (tada user remove-2fa NAME)")
+    pending = await pool.fetchval("SELECT totp_secret FROM console_users WHERE id = $1", user.id)
+    secret = _open_secret(crypto, user.id, pending) if pending else None
+    if secret:  # begun before and not confirmed: the same key (a reload must not undo what the app holds)
+        return pyotp.TOTP(secret).provisioning_uri(name=user.name, issuer_name=TOTP_ISSUER)
     secret = pyotp.random_base32()
     sealed = _seal_secret(crypto, user.id, secret)
     await pool.execute(

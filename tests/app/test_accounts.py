@@ -325,3 +325,18 @@ async def test_a_burst_of_guesses_sent_at_once_is_counted_at_once(db_pool, data_
     )
     assert sum(result.refusal == "address_limited" for result in burst) == 40 - ADDRESS_LIMIT
     assert len(verified) == ADDRESS_LIMIT  # no hash work past the limit, however many came at once
+
+
+async def test_setting_up_a_second_factor_again_before_confirming_keeps_the_same_key(db_pool, data_crypto):
+    name = fresh_name()
+    await add_user(db_pool, name, "caseworker", PASSWORD)
+    first = pyotp.parse_uri(await begin_totp(db_pool, data_crypto, name))
+    again = pyotp.parse_uri(await begin_totp(db_pool, data_crypto, name))  # a reload of the page
+    assert first.secret == again.secret
+    assert not await confirm_totp(db_pool, data_crypto, name, "not a code")  # a typo keeps it too
+    assert await confirm_totp(db_pool, data_crypto, name, first.now())
+    removed = await accounts.remove_totp(db_pool, name)
+    assert not removed.totp_enrolled
+    assert (
+        pyotp.parse_uri(await begin_totp(db_pool, data_crypto, name)).secret != first.secret
+    )  # a new one after removal
