@@ -46,7 +46,22 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-async def open_session(pool: asyncpg.Pool | asyncpg.Connection, user_id: int, address: str) -> OpenedSession:
+async def open_session(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    user_id: int,
+    address: str,
+    *,
+    idle_minutes: int | None = None,
+    max_hours: int = MAX_HOURS,
+) -> OpenedSession:
+    """A new session; the sessions of anyone that have ended meanwhile (idle past ``idle_minutes``
+    or older than ``max_hours``) are deleted on the way, with the addresses they kept."""
+    await pool.execute(
+        """DELETE FROM console_sessions WHERE created_at < now() - make_interval(hours => $1)
+              OR ($2::int IS NOT NULL AND last_seen_at < now() - make_interval(mins => $2::int))""",
+        max_hours,
+        idle_minutes,
+    )
     token, csrf = secrets.token_urlsafe(TOKEN_BYTES), secrets.token_urlsafe(TOKEN_BYTES)
     await pool.execute(
         "INSERT INTO console_sessions (token_hash, user_id, csrf, address) VALUES ($1, $2, $3, $4)",

@@ -95,7 +95,9 @@ async def login(
         status = 429 if refusal in ("locked", "address_limited") else 401
         shown = known.name if known else ""  # what was typed for no account may be a password
         return _login_page(request, csrf, next=next, problem=problem, username=shown, status=status)
-    opened = await open_session(tada.pool, user.id, _address(request))
+    if request.cookies.get(SESSION_COOKIE):  # signing in again: the session this browser had ends
+        await close_session(tada.pool, request.cookies[SESSION_COOKIE])
+    opened = await open_session(tada.pool, user.id, _address(request), idle_minutes=tada.settings.console_idle_minutes)
     target = "/console/2fa" if refusal == "enrol_2fa" else safe_next(next)
     response = RedirectResponse(target, status_code=303)
     set_cookie(response, request, SESSION_COOKIE, opened.token)

@@ -11,7 +11,7 @@ import secrets
 import pytest
 
 from tada.app.accounts import add_user, disable_user, reset_password
-from tada.app.console_sessions import close_all_sessions, close_session, open_session, session_for
+from tada.app.console_sessions import close_all_sessions, close_session, open_session, session_for, token_hash
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -118,3 +118,20 @@ async def test_a_disabled_persons_session_never_answers(db_pool):
     await db_pool.execute("UPDATE console_users SET disabled_at = now() WHERE id = $1", user.id)
     assert await session_for(db_pool, opened.token, idle_minutes=IDLE) is None
     assert await rows(db_pool, user.id) == 0
+
+
+async def test_ended_sessions_are_deleted_when_a_new_one_opens(db_pool):
+    user = await add_user(db_pool, f"tidy-{secrets.token_hex(4)}", "caseworker", "a long enough password")
+    sessions = [await open_session(db_pool, user.id, "192.0.2.7") for _ in range(3)]
+    await db_pool.execute(
+        "UPDATE console_sessions SET last_seen_at = now() - interval '2 hours' WHERE token_hash = $1",
+        token_hash(sessions[0].token),
+    )
+    await db_pool.execute(
+        "UPDATE console_sessions SET created_at = now() - interval '13 hours' WHERE token_hash = $1",
+        token_hash(sessions[1].token),
+    )
+    await open_session(db_pool, user.id, "192.0.2.8", idle_minutes=30)
+    kept = {row["token_hash"] for row in await db_pool.fetch("SELECT token_hash FROM console_sessions")}
+    assert token_hash(sessions[0].token) not in kept and token_hash(sessions[1].token) not in kept
+    assert token_hash(sessions[2].token) in kept
