@@ -16,15 +16,13 @@ A URL is text with a copy button, never a link. Logs and the audit name ids only
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from tada.api.context import context
-from tada.app.audit import record_audit
 from tada.app.bulk_links import BULK_ACTIONS, MAX_BULK, bulk_request, signal_links
 from tada.app.case_purge import purge_case
 from tada.app.case_view import SORTS, case_view, chosen_links, shown_link_ids
@@ -34,7 +32,7 @@ from tada.app.intake import add_links
 from tada.console.case_jobs import BulkResult, ImportJob, keep, kept, run_import, settle
 from tada.console.i18n import N_, STATE_NAMES, gettext_for
 from tada.console.link_table import link_rows
-from tada.console.people import check_csrf, may, require, signed_in
+from tada.console.people import allowed_to, audit, audit_target, check_csrf, may, require, signed_in
 from tada.console.templating import page
 from tada.domain.access import Action
 from tada.domain.intake import ImportTooLarge, parse_link_file
@@ -49,7 +47,6 @@ SETTLE_SECONDS = 2.0
 #: How often an unfinished import's page reloads itself.
 RELOAD_SECONDS = 2
 #: What a link id can look like (a case id and a keyed hash): anything else is audited as the case.
-_AN_ID = re.compile(r"[A-Za-z0-9._-]{1,80}")
 #: The notices a redirect asks for (``?done=``), as the page words them.
 DONE = {
     "opened": N_("Case opened. Add its links below."),
@@ -71,21 +68,6 @@ SORT_NAMES = {
     "host": N_("Host"), "next": N_("Next action"), "notices": N_("Notices sent"),
 }  # fmt: skip
 assert set(SORT_NAMES) == set(SORTS)
-
-
-async def _audit(request: Request, person: ConsoleSession, action: Action, target: str | None, **more: Any) -> None:
-    await record_audit(
-        context(request).pool, actor_role=person.role, action=action.value, target=target, actor_name=person.name,
-        allowed=more.pop("allowed", True), reason=more.pop("reason", ""),
-    )  # fmt: skip
-
-
-async def allowed_to(request: Request, person: ConsoleSession, action: Action, target: str | None) -> None:
-    """NotAllowed (the 403 page) unless the person's role may do ``action``; a refusal is audited."""
-    if not may(person, action):
-        target = target if target and _AN_ID.fullmatch(target) else None  # an id from the address, or none
-        await _audit(request, person, action, target, allowed=False, reason="console: not for this role")
-    require(person, action)
 
 
 def _problem(request: Request, person: ConsoleSession, status: int, title: str, message: str) -> Response:
@@ -182,8 +164,8 @@ async def bulk(
         return _problem(request, person, 422, N_("This cannot be sent"), invalid.message)
     outcomes = await signal_links(tada.pool, tada.client, case_id, link, checked)
     for outcome in outcomes:  # a value that is no id at all (a URL pasted in) is audited as the case's
-        target = outcome.link_id if _AN_ID.fullmatch(outcome.link_id) else case_id
-        await _audit(request, person, chosen, target, reason=f"console bulk: {outcome.outcome.value}")
+        target = audit_target(outcome.link_id) or case_id
+        await audit(request, person, chosen, target, reason=f"console bulk: {outcome.outcome.value}")
     key = keep(person.user_id, BulkResult(case_id=case_id, action=action, outcomes=outcomes))
     return RedirectResponse(f"/console/cases/{case_id}/done/{key}", status_code=303)
 
@@ -244,7 +226,7 @@ async def import_links(
         )  # fmt: skip
 
     reason = f"console: {len(parsed.rows)} line(s) to start, {len(parsed.rejected)} rejected"
-    await _audit(request, person, Action.LINKS_IMPORT, case_id, reason=reason)
+    await audit(request, person, Action.LINKS_IMPORT, case_id, reason=reason)
     run_import(job, start)
     await settle(job, SETTLE_SECONDS)
     key = keep(person.user_id, job)
@@ -325,7 +307,7 @@ async def withdraw(
     except CaseNotFound:
         return _no_case(request, person, case_id)
     done = f"console: {result.withdrawn} link(s) told to stop, {result.already_closed} already closed"
-    await _audit(request, person, Action.CASE_WITHDRAW, case_id, reason=done)
+    await audit(request, person, Action.CASE_WITHDRAW, case_id, reason=done)
     return RedirectResponse(f"/console/cases/{case_id}?done=withdrawn", status_code=303)
 
 

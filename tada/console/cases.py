@@ -18,9 +18,8 @@ from tada.app.audit import record_audit
 from tada.app.case_list import REFERENCE_SEARCH_LIMIT, CaseFilter, case_filter, list_cases
 from tada.app.case_opening import open_new_case
 from tada.console import case_page
-from tada.console.case_page import allowed_to
 from tada.console.i18n import N_, gettext_for
-from tada.console.people import check_csrf, may, require, signed_in
+from tada.console.people import allowed_to, check_csrf, may, require, signed_in
 from tada.console.templating import page
 from tada.domain import registry_values
 from tada.domain.access import Action

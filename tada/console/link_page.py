@@ -16,16 +16,14 @@ of the use case (a closed link, a bad address) shows the page again with why.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from temporalio.service import RPCError
 
-from tada.api.context import ApiContext, context
+from tada.api.context import context
 from tada.app import link_actions
-from tada.app.audit import record_audit
 from tada.app.caseworker_reply import MAX_REPLY, record_sent, send_reply
 from tada.app.console_sessions import ConsoleSession
 from tada.app.inbox_corrections import correct_reply
@@ -33,7 +31,7 @@ from tada.app.notice_texts import notice_texts
 from tada.app.readmodel import LinkDetail, link_timeline
 from tada.clients.mailer import mailer_for
 from tada.console.i18n import N_, gettext_for
-from tada.console.people import PATH, NotAllowed, check_csrf, may, signed_in
+from tada.console.people import PATH, allowed_to, check_csrf, may, signed_in
 from tada.console.templating import page
 from tada.domain.access import Action
 from tada.domain.replies import ReplyKind
@@ -161,8 +159,7 @@ def _link_path(link_id: str) -> str:
 @router.get("/links/{link_id}")
 async def link_page(request: Request, link_id: str, done: str = "") -> Response:
     person = await signed_in(request)
-    tada = context(request)
-    await _allow(tada, person, Action.READ, link_id)
+    await allowed_to(request, person, Action.READ, link_id, record_allowed=True)
     _ = gettext_for(person.language)
     notice = _(DONE[done]) if done in DONE else ""
     return await _render(request, person, link_id, notice=notice)
@@ -215,18 +212,6 @@ def _contacts(detail: LinkDetail) -> list[dict[str, Any]]:
     return contacts
 
 
-async def _allow(tada: ApiContext, person: ConsoleSession, action: Action, link_id: str) -> None:
-    """The role's decision, audited with the person's name; NotAllowed (a 403 page) when refused."""
-    allowed = may(person, action)
-    with contextlib.suppress(Exception) if not allowed else contextlib.nullcontext():
-        await record_audit(
-            tada.pool, actor_role=person.role, action=action.value, target=link_id, allowed=allowed,
-            reason="" if allowed else f"the console's {person.role} role may not", actor_name=person.name,
-        )  # fmt: skip
-    if not allowed:
-        raise NotAllowed(action)
-
-
 async def _act(request: Request, person: ConsoleSession, link_id: str, done: str, run: Any) -> Response:
     """Run a use case; 303 to the page saying what was done, or the page again saying why not."""
     _ = gettext_for(person.language)
@@ -248,7 +233,7 @@ async def respond(
     person = await signed_in(request)
     check_csrf(person, csrf)
     tada = context(request)
-    await _allow(tada, person, Action.LINK_RESPOND, link_id)
+    await allowed_to(request, person, Action.LINK_RESPOND, link_id, record_allowed=True)
 
     async def run() -> None:
         if outcome not in OUTCOMES:
@@ -265,7 +250,7 @@ async def escalate(
     person = await signed_in(request)
     check_csrf(person, csrf)
     tada = context(request)
-    await _allow(tada, person, Action.LINK_ESCALATE, link_id)
+    await allowed_to(request, person, Action.LINK_ESCALATE, link_id, record_allowed=True)
 
     async def run() -> None:
         if kind not in {k.value for k in link_actions.CONTACT_KINDS}:
@@ -280,7 +265,7 @@ async def withdraw(request: Request, link_id: str, reason: str = Form(""), csrf:
     person = await signed_in(request)
     check_csrf(person, csrf)
     tada = context(request)
-    await _allow(tada, person, Action.LINK_WITHDRAW, link_id)
+    await allowed_to(request, person, Action.LINK_WITHDRAW, link_id, record_allowed=True)
 
     async def run() -> None:
         await link_actions.withdraw(tada.pool, tada.client, link_id, reason.strip() or None)
@@ -293,7 +278,7 @@ async def reply(request: Request, link_id: str, text: str = Form(""), csrf: str 
     person = await signed_in(request)
     check_csrf(person, csrf)
     tada = context(request)
-    await _allow(tada, person, Action.LINK_REPLY, link_id)
+    await allowed_to(request, person, Action.LINK_REPLY, link_id, record_allowed=True)
 
     async def run() -> None:
         settings = tada.settings
@@ -313,7 +298,7 @@ async def classify(
     person = await signed_in(request)
     check_csrf(person, csrf)
     tada = context(request)
-    await _allow(tada, person, Action.INBOX_CLASSIFY, link_id)
+    await allowed_to(request, person, Action.INBOX_CLASSIFY, link_id, record_allowed=True)
 
     async def run() -> None:
         await correct_reply(tada.pool, tada.client, reply_id, kind, actor_role=person.role, actor_name=person.name)
@@ -331,7 +316,7 @@ async def bare(request: Request, link_id: str, name: str, csrf: str = Form("")) 
         return await _render(request, person, link_id, problem=problem, status=404)
     action = BARE[name]
     tada = context(request)
-    await _allow(tada, person, action, link_id)
+    await allowed_to(request, person, action, link_id, record_allowed=True)
 
     async def run() -> None:
         await link_actions.bare(tada.pool, tada.client, link_id, action)

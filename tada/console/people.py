@@ -12,6 +12,7 @@ constant time and never logged.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, fields
 from urllib.parse import quote
@@ -28,6 +29,7 @@ from tada.domain.access import PERMISSIONS, Action, Role
 SESSION_COOKIE = "tada_session"
 LOGIN_CSRF_COOKIE = "tada_login_csrf"
 PATH = "/console"
+_AN_ID = re.compile(r"[A-Za-z0-9._-]{1,80}")
 #: What a person who must set up a second factor may still do before that.
 _BEFORE_2FA = frozenset({f"{PATH}/2fa", f"{PATH}/logout", f"{PATH}/language"})
 
@@ -98,6 +100,25 @@ async def audit(
         context(request).pool, actor_role=person.role, action=action.value if isinstance(action, Action) else action,
         target=target, allowed=allowed, reason=reason, actor_name=person.name,
     )  # fmt: skip
+
+
+def audit_target(value: str | None) -> str | None:
+    """What an address or a form names, as an audit target: a case or link id, else nothing
+    (a URL pasted into a field, or any text, is never recorded)."""
+    return value if value and _AN_ID.fullmatch(value) else None
+
+
+async def allowed_to(
+    request: Request, person: ConsoleSession, action: Action, target: str | None, *, record_allowed: bool = False
+) -> None:
+    """NotAllowed (the 403 page) unless the person's role may do ``action``. A refusal is always
+    audited, an allowed decision when ``record_allowed``; the target only when it is an id."""
+    allowed = may(person, action)
+    if not allowed or record_allowed:
+        reason = "" if allowed else f"the console's {person.role} role may not"
+        await audit(request, person, action, audit_target(target), allowed=allowed, reason=reason)
+    if not allowed:
+        raise NotAllowed(action)
 
 
 def check_csrf(session: ConsoleSession, sent: str | None) -> None:

@@ -25,7 +25,7 @@ from tada.app.inbox_corrections import assign_reply
 from tada.app.manual_filing import ManualFiling, manual_filing
 from tada.app.needs import NeedKind, needs_me
 from tada.console.i18n import N_, gettext_for
-from tada.console.people import audit, check_csrf, require, signed_in
+from tada.console.people import allowed_to, audit, audit_target, check_csrf, may, signed_in
 from tada.console.templating import page
 from tada.domain.access import Action
 from tada.domain.victim_data import InvalidField
@@ -50,6 +50,7 @@ _ACTIONS = {
     "recheck": Action.LINK_RECHECK,
     "reopen": Action.LINK_REOPEN,
 }
+_OTHERS = {"escalate": Action.LINK_ESCALATE, "withdraw": Action.LINK_WITHDRAW, "assign": Action.INBOX_ASSIGN}
 
 
 @router.get("/")
@@ -70,6 +71,7 @@ async def needs_me_page(request: Request, done: str = "") -> Response:
     return page(
         person.language, "queue.html.j2", zone=tada.settings.timezone, person=person, here="queue",
         items=queue.items, counts=queue.counts, total=queue.total, filings=filings,
+        can={name: may(person, action) for name, action in {**_ACTIONS, **_OTHERS}.items()},
         notice=_(DONE[done]) if done in DONE else "",
     )  # fmt: skip
 
@@ -91,24 +93,24 @@ async def act(
     done = action
     try:
         if action in _ACTIONS:
-            require(person, _ACTIONS[action])
+            await allowed_to(request, person, _ACTIONS[action], link)
             await link_actions.bare(tada.pool, tada.client, link, _ACTIONS[action])
-            await audit(request, person, _ACTIONS[action], link)
+            await audit(request, person, _ACTIONS[action], audit_target(link))
         elif action == "escalate":
-            require(person, Action.LINK_ESCALATE)
+            await allowed_to(request, person, Action.LINK_ESCALATE, link)
             await link_actions.escalate(tada.pool, tada.client, link, email, kind)
-            await audit(request, person, Action.LINK_ESCALATE, link)
+            await audit(request, person, Action.LINK_ESCALATE, audit_target(link))
         elif action == "withdraw":
-            require(person, Action.LINK_WITHDRAW)
+            await allowed_to(request, person, Action.LINK_WITHDRAW, link)
             await link_actions.withdraw(tada.pool, tada.client, link, reason or None)
-            await audit(request, person, Action.LINK_WITHDRAW, link)
+            await audit(request, person, Action.LINK_WITHDRAW, audit_target(link))
         elif action == "assign":
-            require(person, Action.INBOX_ASSIGN)
+            await allowed_to(request, person, Action.INBOX_ASSIGN, link)
             await assign_reply(
                 tada.pool, tada.crypto, tada.client, tada.settings, message, link.strip(),
                 actor_role=person.role, registry=tada.registry,
             )  # fmt: skip
-            await audit(request, person, Action.INBOX_ASSIGN, link.strip(), reason=f"message {message}")
+            await audit(request, person, Action.INBOX_ASSIGN, audit_target(link.strip()), reason=f"message {message}")
         else:
             done = "not_found"
     except LinkClosed:

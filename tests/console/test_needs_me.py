@@ -59,3 +59,23 @@ async def test_an_action_without_its_csrf_token_sends_nothing(console):
 
 async def _is(console, link_id: str, needs: str | None) -> bool:
     return await _needs(console, link_id) == needs
+
+
+async def test_ops_see_what_waits_but_not_the_caseworkers_forms_and_a_refusal_is_audited(console, manual_site):
+    manual_site.live("/needs/ops")
+    case_id = await console.open_case()
+    [link_id] = await console.add_links(case_id, manual_url(manual_site, "/needs/ops"))
+    await eventually(lambda: _is(console, link_id, "filing"), "the link waits for a manual filing", timeout=60)
+    http, name = await console.signed_in("ops")
+    page = await http.get("/console/")
+    assert (
+        link_id in page.text
+        and 'action="/console/queue/filed"' not in page.text
+        and "A caseworker files it" in page.text
+    )
+    refused = await http.post("/console/queue/filed", data={"csrf": csrf_of(page.text), "link": link_id})
+    assert refused.status_code == 403
+    audit = await console.pool.fetchrow(
+        "SELECT allowed, target FROM audit_events WHERE actor_name = $1 AND action = 'link.filed'", name
+    )
+    assert tuple(audit) == (False, link_id)
