@@ -33,6 +33,9 @@ from tada.errors import NotFound
 
 router = APIRouter()
 
+#: Items the page shows at once (the oldest): each manual filing renders its notice for the page.
+SHOWN = 50
+
 #: What the page says after an action (translated when shown).
 DONE = {
     "filed": N_("Recorded as filed: tada follows the link on from here."),
@@ -57,7 +60,7 @@ _OTHERS = {"escalate": Action.LINK_ESCALATE, "withdraw": Action.LINK_WITHDRAW, "
 async def needs_me_page(request: Request, done: str = "") -> Response:
     person = await signed_in(request)
     tada = context(request)
-    queue = await needs_me(tada.pool)
+    queue = await needs_me(tada.pool, limit=SHOWN)  # oldest first; each filing's text is rendered for it
     filings: dict[str, ManualFiling] = {}
     for item in queue.items:
         if item.kind == NeedKind.FILING and item.link_id:
@@ -70,7 +73,7 @@ async def needs_me_page(request: Request, done: str = "") -> Response:
     _ = gettext_for(person.language)
     return page(
         person.language, "queue.html.j2", zone=tada.settings.timezone, person=person, here="queue",
-        items=queue.items, counts=queue.counts, total=queue.total, filings=filings,
+        items=queue.items, counts=queue.counts, total=queue.total, filings=filings, shown=SHOWN,
         can={name: may(person, action) for name, action in {**_ACTIONS, **_OTHERS}.items()},
         notice=_(DONE[done]) if done in DONE else "",
     )  # fmt: skip
