@@ -142,11 +142,16 @@ async def test_a_bulk_withdraw_of_five_links_sends_nothing_more_for_them(console
         return statuses == [WorkflowExecutionStatus.COMPLETED] * 5
 
     await eventually(all_finished, "the five workflows to finish", 30)
+    urls = [web.url(f"/five/{n}") for n in range(5)]
+
+    def mails_about_them() -> int:  # the module's other links may still be sending to the same mailbox
+        return sum(any(url in str(message) for url in urls) for message in mailbox.messages)
+
     notices = await console.pool.fetchval("SELECT count(*) FROM notices WHERE link_id = ANY($1)", link_ids)
-    mails = len(mailbox.messages)
+    mails = mails_about_them()
     await asyncio.sleep(2.5)  # past the batch window, a recheck's or a follow-up's turn would have come
     assert await console.pool.fetchval("SELECT count(*) FROM notices WHERE link_id = ANY($1)", link_ids) == notices
-    assert len(mailbox.messages) == mails
+    assert mails_about_them() == mails
     again = await bulk(http, case_id, "withdraw", link_ids)
     assert outcomes(again.text) == dict.fromkeys(link_ids, "closed")
 
