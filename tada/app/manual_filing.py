@@ -4,21 +4,22 @@ paste into the platform's form (the console's "Needs me" shows it with a copy bu
 "I filed it" that sends the link's ``confirm_filed``).
 
 The text is rendered as the notice activity renders it (tada/domain/notices.py), for this one
-link: the case's reference opened, its language and jurisdiction, the organisation as notifier.
+link, from the case's facts as the link page's notice texts take them
+(tada/app/notice_texts.py ``case_notice_facts``).
 """
 
 from __future__ import annotations
-
-from email.utils import parseaddr
 
 import asyncpg
 from pydantic import BaseModel, Field
 
 from tada.adapters.data_crypto import DataCrypto
+from tada.app.notice_texts import case_notice_facts
 from tada.app.readmodel import find_link
 from tada.domain.notices import NoticeContext, render_notice
 from tada.domain.registry import Registry
 from tada.domain.states import NoticeKind
+from tada.errors import LinkNotFound
 from tada.settings import Settings
 
 
@@ -43,21 +44,13 @@ async def manual_filing(
         link_id,
     )
     kind = NoticeKind(kind_value) if kind_value in NoticeKind._value2member_map_ else NoticeKind.INITIAL
-    case = await pool.fetchrow("SELECT reference, language, jurisdiction FROM cases WHERE case_id = $1", link.case_id)
-    policy = registry.policy_for(link.url)
-    reference = await crypto.open(pool, link.case_id, "reference", case["reference"]) if case else None
-    rendered = render_notice(
-        NoticeContext(
-            kind=kind,
-            platform=link.platform,
-            urls=[link.url],
-            case_reference=reference or link.case_id,
-            notifier_name=settings.notifier_name,
-            notifier_email=parseaddr(settings.notice_from)[1],
-            language=policy.language or (case["language"] if case else "en"),
-            jurisdiction=case["jurisdiction"] if case else None,
-        )
+    facts = await case_notice_facts(
+        pool, crypto, registry, link, notifier_name=settings.notifier_name, notice_from=settings.notice_from
     )
+    if facts is None:  # purged: nothing to file any more
+        raise LinkNotFound(link_id)
+    policy = registry.policy_for(link.url)
+    rendered = render_notice(NoticeContext(kind=kind, platform=link.platform, urls=[link.url], **facts.model_dump()))
     return ManualFiling(
         link_id=link_id, platform=link.platform, kind=kind,
         where=policy.manual_instructions or f"{policy.name}'s reporting page",

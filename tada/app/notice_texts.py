@@ -22,7 +22,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from tada.adapters.data_crypto import DataCrypto
-from tada.app.readmodel import LinkDetail, LinkEventRow
+from tada.app.readmodel import LinkDetail, LinkEventRow, LinkRow
 from tada.domain.notices import NoticeContext, RenderedNotice, render_notice
 from tada.domain.registry import Registry
 from tada.domain.reply_tags import tagged_subject
@@ -54,6 +54,31 @@ SELECT l.url FROM notices n JOIN links l USING (link_id)
 _FIRST_SENT = "SELECT min(sent_at) FROM notices WHERE case_id = $1 AND recipient = $2 AND status = 'sent'"
 
 
+class CaseNoticeFacts(BaseModel):
+    """What every notice of a link takes from its case and the settings, as the activity takes it."""
+
+    case_reference: str
+    language: str
+    jurisdiction: str | None
+    notifier_name: str
+    notifier_email: str
+
+
+async def case_notice_facts(
+    pool: asyncpg.Pool, crypto: DataCrypto, registry: Registry, link: LinkRow, *, notifier_name: str, notice_from: str
+) -> CaseNoticeFacts | None:
+    """The case's reference (opened), language (the platform's first), jurisdiction and the
+    organisation as notifier; None for a purged case (its reference and URLs are gone)."""
+    case = await pool.fetchrow(_CASE, link.case_id)
+    if case is None or case["purged_at"] is not None:
+        return None
+    reference = await crypto.open(pool, link.case_id, "reference", case["reference"]) or link.case_id
+    return CaseNoticeFacts(
+        case_reference=reference, language=registry.policy_for(link.url).language or case["language"],
+        jurisdiction=case["jurisdiction"], notifier_name=notifier_name, notifier_email=parseaddr(notice_from)[1],
+    )  # fmt: skip
+
+
 async def notice_texts(
     pool: asyncpg.Pool,
     crypto: DataCrypto,
@@ -66,12 +91,10 @@ async def notice_texts(
     """The text of every notice in ``detail``'s timeline (its ``notice`` events), by event id.
     A purged case has none: its reference and URLs are gone."""
     link = detail.link
-    case = await pool.fetchrow(_CASE, link.case_id)
-    if case is None or case["purged_at"] is not None:
+    facts = await case_notice_facts(pool, crypto, registry, link, notifier_name=notifier_name, notice_from=notice_from)
+    if facts is None:
         return {}
-    reference = await crypto.open(pool, link.case_id, "reference", case["reference"]) or link.case_id
     policy = registry.policy_for(link.url)
-    sender = parseaddr(notice_from)[1]
     texts: dict[int, NoticeText] = {}
     follow_ups: dict[int, int] = {}  # follow-ups counted per cycle, in the timeline's order
     for event in detail.events:
@@ -97,11 +120,7 @@ async def notice_texts(
             kind=kind,
             platform=link.platform,
             urls=urls,
-            case_reference=reference,
-            notifier_name=notifier_name,
-            notifier_email=sender,
-            language=policy.language or case["language"],
-            jurisdiction=case["jurisdiction"],
+            **facts.model_dump(),
             follow_up_number=follow_ups.get(event.cycle, 0) if kind == NoticeKind.FOLLOW_UP else 0,
             first_notice_at=first_sent,
             previous_removal_at=_removed_before(detail.events, event) if kind == NoticeKind.REPOST else None,
