@@ -8,7 +8,7 @@ import asyncio
 import json
 import os
 import secrets
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -19,22 +19,12 @@ from tada.app.console_sessions import open_session, session_for
 from tada.cli.main import app as tada_app
 from tada.cli.runtime import use_settings
 from tada.settings import Settings
-from tests.support.cli_stack import TADA
+from tests.support.cli_stack import TADA, Run
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 OPS, CASEWORKER = "ops-token-user-0123456789", "cw-token-user-0123456789"
 PASSWORD = "a long enough password"
-
-
-class Run(NamedTuple):
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.stdout)
 
 
 @pytest.fixture
