@@ -83,6 +83,7 @@ class EventKind(StrEnum):
     DELIVERY_FAILED = "delivery_failed"  # a notice that can never go out this way (SMTP 5xx, form 4xx, bad address)
     DELIVERY_DELAYED = "delivery_delayed"  # a notice still retrying after TADA_DELIVERY_WARN_AFTER
     REPLY = "reply"  # a platform's emailed reply, as the inbox classified it (tada/domain/replies.py)
+    DEADLINE = "deadline"  # a legal clock: started, paused, resumed, met or missed (tada/domain/laws.py)
 
 
 class CaseworkerActionKind(StrEnum):
