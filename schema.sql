@@ -163,6 +163,11 @@ ALTER TABLE cases ADD COLUMN IF NOT EXISTS jurisdiction text;   -- e.g. HK: noti
 ALTER TABLE cases ADD COLUMN IF NOT EXISTS purged_at timestamptz; -- `tada case purge`: personal data gone
 -- The key link ids and notice-batch ids are HMACs under (tada/app/link_ids.py); a purge deletes it.
 ALTER TABLE cases ADD COLUMN IF NOT EXISTS id_key bytea;
+-- Legal facts of a case (`tada case open --authorised-on DATE --victim-made-image`): that the victim
+-- authorised the organisation to act for them, and on which day (never who they are); that the
+-- victim made the image themselves (a copyright notice may then be sent where the registry allows).
+ALTER TABLE cases ADD COLUMN IF NOT EXISTS authorised_on date;
+ALTER TABLE cases ADD COLUMN IF NOT EXISTS victim_made_image boolean NOT NULL DEFAULT false;
 
 -- Victim data at rest (tada/adapters/data_crypto.py): each case's own key, wrapped by the master
 -- data key (TADA_DATA_KEY). cases.reference and timeline notes are sealed with it; deleting
