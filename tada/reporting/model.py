@@ -11,6 +11,9 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, computed_field
 
+from tada.reporting.rates import percent as percent  # re-exported: the report's modules take it from here
+from tada.reporting.scorecard import Scorecard
+
 #: The order in which removal steps are listed; "follow-up n" rows sit between.
 STEP_ALREADY_GONE = "already gone"
 STEP_FIRST_NOTICE = "first notice"
@@ -21,11 +24,6 @@ STEP_PLATFORM_CONFIRMED = "platform confirmed"
 
 def follow_up_step(number: int) -> str:
     return f"follow-up {number}"
-
-
-def percent(part: int, whole: int) -> float | None:
-    """``part`` of ``whole`` in percent, rounded to one decimal; None when ``whole`` is 0."""
-    return round(100.0 * part / whole, 1) if whole else None
 
 
 class Period(BaseModel):
@@ -111,6 +109,7 @@ class Report(BaseModel):
     steps: list[StepFigures] = Field(default_factory=list)
     silent_platforms: list[SilentPlatform] = Field(default_factory=list)
     reposts: Reposts = Field(default_factory=Reposts)
+    scorecard: Scorecard = Field(default_factory=Scorecard)
     notes: list[str] = Field(default_factory=list)
 
     @computed_field

@@ -13,7 +13,8 @@ happened, so a link added in March and removed in April counts as removed.
   90th percentile, continuous, per category);
 - hosting provider: the web host the link was escalated to -- the first host
   abuse contact found (its name, else its email's domain), else the domain of the
-  address a host escalation was sent to, else "unknown";
+  address a host escalation was sent to, else "unknown" (``reporting.attribution``);
+- the scorecard per platform and per hosting provider: ``reporting.scorecard_queries``;
 - a silent platform's link reached ESCALATED or UNRESOLVED with no response recorded.
 
 All queries run in one read-only, repeatable-read transaction, so every figure
@@ -27,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import asyncpg
 
 from tada.domain.states import Category, EventKind
+from tada.reporting.attribution import HOST_OF
 from tada.reporting.model import (
     STEP_ALREADY_GONE,
     STEP_ESCALATION_ADMIN,
@@ -44,6 +46,7 @@ from tada.reporting.model import (
     follow_up_step,
     percent,
 )
+from tada.reporting.scorecard_queries import fetch_scorecard
 
 #: (Event kinds come from EventKind, whose values are fixed identifiers: never user input.)
 #: Links in the period ($1 inclusive start, $2 exclusive end; NULL: open) and one row of facts per link.
@@ -105,29 +108,12 @@ SELECT platform, min(category) AS category, count(*) AS links, count(*) FILTER (
 
 _HOSTS = (
     _SCOPE
-    + f"""
-, found AS (
-    SELECT DISTINCT ON (e.link_id) e.link_id,
-           COALESCE(NULLIF(e.detail->>'name', ''), lower(NULLIF(split_part(e.detail->>'email', '@', 2), '')),
-                    e.detail->>'email_domain') AS host
-      FROM link_events e JOIN scope USING (link_id)
-     WHERE e.kind = '{EventKind.CONTACT_FOUND}' AND e.detail->>'kind' = 'host'
-     ORDER BY e.link_id, e.event_id
-),
-escalated_to AS (
-    SELECT DISTINCT ON (e.link_id) e.link_id,
-           COALESCE(lower(NULLIF(split_part(e.detail->>'recipient', '@', 2), '')), e.detail->>'recipient_domain')
-               AS host
-      FROM link_events e JOIN scope USING (link_id)
-     WHERE e.kind = '{EventKind.NOTICE}' AND e.detail->>'kind' = 'escalation_host'
-       AND e.detail ?| array['recipient', 'recipient_domain']
-     ORDER BY e.link_id, e.event_id
-)
-SELECT COALESCE(found.host, escalated_to.host, 'unknown') AS host,
-       count(*) AS links, count(*) FILTER (WHERE facts.removed) AS removed
+    + ", "
+    + HOST_OF
+    + """
+SELECT host_of.host, count(*) AS links, count(*) FILTER (WHERE facts.removed) AS removed
   FROM facts
-  LEFT JOIN found USING (link_id)
-  LEFT JOIN escalated_to USING (link_id)
+  JOIN host_of USING (link_id)
  GROUP BY 1
  ORDER BY count(*) DESC, 1
 """
@@ -201,6 +187,7 @@ async def build_report(
         raise ValueError(f"the period starts ({start}) after it ends ({end})")
     period = Period(start=start, end=end)
     bounds = period_bounds(period)
+    generated_at = now or datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         totals = await conn.fetchrow(_TOTALS, *bounds)
         categories = await conn.fetch(_CATEGORIES, *bounds)
@@ -208,8 +195,9 @@ async def build_report(
         hosts = await conn.fetch(_HOSTS, *bounds)
         removals = await conn.fetch(_STEPS, *bounds)
         reposts = await conn.fetchrow(_REPOSTS, *bounds)
+        scorecard = await fetch_scorecard(conn, bounds, generated_at)
     report = Report(
-        generated_at=now or datetime.now(UTC),
+        generated_at=generated_at,
         period=period,
         cases=totals["cases"],
         links=totals["links"],
@@ -233,6 +221,7 @@ async def build_report(
             if r["silent_links"]
         ],
         reposts=Reposts(links=reposts["links"], cycles=reposts["cycles"], removed=reposts["removed"]),
+        scorecard=scorecard,
     )
     if title:
         report.title = title

@@ -56,6 +56,29 @@ def rows(report: Report) -> Iterator[Row]:
     yield "reposts", "", "cycles", report.reposts.cycles
     yield "reposts", "", "removed", report.reposts.removed
     yield "reposts", "", "removal_rate_percent", report.reposts.removal_rate
+    yield from scorecard_rows(report)
+
+
+#: A scorecard row's figures as (measure, attribute), in the table's order.
+SCORECARD_MEASURES = (
+    ("links", "links"), ("removed", "removed"), ("removal_rate_percent", "removal_rate"),
+    ("median_seconds_to_removal", "median_seconds"), ("p90_seconds_to_removal", "p90_seconds"),
+    ("answered", "answered"), ("median_seconds_to_first_answer", "median_answer_seconds"),
+    ("response_rate_percent", "response_rate"), ("clocks_met", "clocks_met"), ("clocks_missed", "clocks_missed"),
+    ("within_deadline_percent", "within_deadline"), ("overdue_now", "overdue_now"), ("reposts", "reposts"),
+    ("reposts_per_removal", "reposts_per_removal"), ("bounced_contacts", "bounces"),
+)  # fmt: skip
+
+
+def scorecard_rows(report: Report) -> Iterator[Row]:
+    card = report.scorecard
+    yield "scorecard", "", "overdue_as_of", card.as_of.isoformat() if card.as_of else ""
+    for section, score_rows in (("scorecard_platform", card.platforms), ("scorecard_hosting_provider", card.hosts)):
+        for row in score_rows:
+            for measure, attribute in SCORECARD_MEASURES:
+                yield section, row.name, measure, getattr(row, attribute)
+    for number, note in enumerate(card.notes, start=1):
+        yield "scorecard_note", "", str(number), note
 
 
 def render_csv(report: Report) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -10,7 +11,13 @@ from rich.text import Text
 
 from tada.domain.terminal_text import terminal_text
 from tada.reporting.model import Report
-from tada.reporting.text import category_label, duration, pct
+from tada.reporting.scorecard import ScoreRow
+from tada.reporting.text import category_label, duration, pct, ratio, within_deadline
+
+SCORECARD_COLUMNS = (
+    "links", "removed", "median to removal", "p90 to removal", "first answer (median)", "response rate",
+    "within deadline", "overdue now", "reposts per removal", "bounced contacts",
+)  # fmt: skip
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -85,7 +92,37 @@ def renderables(report: Report) -> list[RenderableType]:
     parts.append(
         Text(f"Reposts found: {r.cycles} on {r.links} link(s); removed again: {r.removed} ({pct(r.removal_rate)})")
     )
+    parts.extend(scorecard_renderables(report))
     parts.extend(Text(note, style="dim") for note in report.notes)
+    return parts
+
+
+def _score_cells(row: ScoreRow) -> list[str]:
+    return [
+        str(row.links), str(row.removed), duration(row.median_seconds), duration(row.p90_seconds),
+        duration(row.median_answer_seconds), pct(row.response_rate),
+        within_deadline(row.within_deadline, row.clocks_met, row.clocks_missed), str(row.overdue_now),
+        ratio(row.reposts_per_removal), str(row.bounces),
+    ]  # fmt: skip
+
+
+def scorecard_renderables(report: Report) -> list[RenderableType]:
+    """The scorecard per platform and per hosting provider, and what its columns mean."""
+    card = report.scorecard
+    as_of = card.as_of.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if card.as_of else "now"
+    parts: list[RenderableType] = []
+    for title, first, rows in (
+        (f"Scorecard per platform (overdue as of {as_of})", "platform", card.platforms),
+        (f"Scorecard per hosting provider (overdue as of {as_of})", "hosting provider", card.hosts),
+    ):
+        if not rows:
+            parts.append(Text(f"{title}: no links in this period."))
+            continue
+        table = _table(title, first, *SCORECARD_COLUMNS)
+        for row in rows:
+            table.add_row(_cell(row.name), *_score_cells(row))
+        parts.append(table)
+    parts.extend(Text(note, style="dim") for note in card.notes)
     return parts
 
 

@@ -38,3 +38,13 @@ def duration(seconds: float | None) -> str:
         return f"{hours}h {minutes:02d}m" if minutes else f"{hours}h"
     days, hours = divmod(round(minutes / 60), 24)
     return f"{days}d {hours}h" if hours else f"{days}d"
+
+
+def ratio(value: float | None) -> str:
+    """Reposts per removal: ``0.25``; None (nothing removed) -> ``"n/a"``."""
+    return NOT_AVAILABLE if value is None else f"{value:.2f}"
+
+
+def within_deadline(rate: float | None, met: int, missed: int) -> str:
+    """``"50.0 % (2 of 4)"``: clocks met of the clocks ended; ``"n/a"`` when none ended."""
+    return NOT_AVAILABLE if rate is None else f"{pct(rate)} ({met} of {met + missed})"

@@ -22,6 +22,7 @@ from tada.reporting.render_csv import render_csv
 from tada.reporting.render_html import render_html
 from tada.reporting.render_json import render_json
 from tada.reporting.render_table import render_table
+from tada.reporting.scorecard import Scorecard, ScoreRow
 from tests.reporting.dataset import DAY
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -155,7 +156,7 @@ async def test_an_empty_period_renders_in_every_format(report_pool):
         assert render(empty, fmt)
     assert "n/a" in render_table(empty)
     assert json.loads(render_json(empty))["removal_rate"] is None
-    assert _charts(render_html(empty)) and len(_charts(render_html(empty))) == 3
+    assert _charts(render_html(empty)) and len(_charts(render_html(empty))) == 4
 
 
 async def test_every_format_shows_the_same_model(report_pool):
@@ -183,7 +184,7 @@ async def test_every_format_shows_the_same_model(report_pool):
         assert text in html
 
 
-async def test_html_has_three_charts_print_css_and_escapes_names():
+async def test_html_has_four_charts_print_css_and_escapes_names():
     report = Report(
         generated_at=datetime(2023, 4, 1, tzinfo=UTC),
         period={"start": date(2021, 4, 1), "end": date(2023, 3, 31)},
@@ -191,12 +192,13 @@ async def test_html_has_three_charts_print_css_and_escapes_names():
         categories=[CategoryFigures(name="pornographic_site", links=2, removed=1, share=100.0)],
         platforms=[PlatformFigures(name="<script>alert(1)</script> & Co", links=2, removed=1)],
         steps=[StepFigures(step="first notice", removals=1, share=100.0)],
+        scorecard=Scorecard(hosts=[ScoreRow(name="<script>alert(1)</script> & Co", links=2, removed=1)]),
     )  # fmt: skip
     html = render_html(report)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
     charts = _charts(html)
-    assert set(charts) == {"chart-location", "chart-removal-rate", "chart-steps"}
+    assert set(charts) == {"chart-location", "chart-removal-rate", "chart-steps", "chart-scorecard"}
     for src in charts.values():
         assert base64.b64decode(src.removeprefix("data:image/png;base64,"))[:8] == b"\x89PNG\r\n\x1a\n"
     assert "@media print" in html and "@page" in html
@@ -228,7 +230,7 @@ async def test_cli_report_formats_and_period_errors(report_db, tmp_path):
     code, out, err = await tada("--from", "2021-04-01", "--to", "2023-03-31", "--format", "html", "--out", "r.html")
     assert code == 0, err
     assert out == ""
-    assert len(_charts((tmp_path / "r.html").read_text(encoding="utf-8"))) == 3
+    assert len(_charts((tmp_path / "r.html").read_text(encoding="utf-8"))) == 4
 
     code, out, err = await tada("--from", "2023-04-01", "--to", "2023-03-31")
     assert code == 2 and "after" in err
