@@ -12,7 +12,7 @@ older one after it.
 1. an address with ``ADDRESS_LIMIT`` failures in the last ``ADDRESS_WINDOW`` is refused
    (``address_limited``) before any hash work;
 2. an unknown name still costs one argon2 verify (of a dummy hash) and is ``wrong``;
-3. a lock-out still running is ``locked``;
+3. a lock-out still running is ``locked`` (after a dummy verify too: the same work);
 4. a wrong password is ``wrong`` (a disabled user's too); the right one of a disabled user is
    ``disabled``;
 5. an enrolled user without a code is ``otp_needed`` (not a failure), with a wrong or reused
@@ -472,6 +472,7 @@ async def authenticate(
         return LoginResult(None, "wrong")
     user = _user(row)
     if row["locked"]:
+        await verify_password(_dummy_hash(), password)  # the same work as a wrong password: no tell in the time
         log.info("console login refused: locked", user_id=user.id)
         return LoginResult(None, "locked")
 

@@ -2,9 +2,12 @@
 set up), ``/console/2fa`` (setting one up; everyone must when TADA_CONSOLE_REQUIRE_2FA is on),
 ``/console/logout`` and ``/console/logout-everywhere``, and the reader's language.
 
-Refusals say what a person can do about them and never which part was wrong beyond that;
-every sign-in, refused or not, is audited (a known account's name; never what was typed for an
-unknown one, which may be a password typed in the wrong box).
+Every refused sign-in looks the same at the keyboard (status, words, page: ``NOT_ACCEPTED``) whether
+the name has no account, the password or code was wrong or missing, or the account is locked or
+disabled, so names cannot be probed; only an address over its limit has its own answer (counted
+before any name is looked up). Every sign-in, refused or not, is audited with what it was (a known
+account's name; never what was typed for an unknown one, which may be a password typed in the
+wrong box).
 """
 
 from __future__ import annotations
@@ -32,17 +35,18 @@ from tada.console.templating import page
 
 router = APIRouter()
 
-#: What each refusal tells the person (translated when shown).
-REFUSALS = {
-    "wrong": N_("That name and password do not match."),
-    "locked": N_(
-        "This account is locked after too many failed sign-ins. Ask an ops colleague to unlock it, or try again later."
-    ),
-    "address_limited": N_("Too many failed sign-ins from this computer's address. Wait a few minutes and try again."),
-    "otp_needed": N_("Enter the code from your authenticator app as well."),
-    "otp_wrong": N_("That code is not right. Enter the code your authenticator app shows now."),
-    "disabled": N_("This account is disabled. Ask an ops colleague."),
-}
+#: What a refused sign-in tells the person at the keyboard, whatever was refused (a name no account
+#: has, a wrong password or code, a lock-out, a disabled account, a code left out): the same words,
+#: status and page, so nothing there tells whether a name has an account. The audit keeps which it was.
+NOT_ACCEPTED = N_(
+    "Not accepted: check the name, the password and, if you use one, the code from your authenticator app. "
+    "After several failed tries signing in is held for a while; if it goes on, ask an ops colleague "
+    "(tada user unlock)."
+)
+#: Too many failures from one address: counted before any name is looked up, so it tells nothing of one.
+ADDRESS_LIMITED = N_("Too many failed sign-ins from this computer's address. Wait a few minutes and try again.")
+#: A wrong code while setting up a second factor (the person is signed in).
+CODE_WRONG = N_("That code is not right. Enter the code your authenticator app shows now.")
 
 
 def _address(request: Request) -> str:
@@ -58,12 +62,20 @@ async def login_form(request: Request, next: str = "/console/") -> Response:  # 
     return response
 
 
-def _login_page(request: Request, csrf: str, *, next: str, problem: str = "", username: str = "", status: int = 200):  # noqa: A002
+def _login_page(
+    request: Request,
+    csrf: str,
+    *,
+    next: str,  # noqa: A002 - the form's field
+    language: str | None = None,
+    problem: str = "",
+    status: int = 200,
+) -> Response:
     tada = context(request)
-    language = language_of(request.query_params.get("lang"))
+    language = language_of(language or request.query_params.get("lang"))
     return page(
         language, "login.html.j2", zone=tada.settings.timezone, status_code=status,
-        csrf=csrf, next=safe_next(next), problem=problem, username=username, person=None, here="login",
+        csrf=csrf, next=safe_next(next), problem=problem, person=None, here="login",
     )  # fmt: skip
 
 
@@ -75,6 +87,7 @@ async def login(
     otp: str = Form(""),
     csrf: str = Form(""),
     next: str = Form("/console/"),  # noqa: A002 - the form's field
+    lang: str = Form("en"),
 ) -> Response:
     check_login_csrf(request, csrf)
     tada = context(request)
@@ -90,11 +103,11 @@ async def login(
         allowed=refusal in (None, "enrol_2fa"), reason=refusal or "", actor_name=known.name if known else None,
     )  # fmt: skip
     if user is None or (refusal is not None and refusal != "enrol_2fa"):
-        language = language_of(user.language if user else None)
-        problem = gettext_for(language)(REFUSALS.get(refusal or "wrong", REFUSALS["wrong"]))
-        status = 429 if refusal in ("locked", "address_limited") else 401
-        shown = known.name if known else ""  # what was typed for no account may be a password
-        return _login_page(request, csrf, next=next, problem=problem, username=shown, status=status)
+        # the page's language, never the account's; no name shown back (an account's would stand out)
+        limited = refusal == "address_limited"
+        language = language_of(lang)
+        problem = gettext_for(language)(ADDRESS_LIMITED if limited else NOT_ACCEPTED)
+        return _login_page(request, csrf, next=next, language=language, problem=problem, status=429 if limited else 401)
     if request.cookies.get(SESSION_COOKIE):  # signing in again: the session this browser had ends
         await close_session(tada.pool, request.cookies[SESSION_COOKIE])
     opened = await open_session(tada.pool, user.id, _address(request), idle_minutes=tada.settings.console_idle_minutes)
@@ -172,7 +185,7 @@ async def two_factor(request: Request, code: str = Form(""), csrf: str = Form(""
         await _audit(request, person, "console.2fa-enrolled")
         return RedirectResponse("/console/", status_code=303)
     uri = await begin_totp(tada.pool, tada.crypto, person.name)
-    problem = gettext_for(person.language)(REFUSALS["otp_wrong"])
+    problem = gettext_for(person.language)(CODE_WRONG)
     return _two_factor_page(request, person, uri, problem=problem, status=400)
 
 

@@ -149,6 +149,27 @@ async def test_five_failures_lock_the_account_from_that_address_until_an_ops_use
     assert (await login(db_pool, data_crypto, name, address=here)).ok
 
 
+async def test_a_locked_account_costs_the_same_hash_work_as_an_unknown_name(db_pool, data_crypto, monkeypatch):
+    """A lock-out answered without an argon2 verify would be told apart from a wrong password by
+    its time; the console shows both the same way (tada/console/login.py)."""
+    name = fresh_name()
+    await add_user(db_pool, name, "caseworker", PASSWORD)
+    here = fresh_address()
+    for _ in range(MAX_FAILURES):
+        await login(db_pool, data_crypto, name, "wrong password!", address=here)
+    verified: list[str] = []
+    real_verify = accounts.verify_password
+
+    async def counting(password_hash: str, password: str) -> bool:
+        verified.append(password_hash)
+        return await real_verify(password_hash, password)
+
+    monkeypatch.setattr(accounts, "verify_password", counting)
+    locked = await login(db_pool, data_crypto, name, address=here)
+    assert (locked.user, locked.refusal) == (None, "locked")  # the audit still tells ops which it was
+    assert len(verified) == 1 and verified[0].startswith("$argon2id$")
+
+
 async def test_a_lock_runs_its_own_time_and_a_reset_password_lifts_it(db_pool, data_crypto):
     name = fresh_name()
     await add_user(db_pool, name, "caseworker", PASSWORD)
