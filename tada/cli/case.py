@@ -1,8 +1,11 @@
-"""``tada case``: open, withdraw or purge a case; add PDQ hashes of its images; choose its monitors."""
+"""``tada case``: open, withdraw or purge a case; add PDQ hashes of its images; choose its monitors;
+write its dossier for the authorities."""
 
 from __future__ import annotations
 
+import os
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,18 +14,24 @@ from tada.app.case_hashes import add_case_hash
 from tada.app.case_opening import open_new_case
 from tada.app.case_purge import purge_case
 from tada.app.caseworker import withdraw_case
+from tada.app.dossier import case_dossier
 from tada.app.monitors import change_case_monitors
 from tada.cli.monitor_options import AddMonitors, MonitorNames, RemoveMonitors
 from tada.cli.output import Output
 from tada.cli.params import CaseArg, Json, text_option
-from tada.cli.runtime import Session, needs, run, usage_error
+from tada.cli.runtime import CliError, Session, needs, reason, run, usage_error
 from tada.domain import registry_values
 from tada.domain.access import Action
 from tada.domain.pdq import InvalidPdq, parse_pdq
+from tada.domain.registry import load_registry
+from tada.domain.terminal_text import terminal_text
 from tada.domain.victim_data import check_jurisdiction, check_note, check_reference
+from tada.errors import EXIT_USAGE
+from tada.reporting.dossier_html import render_dossier_html
 
 app = typer.Typer(
-    help="Open or withdraw a case; add PDQ hashes of its images; choose the monitors that report on it.",
+    help="Open or withdraw a case; add PDQ hashes of its images; choose the monitors that report on it; "
+    "write its dossier.",
     no_args_is_help=True,
 )
 
@@ -174,3 +183,65 @@ def case_monitors(
             out.say(f"Case {case_id}: {', '.join(names) if names else 'no monitors'}")
 
     run(out, command, Action.CASE_MONITORS, target=case_id)
+
+
+#: What ``--out`` may end in, and the format it gets.
+DOSSIER_FORMATS = {".pdf": "pdf", ".html": "html", ".htm": "html"}
+
+
+@app.command("dossier")
+@needs(Action.CASE_DOSSIER)
+def case_dossier_command(
+    case_id: CaseArg,
+    out_file: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="FILE.pdf or FILE.html: where to write the dossier.")
+    ],
+    as_json: Json = False,
+) -> None:
+    """Write the case's dossier, for a police report, a complaint or a court: every link's address
+    (as text), its notices (dates, recipients, laws cited), the platform's answers, tada's checks of
+    the address (times and results), the legal deadlines and the state now. No content, nothing about
+    the victim, no notes. Only you can read the file (mode 600); a purged case has none (exit 3)."""
+    out = Output(as_json)
+    fmt = DOSSIER_FORMATS.get(out_file.suffix.lower())
+    if fmt is None:
+        raise usage_error(out, "--out: the file's name must end in .pdf or .html")
+
+    async def command(session: Session) -> None:
+        settings = session.settings
+        # how the registry cites each law (its [[law]] entries); an id it does not define shows as it is
+        laws = getattr(load_registry(settings.platforms), "laws", {})
+        names = {law_id: getattr(law, "citation", "") or law.name for law_id, law in laws.items()}
+        dossier = await case_dossier(
+            await session.pool(), session.crypto, case_id, author=settings.notifier_name, law_names=names
+        )
+        if fmt == "pdf":
+            from tada.reporting.dossier_pdf import render_dossier_pdf  # WeasyPrint (pango): only here
+
+            data = render_dossier_pdf(dossier)
+        else:
+            data = render_dossier_html(dossier).encode("utf-8")
+        try:
+            _write_private(out_file, data)
+        except OSError as error:
+            raise CliError(f"--out: cannot write {out_file}: {error.strerror or reason(error)}", EXIT_USAGE) from None
+        summary = {"case_id": case_id, "out": str(out_file), "format": fmt, "links": len(dossier.links),
+                   "notices": dossier.notices, "removed": dossier.removed}  # fmt: skip
+        if out.as_json:
+            out.json(summary)
+        else:
+            out.say(
+                f"Dossier of case {case_id} ({fmt}): {len(dossier.links)} link(s), {dossier.notices} notice(s), "
+                f"{dossier.removed} removed now; written to {terminal_text(str(out_file))}. "
+                "It lists the case's addresses: keep it as you keep the case."
+            )
+
+    run(out, command, Action.CASE_DOSSIER, target=case_id)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """``data`` to ``path``, readable by its owner only (it lists a case's addresses)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        os.fchmod(file.fileno(), 0o600)  # a file that was there keeps no wider mode
+        file.write(data)

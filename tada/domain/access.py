@@ -12,9 +12,9 @@ with every one of them in constant time. Tokens are never logged nor echoed in a
 | --- | --- |
 | ops | open cases, import links, withdraw (cases and links), purge, read, report reposts; |
 |     | add image hashes, choose a case's monitors, run the servers, simulate; |
-|     | the console's accounts (add, list, disable, reset a password, unlock, remove 2FA) |
+|     | the console's accounts (add, list, disable, reset a password, unlock, remove 2FA); a case's dossier |
 | caseworker | read; respond, escalate, pause, resume, recheck, reopen, filed, withdraw, reply to a link; |
-|            | assign a reply in the holding pen, correct a reply's classification |
+|            | assign a reply in the holding pen, correct a reply's classification; a case's dossier |
 | monitor | report reposts on the cases that opted into its name, nothing else |
 """
 
@@ -62,6 +62,7 @@ class Action(str, Enum):
     INBOX_ASSIGN = "inbox.assign"  # a reply in the holding pen given to its link
     INBOX_CLASSIFY = "inbox.classify"  # a reply's classification corrected
     USER_ADMIN = "user.admin"  # the console's accounts: add, disable, reset a password, unlock, remove 2FA
+    CASE_DOSSIER = "case.dossier"  # every link's address and record of a case, to a file for the authorities
 
 
 _CASEWORK = {
@@ -85,9 +86,10 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.SERVE,
             Action.SIMULATE,
             Action.USER_ADMIN,
+            Action.CASE_DOSSIER,
         }
     ),  # fmt: skip
-    Role.CASEWORKER: frozenset({Action.READ, *_CASEWORK}),
+    Role.CASEWORKER: frozenset({Action.READ, Action.CASE_DOSSIER, *_CASEWORK}),
     Role.MONITOR: frozenset({Action.REPOST}),
 }
 
