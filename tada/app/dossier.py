@@ -113,6 +113,12 @@ class Clock(BaseModel):
             return last
         return {"started": "running", "resumed": "running", "paused": "paused"}.get(last, last or "ended")
 
+    def overdue(self, now: datetime, state: str) -> bool:
+        """Running past its due time while the page is neither removed nor withdrawn now."""
+        due = self.due_at
+        ended = state in (LinkState.REMOVED, LinkState.WITHDRAWN)
+        return self.outcome == "running" and due is not None and due < now and not ended
+
 
 class DossierLink(BaseModel):
     link_id: str
