@@ -64,6 +64,9 @@ class Settings(BaseSettings):
 
     notice_from: str = "Take-Down Assistance <takedown@tada.invalid>"
     notifier_name: str = "Take-Down Assistance (tada)"
+    #: The signatory's title under the organisation's name: notices are signed as the victim's
+    #: authorised representative (a law that needs a signature: tada/domain/laws.py).
+    notifier_title: str = "Authorised representative"
     #: The organisation's reply address (e.g. takedown@org.example): every notice's Reply-To is
     #: it with a plus-tag naming the notice (takedown+<tag>@org.example). Unset: no Reply-To.
     reply_to: str | None = None

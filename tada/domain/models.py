@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from tada.domain.abuse_contacts import AbuseContact
 from tada.domain.delivery import DeliveryFailure
+from tada.domain.laws import DEFAULT_DEADLINE_GRACE, LawTerms
 from tada.domain.replies import PlatformReply
 from tada.domain.states import (
     CaseworkerActionKind,
@@ -40,6 +41,8 @@ class Timings(BaseModel):
     batch_window: timedelta = timedelta(seconds=60)
     #: A "gone" verdict moves the link to REMOVED only when a second check this much later agrees ("0s": at once).
     confirm_gone_after: timedelta = timedelta(minutes=30)
+    #: How long after a legal deadline tada checks and follows up (each law may set its own).
+    deadline_grace: timedelta = DEFAULT_DEADLINE_GRACE
 
 
 class PlatformPolicy(BaseModel):
@@ -60,6 +63,12 @@ class PlatformPolicy(BaseModel):
     #: False for a site the registry does not list (its name is then its domain, which Temporal
     #: must not index: tada/domain/search.py). Inputs from before default to listed.
     listed: bool = True
+    #: The laws that bind the platform for the link's case (tada/domain/laws.py): the notices cite
+    #: them, the first deadline among them is the link's clock. Inputs from before: none.
+    laws: list[LawTerms] = Field(default_factory=list)
+    #: The registry allows a 17 U.S.C. § 512(c)(3) notice when the victim made the image (and where to send it).
+    copyright_route: bool = False
+    copyright_email: str | None = None
 
 
 class EscalationContact(BaseModel):

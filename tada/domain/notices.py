@@ -12,12 +12,13 @@ contact, no image, nothing the victim would have to provide.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
 from markupsafe import Markup, escape
 from pydantic import BaseModel, Field, field_validator
 
+from tada.domain.laws import CitedLaw
 from tada.domain.mail_thread import thread_headers
 from tada.domain.states import NoticeKind
 
@@ -43,10 +44,24 @@ class NoticeContext(BaseModel):
     notifier_email: str
     notifier_address: str | None = None  # optional postal or contact line
     language: str = "en"  # "en" | "zh-Hant"; anything else renders in English
-    jurisdiction: str | None = None  # "HK" cites the Crimes Ordinance (Cap. 200) s.159AAE
+    notifier_title: str = ""  # the signatory's title: "Authorised representative"
+    jurisdiction: str | None = None  # the case's; the laws it brings are in ``laws``
     follow_up_number: int = 0
     first_notice_at: datetime | None = None  # follow-ups and escalations cite it
     previous_removal_at: datetime | None = None  # reposts cite it
+    #: The laws that bind the platform for this case, cited (tada/domain/laws.py); none: none cited.
+    laws: list[CitedLaw] = Field(default_factory=list)
+    #: The one of them whose deadline the platform must meet (the request asks for it).
+    clock: CitedLaw | None = None
+    #: A follow-up after a missed deadline: the law, and when the request it was not acted on went out.
+    missed: CitedLaw | None = None
+    missed_request_at: datetime | None = None
+    #: Every earlier notice to this recipient about these links, oldest first: repeated requests cite them.
+    earlier_notices: list[datetime] = Field(default_factory=list)
+    #: "copyright": a 17 U.S.C. § 512(c)(3) notice for an image the victim made (never by default).
+    route: str | None = None
+    authorised_on: date | None = None  # the day the victim authorised the organisation (never who)
+    regulator: str | None = None  # a regulator complaint: to whom
 
     _language = field_validator("language", mode="before")(normalise_language)
 
@@ -55,10 +70,6 @@ class NoticeContext(BaseModel):
     def _jurisdiction(cls, value: str | None) -> str | None:
         return value.strip().upper() or None if isinstance(value, str) else value
 
-    @property
-    def hong_kong(self) -> bool:
-        return self.jurisdiction == "HK"
-
 
 class RenderedNotice(BaseModel):
     subject: str  # one line, never CR/LF
@@ -66,12 +77,28 @@ class RenderedNotice(BaseModel):
     html: str
 
 
-@pass_context
-def _day(context, value: datetime) -> str:
-    day = value.astimezone(UTC) if value.tzinfo else value
-    if context["language"] == "zh-Hant":
+def _day_in(language: str, value: date) -> str:
+    day = value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo else value
+    if language == "zh-Hant":
         return f"{day.year}年{day.month}月{day.day}日"
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+@pass_context
+def _day(context, value: date) -> str:
+    return _day_in(context["language"], value)
+
+
+@pass_context
+def _days(context, values: list[datetime]) -> str:
+    """Each day once, in order: "1 March 2026, 4 March 2026 and 7 March 2026" (、 and 及 in Chinese)."""
+    language = context["language"]
+    days = list(dict.fromkeys(_day_in(language, value) for value in values))
+    if len(days) < 2:
+        return "".join(days)
+    if language == "zh-Hant":
+        return "、".join(days[:-1]) + "及" + days[-1]
+    return ", ".join(days[:-1]) + " and " + days[-1]
 
 
 def _paragraphs(value: str, line_breaks: bool = False) -> Markup:
@@ -90,7 +117,7 @@ def _environment(autoescape: bool) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(day=_day, paragraphs=_paragraphs, lines=lambda value: _paragraphs(value, True))
+    env.filters.update(day=_day, days=_days, paragraphs=_paragraphs, lines=lambda value: _paragraphs(value, True))
     return env
 
 
@@ -105,7 +132,7 @@ def _one_line(value: str) -> str:
 def render_notice(context: NoticeContext) -> RenderedNotice:
     """Subject, plain text and HTML alternative of one notice."""
     name = f"{context.language}/{context.kind.value}.j2"
-    variables = context.model_dump() | {"hong_kong": context.hong_kong}
+    variables = dict(context)  # the models as they are: a template reads law.citation
     text_template = _text_env.get_template(name)
     subject = "".join(text_template.blocks["subject"](text_template.new_context(variables)))
     text = text_template.render(variables, layout="_layout.txt.j2")

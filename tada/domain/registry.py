@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from tada.domain import registry_values as read
 from tada.domain.hosts import ip_literal, registrable_domain
+from tada.domain.laws import Element, Law, laws_for
 from tada.domain.models import PlatformPolicy, Timings
 from tada.domain.states import Category, Channel, Escalation
 from tada.domain.urls import host_of
@@ -36,7 +37,28 @@ PLATFORM_FIELDS: dict[str, read.Reader] = {
     "escalation_email": read.email,
     "removed_markers": read.text_list,
     "language": read.language,
+    "laws": read.identifiers,
+    "copyright_route": read.flag,
+    "copyright_email": read.email,
 }
+LAW_FIELDS: dict[str, read.Reader] = {
+    "id": read.identifier,
+    "name": read.text,
+    "citation": read.text,
+    "citation_zh": read.text,
+    "notice_text": read.text,
+    "notice_text_zh": read.text,
+    "response_deadline": read.duration,
+    "deadline_grace": read.duration,
+    "elements": read.choices(Element),
+    "jurisdictions": read.places,
+    "every_platform": read.flag,
+    "regulator": read.text,
+    "regulator_url": read.web_address,
+    "regulator_instructions": read.text,
+    "source": read.web_address,
+}
+LAW_REQUIRED = ("id", "name", "citation", "source")
 TIMING_FIELDS: dict[str, read.Reader] = {
     "follow_up_after": read.duration,
     "follow_ups": read.count,
@@ -46,6 +68,7 @@ TIMING_FIELDS: dict[str, read.Reader] = {
     "unresolved_recheck": read.duration,
     "batch_window": read.duration,
     "confirm_gone_after": read.duration,
+    "deadline_grace": read.duration,
 }
 REQUIRED_FIELDS = ("name", "domains", "channel")
 #: The field each channel cannot work without.
@@ -63,6 +86,7 @@ class RegistryError(Misconfigured, ValueError):
 class RegisteredPlatform(BaseModel):
     domains: list[str]
     policy: PlatformPolicy
+    laws: list[str] = []  # the ids of the laws its entry lists
 
     @property
     def name(self) -> str:
@@ -70,10 +94,13 @@ class RegisteredPlatform(BaseModel):
 
 
 class Registry:
-    def __init__(self, platforms: list[RegisteredPlatform], defaults: Timings, source: str = "") -> None:
+    def __init__(
+        self, platforms: list[RegisteredPlatform], defaults: Timings, source: str = "", laws: list[Law] | None = None
+    ) -> None:
         self.platforms = platforms
         self.defaults = defaults
         self.source = source
+        self.laws = {law.id: law for law in laws or []}
         self._by_domain = {domain: p for p in platforms for domain in p.domains}
 
     def match(self, host: str) -> RegisteredPlatform | None:
@@ -94,11 +121,18 @@ class Registry:
         names = (domain.removeprefix("*.") for platform in self.platforms for domain in platform.domains)
         return list(dict.fromkeys(name for name in names if ip_literal(name) is None))
 
-    def policy_for(self, url: str) -> PlatformPolicy:
-        """How to take this URL down: its platform's policy, or abuse@ its registrable domain."""
+    def policy_for(self, url: str, jurisdiction: str | None = None) -> PlatformPolicy:
+        """How to take this URL down for a case of ``jurisdiction``: its platform's policy, or
+        abuse@ its registrable domain; with the laws that bind it for that case."""
         host = host_of(url)
         found = self.match(host)
-        return found.policy.model_copy(deep=True) if found else self.fallback_policy(host)
+        policy = found.policy.model_copy(deep=True) if found else self.fallback_policy(host)
+        policy.laws = [law.terms() for law in laws_for(found.laws if found else (), self.laws, jurisdiction)]
+        return policy
+
+    def laws_of(self, ids: Collection[str]) -> list[Law]:
+        """The registry's laws of these ids, in the registry's order (an id it no longer defines is left out)."""
+        return [law for law in self.laws.values() if law.id in ids]
 
     def fallback_policy(self, host: str) -> PlatformPolicy:
         domain = registrable_domain(host)
@@ -140,7 +174,7 @@ def parse_registry(text: str, source: str) -> Registry:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise RegistryError(f"{source}: not valid TOML: {error}") from None
-    _check_keys(data, {"defaults", "platform"}, source, "key")
+    _check_keys(data, {"defaults", "platform", "law"}, source, "key")
     defaults_table = data.get("defaults", {})
     if not isinstance(defaults_table, dict):
         raise RegistryError(f"{source}: [defaults] must be a table")
@@ -149,9 +183,32 @@ def parse_registry(text: str, source: str) -> Registry:
     entries = data.get("platform", [])
     if not isinstance(entries, list):
         raise RegistryError(f"{source}: write each platform as a [[platform]] table (double brackets)")
+    law_entries = data.get("law", [])
+    if not isinstance(law_entries, list):
+        raise RegistryError(f"{source}: write each law as a [[law]] table (double brackets)")
+    laws = [_law(entry, index, defaults, source) for index, entry in enumerate(law_entries, 1)]
+    _check_unique_laws(laws, source)
     platforms = [_platform(entry, index, defaults, source) for index, entry in enumerate(entries, 1)]
     _check_unique(platforms, source)
-    return Registry(platforms, defaults, source)
+    _check_laws_listed(platforms, {law.id for law in laws}, source)
+    return Registry(platforms, defaults, source, laws)
+
+
+def _law(entry: Any, index: int, defaults: Timings, source: str) -> Law:
+    where = f"{source}: [[law]] #{index}"
+    if not isinstance(entry, dict):
+        raise RegistryError(f"{where}: must be a table")
+    if isinstance(entry.get("id"), str) and entry["id"].strip():
+        where += f' "{entry["id"].strip()}"'
+    _check_keys(entry, LAW_FIELDS.keys(), where, "field")
+    values = {f: _value(where, f, reader, entry[f]) for f, reader in LAW_FIELDS.items() if f in entry}
+    for field in LAW_REQUIRED:
+        if field not in values:
+            raise RegistryError(f'{where}: field "{field}" is missing')
+    values.setdefault("deadline_grace", defaults.deadline_grace)
+    if "regulator_url" in values and "regulator" not in values:
+        raise RegistryError(f'{where}: field "regulator" is required when "regulator_url" is given')
+    return Law(**values)
 
 
 def _platform(entry: Any, index: int, defaults: Timings, source: str) -> RegisteredPlatform:
@@ -169,8 +226,11 @@ def _platform(entry: Any, index: int, defaults: Timings, source: str) -> Registe
     if needed not in values:
         raise RegistryError(f'{where}: field "{needed}" is required when channel is "{values["channel"]}"')
     domains = values.pop("domains")
+    laws = values.pop("laws", [])
+    if "copyright_email" in values:
+        values["copyright_route"] = values.get("copyright_route", True)
     timings = _timings(entry, defaults, where)
-    return RegisteredPlatform(domains=domains, policy=PlatformPolicy(**values, timings=timings))
+    return RegisteredPlatform(domains=domains, laws=laws, policy=PlatformPolicy(**values, timings=timings))
 
 
 def _timings(table: Mapping[str, Any], base: Timings, where: str) -> Timings:
@@ -192,6 +252,27 @@ def _check_keys(table: Mapping[str, Any], allowed: Collection[str], where: str, 
             close = get_close_matches(key, sorted(allowed), n=1)
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             raise RegistryError(f'{where}: unknown {noun} "{key}"{hint}')
+
+
+def _check_unique_laws(laws: list[Law], source: str) -> None:
+    seen: dict[str, int] = {}
+    for index, law in enumerate(laws, 1):
+        if law.id in seen:
+            raise RegistryError(
+                f'{source}: [[law]] #{index}: field "id": "{law.id}" is already used by [[law]] #{seen[law.id]}'
+            )
+        seen[law.id] = index
+
+
+def _check_laws_listed(platforms: list[RegisteredPlatform], defined: set[str], source: str) -> None:
+    for index, platform in enumerate(platforms, 1):
+        for law in platform.laws:
+            if law not in defined:
+                close = get_close_matches(law, sorted(defined), n=1)
+                hint = f' (did you mean "{close[0]}"?)' if close else " (define it in a [[law]] table)"
+                raise RegistryError(
+                    f'{source}: [[platform]] #{index} "{platform.name}": field "laws": no law "{law}"{hint}'
+                )
 
 
 def _check_unique(platforms: list[RegisteredPlatform], source: str) -> None:

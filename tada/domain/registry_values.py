@@ -133,6 +133,43 @@ def form_fields(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {_shown(value)}")
+    return value
+
+
+def identifier(value: Any) -> str:
+    """A law's id: lower-case letters, digits and underscores, starting with a letter."""
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", value):
+        raise ValueError(f"{_shown(value)} is not an id like take_it_down_act (a-z, 0-9, _)")
+    return value
+
+
+def identifiers(value: Any) -> list[str]:
+    return [identifier(item) for item in _list(value, "ids")]
+
+
+def places(value: Any) -> list[str]:
+    """Jurisdictions as cases write them (``tada case open --jurisdiction``): a country code, or one
+    with a subdivision (HK, AU, US-CA), upper-cased."""
+    found = []
+    for item in _list(value, "places"):
+        if not isinstance(item, str) or not re.fullmatch(r"[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?", item.strip()):
+            raise ValueError(f"{_shown(item)} is not a place like HK, AU or US-CA")
+        found.append(item.strip().upper())
+    return found
+
+
+def choices(enum: type[StrEnum]) -> Reader:
+    one = choice(enum)
+
+    def read(value: Any) -> list[StrEnum]:
+        return [one(item) for item in _list(value, "values")]
+
+    return read
+
+
 def _list(value: Any, what: str) -> list[Any]:
     if not isinstance(value, list):
         raise ValueError(f"must be a list of {what}, like [...], not {_shown(value)}")

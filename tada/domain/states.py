@@ -57,6 +57,7 @@ class NoticeKind(StrEnum):
     ESCALATION_HOST = "escalation_host"
     ESCALATION_ADMIN = "escalation_admin"
     REPOST = "repost"
+    REGULATOR = "regulator"  # a complaint to the regulator a law names, after the platform missed its deadline
 
 
 class Verdict(StrEnum):

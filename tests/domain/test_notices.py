@@ -11,6 +11,7 @@ from jinja2 import meta
 from markupsafe import escape
 from pydantic import ValidationError
 
+from tada.domain.laws import CitedLaw
 from tada.domain.notices import NoticeContext, _text_env, render_notice, thread_headers
 from tada.domain.states import NoticeKind
 
@@ -62,6 +63,14 @@ HONG_KONG = {
     "en": ["section 159AAE of the Crimes Ordinance (Cap. 200)"],
     "zh-Hant": ["《刑事罪行條例》（第200章）第159AAE條"],
 }
+#: Laws as the registry would give them (the shipped registry's own are tested in test_laws.py).
+HK_LAW = CitedLaw(
+    id="hk", name="Crimes Ordinance s.159AAE", citation="Cap. 200 s.159AAE",
+    text="Under section 159AAE of the Crimes Ordinance (Cap. 200) of Hong Kong, publishing is an offence. "
+    "根據香港《刑事罪行條例》（第200章）第159AAE條，屬刑事罪行。",
+)  # fmt: skip
+TIDA = CitedLaw(id="tida", name="TAKE IT DOWN Act", citation="47 U.S.C. § 223a (TAKE IT DOWN Act)", deadline_hours=48)
+LAWS = {"HK": [HK_LAW], None: [], "US": [TIDA]}
 BY_KIND = {
     "en": {
         NoticeKind.INITIAL: ["notice of illegal content under your notice-and-action process"],
@@ -69,6 +78,7 @@ BY_KIND = {
         NoticeKind.ESCALATION_HOST: ["hosted on your network", "on 3 March 2025", "acceptable use policy"],
         NoticeKind.ESCALATION_ADMIN: ["To the administrator of this channel", "please delete it"],
         NoticeKind.REPOST: ["removed after an earlier notice", "1 April 2025", "posted again"],
+        NoticeKind.REGULATOR: ["We complain that site.test still shows", "Please take this up with site.test"],
     },
     "zh-Hant": {
         NoticeKind.INITIAL: ["提交本違法內容通知"],
@@ -76,6 +86,7 @@ BY_KIND = {
         NoticeKind.ESCALATION_HOST: ["由貴公司的網絡託管", "已於2025年3月3日", "可接受使用政策"],
         NoticeKind.ESCALATION_ADMIN: ["致此頻道或群組的管理員", "懇請閣下刪除有關內容"],
         NoticeKind.REPOST: ["於2025年4月1日被移除", "現再次被發布"],
+        NoticeKind.REGULATOR: ["該平台至今仍未移除，特此投訴", "要求 site.test 移除上述每個網址的內容"],
     },
 }
 SUBJECT_BY_KIND = {
@@ -85,6 +96,7 @@ SUBJECT_BY_KIND = {
         NoticeKind.ESCALATION_HOST: "Abuse report",
         NoticeKind.ESCALATION_ADMIN: "channel or group",
         NoticeKind.REPOST: "Repost",
+        NoticeKind.REGULATOR: "Complaint",
     },
     "zh-Hant": {
         NoticeKind.INITIAL: "移除要求",
@@ -92,6 +104,7 @@ SUBJECT_BY_KIND = {
         NoticeKind.ESCALATION_HOST: "濫用舉報",
         NoticeKind.ESCALATION_ADMIN: "頻道或群組",
         NoticeKind.REPOST: "再次發布",
+        NoticeKind.REGULATOR: "投訴",
     },
 }
 
@@ -133,11 +146,12 @@ def _context(**changes) -> NoticeContext:
     return NoticeContext(**(values | changes))
 
 
-@pytest.mark.parametrize("jurisdiction", ["HK", None, "GB"])
+@pytest.mark.parametrize("jurisdiction", ["HK", None, "US"])
 @pytest.mark.parametrize("language", ["en", "zh-Hant"])
 @pytest.mark.parametrize("kind", list(NoticeKind))
 def test_every_notice_carries_every_required_element(kind, language, jurisdiction):
-    notice = render_notice(_context(kind=kind, language=language, jurisdiction=jurisdiction))
+    laws = LAWS[jurisdiction]
+    notice = render_notice(_context(kind=kind, language=language, jurisdiction=jurisdiction, laws=laws))
     text, seen = _flat(notice.text), _seen(notice.html)
     wanted = [phrase for phrases in REQUIRED[language].values() for phrase in phrases] + BY_KIND[language][kind]
     for phrase in wanted:
@@ -148,10 +162,11 @@ def test_every_notice_carries_every_required_element(kind, language, jurisdictio
         assert f'<code style="word-break:break-all">{escape(url)}</code>' in notice.html
         assert url in seen
     assert "<x>" not in notice.html
-    hk = HONG_KONG[language][0]
-    cited = jurisdiction == "HK"
-    assert (hk in text, hk in seen) == (cited, cited)
+    cited = jurisdiction == "HK"  # a law's own paragraph, as the registry words it, and only the laws given
+    assert (HK_LAW.text in text, HK_LAW.text in seen) == (cited, cited)
     assert ("159AAE" in notice.text + notice.html + notice.subject) == cited
+    assert ("TAKE IT DOWN" in notice.text + notice.html) == (jurisdiction == "US")
+    assert "Digital Services Act" not in notice.text and "數碼服務法" not in notice.text
     assert SUBJECT_BY_KIND[language][kind] in notice.subject and REFERENCE in notice.subject
     assert "\r" not in notice.subject and "\n" not in notice.subject
     assert f'<html lang="{language}">' in notice.html
@@ -164,18 +179,22 @@ def test_the_context_has_no_field_for_the_victim():
     assert set(NoticeContext.model_fields) == {
         "kind", "platform", "urls", "case_reference", "notifier_name", "notifier_email", "notifier_address",
         "language", "jurisdiction", "follow_up_number", "first_notice_at", "previous_removal_at",
-    }  # fmt: skip
+        "notifier_title", "laws", "clock", "missed", "missed_request_at", "earlier_notices", "route",
+        "authorised_on", "regulator",
+    }  # fmt: skip  # authorised_on: the day of the authorisation, never who gave it
 
 
 def test_templates_use_only_the_context_and_kinds_hold_only_what_differs():
-    allowed = set(NoticeContext.model_fields) | {"hong_kong", "layout"}
+    allowed = set(NoticeContext.model_fields) | {"layout"}
     names = _text_env.list_templates(extensions=["j2"])
     assert {f"{lang}/{kind.value}.j2" for lang in ("en", "zh-Hant") for kind in NoticeKind} <= set(names)
     for name in names:
         source = _text_env.loader.get_source(_text_env, name)[0]
         assert meta.find_undeclared_variables(_text_env.parse(source)) <= allowed, name
         if not name.rpartition("/")[2].startswith("_"):
-            assert set(_text_env.get_template(name).blocks) <= {"subject", "opening", "request"}, name
+            assert set(_text_env.get_template(name).blocks) <= {"subject", "opening", "request_heading", "request"}, (
+                name
+            )
 
 
 def test_data_is_never_template_source_and_html_escapes_it():
@@ -215,7 +234,7 @@ def test_the_language_falls_back_to_english(given, language):
 
 
 def test_jurisdiction_is_normalised_and_a_notice_needs_a_url():
-    assert _context(jurisdiction=" hk ").hong_kong
+    assert _context(jurisdiction=" hk ").jurisdiction == "HK"
     assert _context(jurisdiction="").jurisdiction is None
     with pytest.raises(ValidationError):
         _context(urls=[])

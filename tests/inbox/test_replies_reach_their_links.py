@@ -271,6 +271,10 @@ async def test_each_way_a_reply_finds_its_notice(
         assert (await h.status(link)).state == S.AWAITING_RESPONSE
 
 
+async def _async(value):
+    return value
+
+
 async def _heard(pool, link_id: str, count: int) -> list | None:
     rows = await pool.fetch(
         "SELECT detail FROM link_events WHERE link_id = $1 AND kind = 'reply' ORDER BY event_id", link_id
@@ -290,7 +294,10 @@ async def test_a_bounced_escalation_goes_to_the_next_contact(
         first = "abuse@first-host.test"
         await link.signal(LinkWorkflow.escalate, EscalationContact(email=first, kind=Escalation.HOST))
         await h.wait(link, lambda s: s.state == S.ESCALATED and s.next_action == "re-check after escalation", 90)
-        [escalation] = [m for m in mailbox.messages if m["To"] == first]
+        # the schedule says "re-check" as the escalation is handed to the relay: wait for it to arrive
+        [escalation] = await eventually(
+            lambda: _async([m for m in mailbox.messages if m["To"] == first] or None), "the escalation sent", 30
+        )
         await postbox.append(delivery_report(escalation, first))
         router = ReplyRouter(db_pool, suite_crypto(), time_env.client, reply_to=REPLY_TO)
         inbox = InboxReader(db_pool, postgres_url, imap_server.config(mailbox=postbox.mailbox), router)
