@@ -2,7 +2,9 @@
 no link, no external resource; the same page is the PDF's source (tada/reporting/dossier_pdf.py).
 
 Rendered through a Jinja2 template with autoescape on, so every address, name and reason from
-the database is text. The addresses are printed as text, never as links.
+the database is text; and each value printed loses its escape sequences and shows its control and
+direction characters as U+FFFD (tada/domain/terminal_text.py), so a name from RDAP cannot reorder
+what a reader sees. The addresses are printed as text, never as links.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 
 from tada.app.dossier import Dossier, NoticeSent
+from tada.domain.terminal_text import terminal_text
 from tada.reporting.text import category_label
 
 NOTICE_KINDS = {
@@ -55,6 +58,11 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def _shown(value: Any) -> Any:
+    """Every value the page prints: outside text without what would hide or reorder it."""
+    return terminal_text(value) if isinstance(value, str) else value
+
+
 def _words(table: dict[str, str]) -> Any:
     return lambda value: table.get(value or "", (value or "").replace("_", " "))
 
@@ -77,6 +85,7 @@ _ENV = Environment(
     autoescape=select_autoescape(["html", "j2"], default=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=_shown,
 )
 _ENV.filters.update(
     when=when,

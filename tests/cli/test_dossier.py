@@ -275,12 +275,14 @@ async def test_refusals(env, record, db_pool, tmp_path):
 
 async def test_the_page_names_laws_as_the_registry_cites_them_and_escapes_what_it_prints():
     """In process, on a dossier built by hand: a law the registry defines by its citation, one it
-    does not by its id; an address with markup in it is text; a clock past due is overdue."""
+    does not by its id; an address with markup in it is text, a direction override is U+FFFD; a
+    clock past due is overdue."""
     clock = Clock(cycle=1, law="take_it_down_act", deadline="48h",
                   steps=[ClockStep(at=T0, step="started", due_at=T0 + 48 * HOUR)])  # fmt: skip
     link = DossierLink(
-        link_id="TD-X-1", url='https://pix.example/a?b=<img src="x">&c', host="pix.example", platform="Pix & Co",
-        category="image_host", state="AWAITING_RESPONSE", cycle=1, added_at=T0, clocks=[clock],
+        link_id="TD-X-1", url='https://pix.example/a?b=<img src="x">&c', host="pix.example",
+        platform="Pix & Co\u202egpj", category="image_host", state="AWAITING_RESPONSE", cycle=1, added_at=T0,
+        clocks=[clock],
         notices=[NoticeSent(at=T0, cycle=1, kind="initial", channel="email", recipient="abuse@pix.example",
                             laws=["take_it_down_act", "some_new_law"])],
     )  # fmt: skip
@@ -291,7 +293,8 @@ async def test_the_page_names_laws_as_the_registry_cites_them_and_escapes_what_i
     )  # fmt: skip
     page = render_dossier_html(dossier)
     assert "<img" not in page and "<b>" not in page and "<Helpline>" not in page
-    assert "https://pix.example/a?b=&lt;img src=&#34;x&#34;&gt;&amp;c" in page and "Pix &amp; Co" in page
+    assert "https://pix.example/a?b=&lt;img src=&#34;x&#34;&gt;&amp;c" in page
+    assert "Pix &amp; Co\ufffdgpj" in page and "\u202e" not in page  # a direction override shown, not obeyed
     assert "47 U.S.C. § 223a (TAKE IT DOWN Act) [take_it_down_act]" in page and "some_new_law" in page
     assert "overdue: past its due time and not removed" in page
     assert "none recorded" in page  # no authorisation, no jurisdiction
