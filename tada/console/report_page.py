@@ -5,18 +5,16 @@ report shows it, with its CSV and JSON downloads and its charts.
   inclusive; by default the last 30 days, today included), in the reader's language;
 - ``/console/report.csv`` and ``/console/report.json`` (same ``from`` and ``to``): the files
   ``tada report --format csv|json`` writes, as downloads;
-- ``/console/report/charts/NAME.png`` (``location``, ``removal-rate``, ``steps``): the HTML
-  report's charts as images, since the console's CSP allows no ``data:`` image.
 
-Every figure comes from ``tada.reporting.queries.build_report`` and every file from the
-reporting module's renderers: no second implementation. Reading the report is
-``Action.READ``, audited with the person's name, as ``tada report`` is.
+The report is built once per view: the page's charts are drawn inline (SVG, in the reader's
+language) from the one report its tables show (tada/console/report_charts.py). Every figure
+comes from ``tada.reporting.queries.build_report`` and every file from the reporting module's
+renderers: no second implementation. Reading the report is ``Action.READ``, audited with the
+person's name, as ``tada report`` is.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from datetime import UTC, date, datetime, timedelta
 
 from fastapi import APIRouter, Request
@@ -27,21 +25,19 @@ from tada.app.audit import record_audit
 from tada.app.console_sessions import ConsoleSession
 from tada.console.i18n import N_, gettext_for
 from tada.console.people import NotAllowed, may, signed_in
+from tada.console.report_charts import category_name, report_charts, step_name
 from tada.console.templating import page
 from tada.domain.access import Action
-from tada.reporting.charts import CHARTS
 from tada.reporting.model import Report
 from tada.reporting.queries import build_report
 from tada.reporting.render_csv import render_csv
 from tada.reporting.render_json import render_json
-from tada.reporting.text import category_label, duration, pct
+from tada.reporting.text import duration, pct
 
 router = APIRouter()
 
 #: The period shown when none is chosen: the last 30 days, today included.
 DEFAULT_DAYS = 30
-#: matplotlib's pyplot is not thread-safe: one chart drawn at a time, off the event loop.
-_DRAWING = threading.Lock()
 #: What a bad period is told (translated when shown).
 BAD_DAY = N_("A day is written like 2024-03-31.")
 BACKWARDS = N_("The period starts after it ends.")
@@ -65,17 +61,15 @@ def period_of(start: str | None, end: str | None, today: date | None = None) -> 
     return first, last
 
 
-async def _report(request: Request, first: date, last: date, *, audit: bool = True) -> tuple[ConsoleSession, Report]:
-    """The report of the period, for a person whose role may read it (audited, but for the
-    charts of a page already audited)."""
+async def _report(request: Request, first: date, last: date) -> tuple[ConsoleSession, Report]:
+    """The report of the period, for a person whose role may read it (audited)."""
     person = await signed_in(request)
     tada = context(request)
     allowed = may(person, Action.READ)
-    if audit or not allowed:
-        await record_audit(
-            tada.pool, actor_role=person.role, action=Action.READ.value, target=None, allowed=allowed,
-            reason=f"console report {first} to {last}", actor_name=person.name,
-        )  # fmt: skip
+    await record_audit(
+        tada.pool, actor_role=person.role, action=Action.READ.value, target=None, allowed=allowed,
+        reason=f"console report {first} to {last}", actor_name=person.name,
+    )  # fmt: skip
     if not allowed:
         raise NotAllowed(Action.READ)
     return person, await build_report(tada.pool, start=first, end=last)
@@ -96,11 +90,12 @@ async def report_page(request: Request) -> Response:
     except BadPeriod as bad:
         problem, status = _(bad.why), 400
         first, last = period_of(None, None)
-    person, report = await _report(request, first, last)
+    report = (await _report(request, first, last))[1]
     return page(
         person.language, "report.html.j2", zone=tada.settings.timezone, status_code=status, person=person,
         here="report", report=report, first=first, last=last, query=_query(first, last), problem=problem,
-        pct=pct, duration=duration, category=category_label,
+        pct=pct, duration=duration, charts=report_charts(report, _),
+        category=lambda name: category_name(name, _), step=lambda step: step_name(step, _),
     )  # fmt: skip
 
 
@@ -137,20 +132,3 @@ async def report_json(request: Request) -> Response:
         return period
     _, report = await _report(request, *period)
     return _download(render_json(report), "application/json", *period, "json")
-
-
-@router.get("/report/charts/{name}.png")
-async def report_chart(request: Request, name: str) -> Response:
-    if name not in CHARTS:
-        await signed_in(request)
-        return Response("no such chart", status_code=404, media_type="text/plain")
-    period = await _period_or_400(request)
-    if isinstance(period, Response):
-        return period
-    _, report = await _report(request, *period, audit=False)
-
-    def draw() -> bytes:
-        with _DRAWING:
-            return CHARTS[name](report)
-
-    return Response(await asyncio.to_thread(draw), media_type="image/png")

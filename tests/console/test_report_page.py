@@ -1,6 +1,7 @@
 """The console's report page over HTTP against the real stack: the service report of a period
-(tada/reporting's query and model), its CSV and JSON downloads and its charts as images, the
-period's default and a bad one, and every page under the console's CSP (no ``data:`` image)."""
+(tada/reporting's query and model), its CSV and JSON downloads and its charts drawn inline from
+the one report built per view, in the reader's language, the period's default and a bad one, and
+every page under the console's CSP (no ``data:`` image, no inline style)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tada.app.intake import open_case, start_link_row
+from tada.console import report_page
+from tada.console.report_charts import CATEGORY_NAMES
 from tada.reporting.queries import build_report
+from tada.reporting.text import CATEGORY_LABELS
 from tests.console.conftest import csrf_of
 from tests.support.crypto import suite_crypto
 
@@ -48,7 +52,9 @@ async def test_the_report_of_the_last_30_days_by_default(console):
     assert "Image hosts" in text and "Removal rate per platform" in text
     query = f"from={first.isoformat()}&amp;to={today.isoformat()}"
     for chart in ("location", "removal-rate", "steps"):
-        assert f'src="/console/report/charts/{chart}.png?{query}"' in text
+        assert f'<svg class="chart" id="chart-{chart}" role="img"' in text
+    assert "Share of reported links (%)" in text and "Links removed (%)" in text
+    assert "<img" not in text
     assert f'href="/console/report.csv?{query}"' in text and f'href="/console/report.json?{query}"' in text
     assert "data:" not in text and "style=" not in text and "<style" not in text
     assert "img-src 'self'" in answer.headers["content-security-policy"]
@@ -87,12 +93,7 @@ async def test_a_chosen_period_and_its_downloads(console):
     assert data["period"]["start"] == today.isoformat() and data["period"]["end"] == today.isoformat()
     assert data["links"] == expected.links and data["cases"] == expected.cases
 
-    chart = await http.get("/console/report/charts/steps.png", params=period)
-    assert chart.status_code == 200 and chart.headers["content-type"] == "image/png"
-    assert chart.content.startswith(b"\x89PNG\r\n\x1a\n")
-    assert (await http.get("/console/report/charts/nope.png", params=period)).status_code == 404
-
-    for headers in (as_csv.headers, as_json.headers, chart.headers):
+    for headers in (as_csv.headers, as_json.headers):
         assert headers["cache-control"] == "no-store" and headers["x-frame-options"] == "DENY"
 
 
@@ -109,7 +110,7 @@ async def test_a_bad_period_is_told_and_the_default_shown(console):
 
 async def test_the_report_needs_a_session(console):
     http = console.browser()
-    for path in ("/console/report", "/console/report.csv", "/console/report.json", "/console/report/charts/steps.png"):
+    for path in ("/console/report", "/console/report.csv", "/console/report.json"):
         answer = await http.get(path)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login"), path
 
@@ -121,3 +122,32 @@ async def test_the_pages_render_in_traditional_chinese(console):
     assert chosen.status_code == 303
     answer = await http.get("/console/report")
     assert answer.status_code == 200 and '<html lang="zh-Hant">' in answer.text
+    charts = answer.text[answer.text.index('<svg class="chart"') : answer.text.rindex("</svg>")]
+    assert "圖片寄存網站" in charts and "社交媒體" in charts  # the categories, in the bars' labels
+    assert "佔已舉報連結的比例（%）" in charts and "移除次數" in charts  # the axes
+    assert "Image hosts" not in answer.text and "Share of reported links" not in answer.text
+    assert "下載：" in answer.text
+
+
+async def test_one_view_of_the_report_builds_it_once(console, monkeypatch):
+    """The page and everything it loads from tada (its charts were images, each building the
+    report again: four builds a view)."""
+    await _links(console, 2)
+    http, _ = await console.signed_in("caseworker")
+    builds = []
+
+    async def counting(*args, **kwargs):
+        builds.append(kwargs)
+        return await build_report(*args, **kwargs)
+
+    monkeypatch.setattr(report_page, "build_report", counting)
+    answer = await http.get("/console/report")
+    assert answer.status_code == 200
+    loaded = re.findall(r'src="(/console/[^"]+)"', answer.text)  # what the browser loads with the page
+    for path in loaded:
+        assert (await http.get(path.replace("&amp;", "&"))).status_code == 200, path
+    assert len(builds) == 1
+
+
+async def test_the_charts_name_the_categories_as_the_report_does():
+    assert CATEGORY_NAMES == CATEGORY_LABELS
