@@ -196,6 +196,7 @@ def _checks_of_the_record(text: str, facts: dict) -> None:
         facts["case"], facts["reference"], facts["removed_url"], facts["missed_url"], ORGANISATION,
         # notices: dates, recipients, laws, route, channel
         "2026-05-2009:00:00UTC", "abuse@tube.example", "take_it_down_act", "dsa", "reports@chatgram.example",
+        "47 U.S.C. § 223a", "(Digital Services Act)",  # as the shipped registry cites them
         "copyright", "512(c)(3)", "webform", "FederalTradeCommission", "abuse@venom.example",
         # answers; a delivery that failed
         "acknowledged", "anemailreply", "askedformoreinformation", "recordedbyacaseworker", "550",
