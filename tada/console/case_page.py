@@ -19,8 +19,10 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from tada.api.context import context
 from tada.app.bulk_links import BULK_ACTIONS, MAX_BULK, bulk_request, signal_links
@@ -46,6 +48,8 @@ router = APIRouter()
 SETTLE_SECONDS = 2.0
 #: How often an unfinished import's page reloads itself.
 RELOAD_SECONDS = 2
+#: A form field's most for a person who may not import (Starlette's default; their body is capped lower).
+FIELD_BYTES = 1024 * 1024
 #: What a link id can look like (a case id and a keyed hash): anything else is audited as the case.
 #: The notices a redirect asks for (``?done=``), as the page words them.
 DONE = {
@@ -192,19 +196,32 @@ async def bulk_done(request: Request, case_id: str, key: str) -> Response:
 
 
 @router.post("/cases/{case_id}/import")
-async def import_links(
-    request: Request,
-    case_id: str,
-    urls: str = Form(""),
-    file: Annotated[UploadFile | None, File()] = None,
-    csrf: str = Form(""),
-) -> Response:
+async def import_links(request: Request, case_id: str) -> Response:
+    """The form is read here, not by FastAPI: its paste field (``urls``) may be as big as its file,
+    up to TADA_CONSOLE_MAX_IMPORT_BYTES (Starlette's default takes 1 MiB a field, a bare 400 past
+    it); the body as a whole was capped before (tada/console/uploads.py)."""
     person = await signed_in(request)
-    check_csrf(person, csrf)
-    await allowed_to(request, person, Action.LINKS_IMPORT, case_id)
     tada = context(request)
     _ = gettext_for(person.language)
-    uploaded = await file.read() if file is not None else b""
+    limit = tada.settings.console_max_import_bytes
+    try:
+        form = await request.form(max_part_size=limit if may(person, Action.LINKS_IMPORT) else FIELD_BYTES)
+    except HTTPException as unread:  # a form Starlette cannot read (a field past the limit, too many fields)
+        if unread.status_code != 400:
+            raise
+        message = _(
+            'The form could not be read. Paste the links in "Paste links, one a line" or choose one file; each '
+            "may hold at most %(kib)s KiB."
+        ) % {"kib": limit // 1024}
+        return _problem(request, person, 422, N_("Links not added"), message)
+    try:
+        csrf, urls, file = form.get("csrf"), form.get("urls"), form.get("file")
+        check_csrf(person, csrf if isinstance(csrf, str) else "")
+        await allowed_to(request, person, Action.LINKS_IMPORT, case_id)
+        uploaded = await file.read() if isinstance(file, UploadFile) else b""
+    finally:
+        await form.close()
+    urls = urls if isinstance(urls, str) else ""
     if uploaded and urls.strip():
         message = _("Paste links or choose a file, not both.")
         return _problem(request, person, 422, N_("Links not added"), message)
