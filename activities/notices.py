@@ -50,11 +50,13 @@ from tada.app.reply_messages import record_message, reply_tag_key
 from tada.clients.forms import FormFailed, fill_fields, submit_form
 from tada.clients.mailer import Mailer, MailFailed
 from tada.clients.rate_limit import RecipientRateLimit
-from tada.domain.delivery import PERMANENT_FAILURE, DeliveryFailure
+from tada.domain.delivery import INCOMPLETE_NOTICE, PERMANENT_FAILURE, DeliveryFailure
+from tada.domain.laws import COPYRIGHT_ELEMENTS, CaseElements, Law, cite, clock_law, missing_elements, refusal
 from tada.domain.mail_thread import thread_headers
 from tada.domain.models import NoticeBatch, NoticeReceipt, NoticeRequest
 from tada.domain.notices import NoticeContext, render_notice
 from tada.domain.recipients import BadRecipient, check_recipient
+from tada.domain.registry import Registry
 from tada.domain.reply_tags import reply_address, reply_mailbox, tagged_subject
 from tada.domain.states import Channel
 from tada.errors import Misconfigured
@@ -75,6 +77,7 @@ class NotifierIdentity(BaseModel):
 
     notice_from: str
     notifier_name: str
+    notifier_title: str = "Authorised representative"
     allow_private_targets: bool = False
 
     @property
@@ -101,8 +104,11 @@ class NoticeActivities(Notices):
         *,
         delays: DelayedDeliveries | None = None,
         reply_to: str | None = None,
+        registry: Registry | None = None,
     ) -> None:
         self._crypto = crypto  # the case reference is sealed at rest
+        #: The laws' words and elements, by id (a notice request names the laws it cites).
+        self._registry = registry
         #: TADA_REPLY_TO: the organisation's reply address, each email's Reply-To with its token.
         self._reply_to = reply_to
         if reply_to:
@@ -138,6 +144,9 @@ class NoticeActivities(Notices):
             message_id=message_id,
         )
         address = _checked_address(first)  # before anything is recorded or sent
+        case = await self._pool.fetchrow("SELECT authorised_on FROM cases WHERE case_id = $1", first.case_id)
+        laws = self._laws_cited(first)
+        self._check_elements(first, laws, case["authorised_on"] if case else None)  # before anything is recorded
         async with self._pool.acquire() as conn, conn.transaction():
             statuses = [await self._claim(conn, n, message_id) for n in batch.items]
         if "sent" in statuses:  # a batch is marked sent as a whole: this is a retry
@@ -159,6 +168,8 @@ class NoticeActivities(Notices):
             recipient = first.recipient or first.form_url or ""
             await self._rate_limit.wait_turn(recipient)
             earlier = await self._earlier_notices(first.case_id, recipient)
+            cited = cite(laws, first.language)
+            clock = clock_law(laws)
             context = NoticeContext(
                 kind=first.kind,
                 platform=first.platform,
@@ -172,6 +183,14 @@ class NoticeActivities(Notices):
                 previous_removal_at=first.previous_removal_at,
                 jurisdiction=listed[0]["jurisdiction"],
                 first_notice_at=earlier[0]["sent_at"] if earlier else None,
+                notifier_title=self._identity.notifier_title,
+                laws=cited,
+                clock=next((law for law in cited if clock and law.id == clock.id), None),
+                missed=next((law for law in cited if law.id == first.missed_law), None),
+                missed_request_at=first.missed_request_at,
+                earlier_notices=await self._earlier_days([row["link_id"] for row in listed], recipient),
+                route=first.route,
+                authorised_on=case["authorised_on"] if case else None,
             )
             sending: Coroutine[object, object, None]
             if first.channel == Channel.EMAIL:
@@ -277,6 +296,49 @@ class NoticeActivities(Notices):
                 await asyncio.sleep(delay)  # send_batch heartbeats meanwhile
                 waited += delay
                 delay = min(delay * 2, 5.0)
+
+    def _laws_cited(self, request: NoticeRequest) -> list[Law]:
+        if not request.laws:
+            return []
+        if self._registry is None:
+            raise Misconfigured("the notice activity needs the platform registry to cite a law")
+        laws = self._registry.laws_of(request.laws)
+        if len(laws) < len(set(request.laws)):  # the registry changed since the link started
+            log.warning("notice_law_not_in_registry", link_id=request.link_id, laws=len(request.laws) - len(laws))
+        return laws
+
+    def _check_elements(self, request: NoticeRequest, laws: list[Law], authorised_on) -> None:
+        """Refuse, before anything is recorded or sent, a notice citing a law (or taking the
+        copyright route) whose elements the case cannot supply: the reason names each one."""
+        supplied = CaseElements(
+            authorised_on=authorised_on, notifier_name=self._identity.notifier_name,
+            notifier_title=self._identity.notifier_title, notifier_email=self._identity.email,
+        )  # fmt: skip
+        needs = [(law.name, law.elements) for law in laws]
+        if request.route == "copyright":
+            needs.append(("17 U.S.C. § 512(c)(3) (copyright)", list(COPYRIGHT_ELEMENTS)))
+        for what, elements in needs:
+            missing = missing_elements(elements, supplied)
+            if missing:
+                reason = refusal(what, missing)
+                log.warning("notice_incomplete", link_id=request.link_id, missing=[m.value for m in missing])
+                failure = DeliveryFailure(
+                    channel=request.channel, code=INCOMPLETE_NOTICE, where="the case", reason=reason
+                )
+                raise _permanent(failure, reason)
+
+    async def _earlier_days(self, link_ids: list[str], recipient: str) -> list:
+        """When each earlier notice about these links went to this recipient, oldest first."""
+        rows = await self._pool.fetch(
+            """
+            SELECT min(sent_at) AS sent_at FROM notices
+             WHERE link_id = ANY($1::text[]) AND recipient = $2 AND status = 'sent'
+             GROUP BY message_id ORDER BY min(sent_at)
+            """,
+            link_ids,
+            recipient,
+        )
+        return [row["sent_at"] for row in rows]
 
     async def _earlier_notices(self, case_id: str, recipient: str) -> list:
         """This case's notices already sent to this recipient, oldest first: follow-ups thread onto them."""

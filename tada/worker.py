@@ -57,6 +57,7 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
     identity = NotifierIdentity(
         notice_from=settings.notice_from,
         notifier_name=settings.notifier_name,
+        notifier_title=settings.notifier_title,
         allow_private_targets=settings.allow_private_targets,
     )
     egress = egress_policy(settings)
@@ -82,6 +83,7 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
         crypto,
         delays=DelayedDeliveries(pool, settings.delivery_warn_after),
         reply_to=settings.reply_to,  # each notice email's Reply-To, tagged (activities/notices.py)
+        registry=load_registry(settings.platforms),  # the words and elements of the laws notices cite
     )
     hand_over = NoticeHandOverActivities(client, pool, settings.task_queue)
     host_lookup = HostLookupActivities(host_lookup_config(settings), http)

@@ -6,7 +6,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from tada.domain.delivery import PERMANENT_FAILURE, DeliveryFailure
+    from tada.domain.delivery import INCOMPLETE_NOTICE, PERMANENT_FAILURE, DeliveryFailure
+
+__all__ = ["INCOMPLETE_NOTICE", "permanent_failure"]
 
 
 def permanent_failure(error: ActivityError) -> DeliveryFailure | None:

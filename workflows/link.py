@@ -18,9 +18,12 @@ with workflow.unsafe.imports_passed_through():
     from tada.domain.abuse_contacts import HostLookupRequest
     from tada.domain.delivery import DeliveryFailure
     from tada.domain.durations import format_duration
+    from tada.domain.laws import LawTerms, clock_law
     from tada.domain.models import (
+        CaseUpdate,
         CaseworkerAction,
         EscalationContact,
+        LegalClock,
         LinkCarry,
         LinkEvent,
         LinkInput,
@@ -35,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from tada.domain.next_action import nothing_more
     from tada.domain.recipients import recipient_domain
-    from tada.domain.replies import PlatformReply, ReplyStep, reply_step
+    from tada.domain.replies import PlatformReply, ReplyKind, ReplyStep, reply_step
     from tada.domain.states import (
         CaseworkerActionKind,
         Channel,
@@ -48,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
         check_move,
     )
     from tada.workflows.activity_contracts import HostLookup, Liveness, NoticeHandOver, Notices, Store
-    from tada.workflows.delivery_outcome import permanent_failure
+    from tada.workflows.delivery_outcome import INCOMPLETE_NOTICE, permanent_failure
     from tada.workflows.options import CONTACT_REMINDER, HAND_OVER, HOST_LOOKUP, LIVENESS, NOTICE, STORE
 
 S = LinkState
@@ -67,6 +70,11 @@ DROP_PATIENCE = timedelta(minutes=5)
 
 #: What one delivery came to (``_deliver``): out, the link moved meanwhile, or failed for good.
 SENT, MOVED, FAILED = "sent", "moved", "failed"
+
+#: Notices to the platform itself: they cite every law that binds it, and start or meet its clock.
+TO_THE_PLATFORM = (NoticeKind.INITIAL, NoticeKind.FOLLOW_UP, NoticeKind.REPOST)
+#: What a link does while the platform waits on the victim and its legal clock is paused.
+CLOCK_PAUSED = "platform needs information: answer it (tada link reply); the legal clock is paused"
 
 
 class _Withdrawn(Exception):
@@ -92,6 +100,8 @@ class LinkWorkflow:
         self._sent: dict[str, NoticeSent] = {}
         self._failed: dict[str, DeliveryFailure] = {}
         self._dropped: set[str] = set()
+        if self._c.victim_made_image is None:  # a new link: the case's record at its start
+            self._c.victim_made_image = link.victim_made_image
 
     # --- caseworker signals: each one is queued and handled by the main loop --------
 
@@ -126,6 +136,16 @@ class LinkWorkflow:
     @workflow.signal
     def confirm_filed(self) -> None:
         self._inbox.append(CaseworkerAction(action=Act.FILED))
+
+    @workflow.signal
+    def answered(self) -> None:
+        """A caseworker answered the platform's request for information: a paused legal clock runs again."""
+        self._inbox.append(CaseworkerAction(action=Act.ANSWERED))
+
+    @workflow.signal
+    def case_updated(self, update: CaseUpdate) -> None:
+        """The case's facts changed (its authorisation recorded): a notice waiting for them goes out."""
+        self._inbox.append(CaseworkerAction(action=Act.CASE_UPDATED, update=update))
 
     @workflow.signal
     def reply_received(self, reply: PlatformReply) -> None:
@@ -165,6 +185,7 @@ class LinkWorkflow:
             escalation_contact_known=contact_known,
             platform=policy.name,
             category=policy.category,
+            clock=c.clock,
         )
 
     # --- main loop ------------------------------------------------------------------
@@ -213,7 +234,9 @@ class LinkWorkflow:
             return
         c.follow_ups_sent = 0
         c.escalations_sent = 0
-        self._schedule("follow-up check", workflow.now() + timings.follow_up_after)
+        c.regulator_filed = False
+        if not await self._start_clock():
+            self._schedule("follow-up check", workflow.now() + timings.follow_up_after)
         await self._move(S.AWAITING_RESPONSE, f"{kind} notice sent")
 
     async def _awaiting_response(self) -> None:
@@ -229,6 +252,7 @@ class LinkWorkflow:
             if result.verdict == Verdict.GONE:
                 await self._move_removed(f"gone at follow-up check: {result.reason}")
                 return
+            await self._clock_missed_if_due()
             if c.follow_ups_sent >= timings.follow_ups:
                 await self._after_follow_ups("no response after every follow-up")
                 return
@@ -242,6 +266,8 @@ class LinkWorkflow:
 
     async def _after_follow_ups(self, reason: str) -> None:
         if self._link.policy.escalation == Escalation.NONE:
+            if await self._complain_to_regulator():
+                return
             self._schedule_unresolved_recheck()
             await self._move(S.UNRESOLVED, f"{reason}; no escalation route")
         else:
@@ -285,6 +311,8 @@ class LinkWorkflow:
                 return
             c.escalations_sent += 1
             c.checking_escalation = True
+        if await self._complain_to_regulator():
+            return
         self._schedule_unresolved_recheck()
         await self._move(S.UNRESOLVED, "every escalation used up")
 
@@ -381,6 +409,16 @@ class LinkWorkflow:
             if response.outcome == ResponseOutcome.REJECTED and state in (S.AWAITING_RESPONSE, S.FOLLOW_UP):
                 await self._after_follow_ups("platform rejected the notice")
                 return True
+            if response.outcome == ResponseOutcome.NEEDS_INFO:
+                await self._pause_clock()
+            return False
+        if action.action == Act.ANSWERED:
+            await self._record(Event.CASEWORKER, {"action": Act.ANSWERED.value})
+            await self._resume_clock()
+            return False
+        if action.action == Act.CASE_UPDATED:  # nothing waits for it here: remembered for the next notice
+            if action.update is not None:
+                c.victim_made_image = action.update.victim_made_image
             return False
         if action.action == Act.ESCALATE and action.contact is not None:
             c.escalation_contact = action.contact
@@ -441,6 +479,8 @@ class LinkWorkflow:
             return True
         if step == ReplyStep.BOUNCED and reply.bounced:
             return await self._reply_bounced(reply.bounced)
+        if reply.kind == ReplyKind.NEEDS_INFO and reply.confident:  # the platform waits on the victim
+            await self._pause_clock()
         return False
 
     async def _reply_bounced(self, address: str) -> bool:
@@ -587,6 +627,8 @@ class LinkWorkflow:
         for a caseworker ("contact bounced"): a new contact, or the notice filed another way."""
         c, policy = self._c, self._link.policy
         channel, email = (Channel.EMAIL, c.platform_email) if c.platform_email else (policy.channel, policy.email)
+        if self._route(kind) and policy.copyright_email and policy.copyright_email not in c.bounced:
+            channel, email = Channel.EMAIL, policy.copyright_email  # the platform's copyright agent
         if (email or policy.form_url or "") not in c.bounced or channel == Channel.MANUAL:
             outcome = await self._deliver(kind, channel, email)
             if outcome != FAILED:
@@ -635,6 +677,7 @@ class LinkWorkflow:
         c, policy = self._c, self._link.policy
         self._c.seq += 1
         notice_key = f"{self._link.link_id}:{c.cycle}:{c.seq}:{kind.value}"
+        cited = self._notice_facts(kind)
         if channel == Channel.MANUAL:
             planned = (self._c.next_action, c.next_action_at)
             where = where or policy.manual_instructions or f"{policy.name}'s reporting page"
@@ -648,34 +691,37 @@ class LinkWorkflow:
                     return MOVED
             self._schedule(planned[0], max(planned[1], workflow.now()) if planned[1] else None)
             c.notices_sent += 1
-            await self._record(Event.NOTICE, {"kind": kind.value, "channel": "manual", "notice_key": notice_key})
+            detail = {"kind": kind.value, "channel": "manual", "notice_key": notice_key}
+            await self._record(Event.NOTICE, detail | self._cited_detail(kind, cited))
             return SENT
-        request = NoticeRequest(
-            notice_key=notice_key,
-            link_id=self._link.link_id,
-            case_id=self._link.case_id,
-            cycle=c.cycle,
-            kind=kind,
-            channel=channel,
-            recipient=recipient,
-            form_url=policy.form_url,
-            form_fields=policy.form_fields,
-            platform=policy.name,
-            language=policy.language or self._link.language,
-            follow_up_number=c.follow_ups_sent + 1 if kind == NoticeKind.FOLLOW_UP else 0,
-            previous_removal_at=c.previous_removal_at,
-            batch_window=policy.timings.batch_window,
-        )
         while True:
-            outcome = await self._send(request)
-            if outcome is not None:
+            request = NoticeRequest(
+                notice_key=notice_key,
+                link_id=self._link.link_id,
+                case_id=self._link.case_id,
+                cycle=c.cycle,
+                kind=kind,
+                channel=channel,
+                recipient=recipient,
+                form_url=policy.form_url,
+                form_fields=policy.form_fields,
+                platform=policy.name,
+                language=policy.language or self._link.language,
+                follow_up_number=c.follow_ups_sent + 1 if kind == NoticeKind.FOLLOW_UP else 0,
+                previous_removal_at=c.previous_removal_at,
+                batch_window=policy.timings.batch_window,
+                **cited,
+            )
+            outcome = await self._send_through_pauses(request)
+            if not (isinstance(outcome, DeliveryFailure) and outcome.code == INCOMPLETE_NOTICE):
                 break
-            # Asked back before it went out: the withdrawal ends the link here, a pause holds
-            # it, and after the resume the same notice is sent again.
-            self._raise_if_withdrawn()
-            pause = next(a for a in self._inbox if a.action == Act.PAUSE)
-            self._inbox.remove(pause)
-            await self._hold_while_paused()
+            # The case lacks what a law the notice cites requires (its authorisation): nothing went
+            # out; the link waits, visibly, until the case has it, then writes the notice again.
+            if await self._wait_for_case_details(kind, outcome):
+                return MOVED
+            cited = self._notice_facts(kind)
+            self._c.seq += 1
+            notice_key = f"{self._link.link_id}:{c.cycle}:{c.seq}:{kind.value}"
         if isinstance(outcome, DeliveryFailure):
             c.bounced.append(recipient or policy.form_url or "")
             detail = {"kind": kind.value, **outcome.model_dump(mode="json")}
@@ -688,8 +734,153 @@ class LinkWorkflow:
             detail["recipient"] = outcome.recipient
         if outcome.batch_size > 1:
             detail["batch_size"] = str(outcome.batch_size)
-        await self._record(Event.NOTICE, detail)
+        await self._record(Event.NOTICE, detail | self._cited_detail(kind, cited))
         return SENT
+
+    async def _send_through_pauses(self, request: NoticeRequest) -> NoticeSent | DeliveryFailure:
+        while True:
+            outcome = await self._send(request)
+            if outcome is not None:
+                return outcome
+            # Asked back before it went out: the withdrawal ends the link here, a pause holds
+            # it, and after the resume the same notice is sent again.
+            self._raise_if_withdrawn()
+            pause = next(a for a in self._inbox if a.action == Act.PAUSE)
+            self._inbox.remove(pause)
+            await self._hold_while_paused()
+
+    async def _wait_for_case_details(self, kind: NoticeKind, failure: DeliveryFailure) -> bool:
+        """A notice the case cannot supply a law's elements for: recorded (its reason names the
+        element and how to supply it), then a wait for the case to change (``case_updated``) or a
+        caseworker's re-check, with a daily reminder. True when an action moved the link."""
+        c = self._c
+        planned = (c.next_action, c.next_action_at)
+        doing = f"notice not sent: {failure.reason}"
+        self._schedule(doing, workflow.now() + CONTACT_REMINDER)
+        await self._record(Event.DELIVERY_FAILED, {"kind": kind.value, **failure.model_dump(mode="json")})
+        while True:
+            action = await self._wait(resumable=False)
+            if action is None:
+                workflow.logger.warning("link %s: its notice waits for the case's details", self._link.link_id)
+                self._schedule(doing, workflow.now() + CONTACT_REMINDER)
+                continue
+            if action.action in (Act.CASE_UPDATED, Act.RECHECK):
+                if action.update is not None:
+                    c.victim_made_image = action.update.victim_made_image
+                self._schedule(*planned)
+                return False
+            if await self._on_action(action):
+                return True
+
+    def _notice_facts(self, kind: NoticeKind) -> dict:
+        """What a notice of ``kind`` stands on (``NoticeRequest``'s law fields): the laws it cites,
+        its route, and the deadline a follow-up says was missed."""
+        c, policy = self._c, self._link.policy
+        clock = c.clock
+        if kind in TO_THE_PLATFORM:
+            laws = policy.laws
+        elif kind == NoticeKind.REGULATOR:
+            laws = [law for law in policy.laws if clock is not None and law.id == clock.law]
+        else:  # an escalation to a host or an admin: only the laws that bind everyone for this case
+            laws = [law for law in policy.laws if law.every_platform]
+        missed = clock if clock is not None and clock.ended == "missed" and kind != NoticeKind.REPOST else None
+        return {
+            "laws": [law.id for law in laws],
+            "route": self._route(kind),
+            "missed_law": missed.law if missed else None,
+            "missed_request_at": missed.started_at if missed else None,
+        }
+
+    @staticmethod
+    def _cited_detail(kind: NoticeKind, cited: dict) -> dict[str, str]:
+        detail = {}
+        if cited["laws"]:
+            detail["laws"] = ",".join(cited["laws"])
+        if cited["route"]:
+            detail["route"] = cited["route"]
+        return detail
+
+    def _route(self, kind: NoticeKind) -> str | None:
+        """ "copyright" for a notice to the platform when the victim made the image and the registry allows it."""
+        allowed = self._link.policy.copyright_route and bool(self._c.victim_made_image)
+        return "copyright" if allowed and kind in TO_THE_PLATFORM else None
+
+    # --- the legal clock ------------------------------------------------------------
+
+    async def _start_clock(self) -> bool:
+        """The request just delivered starts the clock of the law that binds the platform with the
+        first deadline; the follow-up check comes when it and its grace have passed. False when
+        no law sets one (the follow-up then waits the registry's follow_up_after)."""
+        law = clock_law(self._link.policy.laws)
+        c = self._c
+        if law is None or law.response_deadline is None:
+            c.clock = None
+            return False
+        now = workflow.now()
+        c.clock = LegalClock(
+            law=law.id, deadline=law.response_deadline, grace=law.deadline_grace, started_at=now,
+            due_at=now + law.response_deadline,
+        )  # fmt: skip
+        self._schedule("follow-up check", c.clock.due_at + c.clock.grace)
+        await self._record_clock("started")
+        return True
+
+    async def _clock_missed_if_due(self) -> None:
+        """At a follow-up check with the page still live: a running clock past its due time is missed."""
+        clock = self._c.clock
+        if clock is not None and clock.ended is None and clock.paused_at is None and workflow.now() >= clock.due_at:
+            clock.ended = "missed"
+            await self._record_clock("missed")
+
+    async def _pause_clock(self) -> None:
+        """The platform waits on the victim (needs information): the clock stops, and so does the
+        follow-up it would bring, until a caseworker answers (``answered``)."""
+        c = self._c
+        clock = c.clock
+        if clock is None or clock.ended is not None or clock.paused_at is not None:
+            return
+        clock.paused_at = workflow.now()
+        if c.state in (S.AWAITING_RESPONSE, S.FOLLOW_UP) and c.follow_ups_sent == 0:
+            self._schedule(CLOCK_PAUSED, None)
+        await self._record_clock("paused")
+
+    async def _resume_clock(self) -> None:
+        c = self._c
+        clock = c.clock
+        if clock is None or clock.paused_at is None:
+            return
+        now = workflow.now()
+        clock.due_at += now - clock.paused_at
+        clock.paused_at = None
+        if c.next_action == CLOCK_PAUSED:
+            self._schedule("follow-up check", max(clock.due_at + clock.grace, now))
+        await self._record_clock("resumed")
+
+    async def _record_clock(self, step: str) -> None:
+        clock = self._c.clock
+        assert clock is not None
+        whole_hours = clock.deadline % timedelta(hours=1) == timedelta(0)  # as laws say it: "48h", not "2d"
+        deadline = f"{clock.deadline // timedelta(hours=1)}h" if whole_hours else format_duration(clock.deadline)
+        detail = {"law": clock.law, "deadline": deadline, "step": step}
+        detail["due_at"] = clock.due_at.isoformat()
+        await self._record(Event.DEADLINE, detail)
+
+    async def _complain_to_regulator(self) -> bool:
+        """The ladder is used up and the platform missed its legal deadline: a complaint to the
+        regulator the law names, prepared for a caseworker to file by hand (once a cycle). True
+        when an action moved the link meanwhile."""
+        c = self._c
+        clock = c.clock
+        if clock is None or clock.ended != "missed" or c.regulator_filed:
+            return False
+        law = next((law for law in self._link.policy.laws if law.id == clock.law), None)
+        if law is None or not law.regulator:
+            return False
+        where = _regulator_page(law)
+        if await self._deliver(NoticeKind.REGULATOR, Channel.MANUAL, None, where=where) == MOVED:
+            return True
+        c.regulator_filed = True
+        return False
 
     async def _send(self, request: NoticeRequest) -> NoticeSent | DeliveryFailure | None:
         """The notice's outcome: sent, failed for good, or None when a withdrawal or pause
@@ -773,6 +964,10 @@ class LinkWorkflow:
 
     async def _move_removed(self, reason: str) -> None:
         c = self._c
+        clock = c.clock
+        if clock is not None and clock.ended is None:  # gone by the deadline's check (a live page there is "missed")
+            clock.ended = "met"
+            await self._record_clock(clock.ended)
         c.previous_removal_at = workflow.now()
         c.recheck_index = 0
         self._schedule_repost_check()
@@ -787,6 +982,8 @@ class LinkWorkflow:
         c.follow_ups_sent = 0
         c.escalations_sent = 0
         c.recheck_index = 0
+        c.clock = None  # the repost notice starts a clock of its own
+        c.regulator_filed = False
 
     async def _continue_as_new(self) -> NoReturn:
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -847,3 +1044,11 @@ class LinkWorkflow:
                 else search.NEXT_ACTION_AT.value_unset(),
             ]
         )
+
+
+def _regulator_page(law: LawTerms) -> str:
+    """Where a caseworker files the complaint: the regulator, its page and how."""
+    where = f"{law.regulator} ({law.name})"
+    if law.regulator_url:
+        where += f", {law.regulator_url}"
+    return where + (f": {law.regulator_instructions}" if law.regulator_instructions else "")

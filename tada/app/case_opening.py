@@ -7,6 +7,7 @@ that may report reposts on it. Every value is checked before anything is stored.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 import asyncpg
 from pydantic import BaseModel
@@ -33,6 +34,8 @@ async def open_new_case(
     reference: str | None = None,
     jurisdiction: str | None = None,
     monitors: Sequence[str] = (),
+    authorised_on: date | None = None,
+    victim_made_image: bool = False,
 ) -> OpenedCase:
     """Open a case and opt it into ``monitors``. CaseRefused (with the signpost) under the minimum
     age, InvalidMonitorName or InvalidField for a value that cannot be stored: nothing is stored then."""
@@ -41,6 +44,6 @@ async def open_new_case(
     names = monitor_names(monitors)
     case_id = await open_case(
         pool, age=age, minimum_age=minimum_age, signpost=signpost, language=language, reference=reference,
-        jurisdiction=jurisdiction, crypto=crypto,
+        jurisdiction=jurisdiction, crypto=crypto, authorised_on=authorised_on, victim_made_image=victim_made_image,
     )  # fmt: skip
     return OpenedCase(case_id=case_id, monitors=await change_case_monitors(pool, case_id, add=names))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -24,7 +25,7 @@ from tada.domain.intake import ImportRow, Rejection
 from tada.domain.models import LinkInput, PlatformPolicy
 from tada.domain.registry import Registry
 from tada.domain.urls import host_of
-from tada.domain.victim_data import check_jurisdiction, check_reference
+from tada.domain.victim_data import check_authorised_on, check_jurisdiction, check_reference
 from tada.errors import CaseNotFound, CaseRefused
 
 CASE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -50,6 +51,8 @@ async def open_case(
     reference: str | None = None,
     jurisdiction: str | None = None,
     crypto: DataCrypto,
+    authorised_on: date | None = None,
+    victim_made_image: bool = False,
 ) -> str:
     """Open a case; under the minimum age nothing is stored and CaseRefused carries the signpost.
     The reference is sealed with the case's own key (tada/adapters/data_crypto.py); a reference or
@@ -58,16 +61,19 @@ async def open_case(
         raise CaseRefused(signpost.format(minimum_age=minimum_age))
     reference = check_reference(reference)
     jurisdiction = check_jurisdiction(jurisdiction)
+    authorised_on = check_authorised_on(authorised_on, datetime.now(UTC).date())
     while True:
         case_id = new_case_id()
         async with pool.acquire() as conn, conn.transaction():
             inserted = await conn.fetchval(
-                "INSERT INTO cases (case_id, language, jurisdiction, id_key) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (case_id) DO NOTHING RETURNING case_id",
+                "INSERT INTO cases (case_id, language, jurisdiction, id_key, authorised_on, victim_made_image) "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (case_id) DO NOTHING RETURNING case_id",
                 case_id,
                 language,
                 jurisdiction,
                 new_id_key(),
+                authorised_on,
+                victim_made_image,
             )
             if inserted and reference is not None:
                 sealed = await crypto.seal(conn, case_id, "reference", reference)
@@ -76,13 +82,31 @@ async def open_case(
             return case_id
 
 
-async def case_language(pool: asyncpg.Pool, case_id: str) -> str:
-    row = await pool.fetchrow("SELECT language, status FROM cases WHERE case_id = $1", case_id)
+class CaseTerms(BaseModel):
+    """What a new link takes from its open case: its notices' language, the place whose laws
+    apply, and whether the victim made the image (the copyright route)."""
+
+    language: str
+    jurisdiction: str | None = None
+    victim_made_image: bool = False
+
+
+async def case_terms(pool: asyncpg.Pool, case_id: str) -> CaseTerms:
+    """CaseNotFound, or CaseRefused for a case that is not open."""
+    row = await pool.fetchrow(
+        "SELECT language, status, jurisdiction, victim_made_image FROM cases WHERE case_id = $1", case_id
+    )
     if row is None:
         raise CaseNotFound(case_id)
     if row["status"] != "open":
         raise CaseRefused(f"case {case_id} is {row['status']}")
-    return row["language"]
+    return CaseTerms(
+        language=row["language"], jurisdiction=row["jurisdiction"], victim_made_image=row["victim_made_image"]
+    )
+
+
+async def case_language(pool: asyncpg.Pool, case_id: str) -> str:
+    return (await case_terms(pool, case_id)).language
 
 
 async def start_link_row(
@@ -123,12 +147,16 @@ async def start_link(
     policy: PlatformPolicy,
     task_queue: str,
     source: str = "import",
+    victim_made_image: bool = False,
 ) -> tuple[str, bool]:
     """Record the link and start its workflow. Returns (link id, whether it started now)."""
     link_id = await start_link_row(
         pool, case_id=case_id, url=url, platform=policy.name, category=policy.category.value, source=source
     )
-    link = link_input(case_id=case_id, link_id=link_id, url=url, language=language, policy=policy)
+    link = link_input(
+        case_id=case_id, link_id=link_id, url=url, language=language, policy=policy,
+        victim_made_image=victim_made_image,
+    )  # fmt: skip
     return link_id, await start_link_workflow(client, link, task_queue)
 
 
@@ -147,7 +175,7 @@ async def add_links(
     """Start a workflow for every good row; bad rows were already set aside by the parser.
     Every row is recorded first, in one statement; then the workflows start, 32 at a time.
     The case is checked before Temporal is contacted (``client`` may be the callable that opens it)."""
-    language = await case_language(pool, case_id)
+    terms = await case_terms(pool, case_id)
     client = await client_of(client)
     outcome = ImportOutcome(rejected=list(rejected))
     policies: dict[str, PlatformPolicy] = {}  # one per host: the registry's answer does not change
@@ -157,7 +185,7 @@ async def add_links(
     for row in rows:
         host = urlsplit(row.url).hostname or ""  # the parser normalised every row's URL
         if host not in policies:
-            policies[host] = registry.policy_for(row.url)
+            policies[host] = registry.policy_for(row.url, terms.jurisdiction)
         policy = policies[host]
         link_id = ids[row.url]
         if link_id in links:
@@ -166,8 +194,9 @@ async def add_links(
                 progress(1)
             continue
         links[link_id] = link_input(
-            case_id=case_id, link_id=link_id, url=row.url, host=host, language=language, policy=policy
-        )
+            case_id=case_id, link_id=link_id, url=row.url, host=host, language=terms.language, policy=policy,
+            victim_made_image=terms.victim_made_image,
+        )  # fmt: skip
         records.append((link_id, row.url, host, policy.name, policy.category.value))
     if records:
         await _insert_link_rows(pool, case_id, source, records)

@@ -27,7 +27,7 @@ from temporalio.client import Client
 from tada.app.case_hashes import case_hashes
 from tada.app.caseworker import LinkClosed, signal_link
 from tada.app.client_source import ClientSource, client_of
-from tada.app.intake import CaseRefused, case_language, start_link
+from tada.app.intake import CaseRefused, CaseTerms, case_terms, start_link
 from tada.app.link_ids import link_id_of
 from tada.app.readmodel import LinkNotFound
 from tada.app.start_links import link_input
@@ -73,7 +73,7 @@ async def report_repost(
     except InvalidUrl as error:
         raise InvalidRepost("url", error.reason) from None
     candidate = _pdq(pdq)
-    language = await case_language(pool, case_id)
+    terms = await case_terms(pool, case_id)
     client = await client_of(client)
     if of_link is not None and not await pool.fetchval(
         "SELECT 1 FROM links WHERE link_id = $1 AND case_id = $2", of_link, case_id
@@ -85,8 +85,9 @@ async def report_repost(
     known = await pool.fetchrow("SELECT state, cycle FROM links WHERE link_id = $1", link_id)
     if known is None:
         _, new = await start_link(
-            pool, client, case_id=case_id, language=language, url=normalised,
-            policy=registry.policy_for(normalised), task_queue=settings.task_queue, source=source,
+            pool, client, case_id=case_id, language=terms.language, url=normalised,
+            policy=registry.policy_for(normalised, terms.jurisdiction), task_queue=settings.task_queue, source=source,
+            victim_made_image=terms.victim_made_image,
         )  # fmt: skip
     else:
         new = False
@@ -94,7 +95,7 @@ async def report_repost(
             raise CaseRefused(f"link {link_id} was withdrawn: nothing more is sent for it")
         await _recheck_or_restart(
             pool, client, registry, case_id=case_id, link_id=link_id, url=normalised,
-            language=language, cycle=known["cycle"], task_queue=settings.task_queue,
+            terms=terms, cycle=known["cycle"], task_queue=settings.task_queue,
         )  # fmt: skip
     await pool.execute(
         "INSERT INTO reposts (case_id, link_id, source, of_link, pdq_distance, new) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -149,7 +150,7 @@ async def _recheck_or_restart(
     case_id: str,
     link_id: str,
     url: str,
-    language: str,
+    terms: CaseTerms,
     cycle: int,
     task_queue: str,
 ) -> None:
@@ -158,7 +159,7 @@ async def _recheck_or_restart(
         return
     except (LinkClosed, LinkNotFound):
         pass  # completed, or its history is gone: start it again, in the next cycle
-    policy = registry.policy_for(url)
+    policy = registry.policy_for(url, terms.jurisdiction)
     carry = None  # recorded but never run (its start failed): it starts as it should have
     if await pool.fetchval("SELECT 1 FROM link_events WHERE link_id = $1 LIMIT 1", link_id):
         carry = LinkCarry(
@@ -167,7 +168,10 @@ async def _recheck_or_restart(
             previous_removal_at=await _last_removal(pool, link_id),
             next_action="repost reported",
         )
-    link = link_input(case_id=case_id, link_id=link_id, url=url, language=language, policy=policy, carry=carry)
+    link = link_input(
+        case_id=case_id, link_id=link_id, url=url, language=terms.language, policy=policy, carry=carry,
+        victim_made_image=terms.victim_made_image,
+    )  # fmt: skip
     # False: another report started it a moment ago: one workflow, as it should be
     await start_link_workflow(client, link, task_queue, again=True)
     log.info("link_restarted", case_id=case_id, link_id=link_id, cycle=carry.cycle if carry else 1)

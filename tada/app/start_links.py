@@ -37,7 +37,7 @@ def start_options(link_id: str, task_queue: str, *, again: bool = False) -> dict
 
 def link_input(
     *, case_id: str, link_id: str, url: str, policy: PlatformPolicy,
-    language: str = "en", host: str | None = None, carry: LinkCarry | None = None,
+    language: str = "en", host: str | None = None, carry: LinkCarry | None = None, victim_made_image: bool = False,
 ) -> LinkInput:  # fmt: skip
     """The workflow's input for a link row: its web host (``url``'s, unless given) and never the URL."""
     return LinkInput(
@@ -47,6 +47,7 @@ def link_input(
         language=language,
         policy=policy,
         carry=carry,
+        victim_made_image=victim_made_image,
     )
 
 

@@ -4,12 +4,14 @@ write its dossier for the authorities."""
 from __future__ import annotations
 
 import os
+from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from tada.app.case_authorisation import record_authorisation
 from tada.app.case_hashes import add_case_hash
 from tada.app.case_opening import open_new_case
 from tada.app.case_purge import purge_case
@@ -44,6 +46,33 @@ class Language(str, Enum):
 assert {lang.value for lang in Language} == set(registry_values.LANGUAGES)
 
 
+def _date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-03-31") from None
+
+
+AuthorisedOn = Annotated[
+    date | None,
+    typer.Option(
+        "--authorised-on", metavar="DATE", parser=_date,
+        help="The day the victim authorised the organisation to act for them (its date only, never who). "
+        "A law such as the TAKE IT DOWN Act needs it: its notices wait until the case has it.",
+    ),
+]  # fmt: skip
+VictimMadeImage = Annotated[
+    bool,
+    typer.Option(
+        "--victim-made-image",
+        help="The victim made the image themselves: platforms whose registry entry allows it get a copyright "
+        "notice (17 U.S.C. § 512(c)(3)). Never set without the victim's word.",
+    ),
+]
+
+
 @app.command("open")
 @needs(Action.CASE_OPEN)
 def case_open(
@@ -62,6 +91,8 @@ def case_open(
         ),
     ] = None,
     monitors: MonitorNames = None,
+    authorised_on: AuthorisedOn = None,
+    victim_made_image: VictimMadeImage = False,
     as_json: Json = False,
 ) -> None:
     """Open a case and print its id."""
@@ -72,18 +103,57 @@ def case_open(
         opened = await open_new_case(  # under the minimum age: refused before anything is stored
             await session.pool(), session.crypto, age=age, minimum_age=settings.minimum_age,
             signpost=settings.underage_signpost, language=language.value, reference=reference,
-            jurisdiction=jurisdiction, monitors=monitors or [],
+            jurisdiction=jurisdiction, monitors=monitors or [], authorised_on=authorised_on,
+            victim_made_image=victim_made_image,
         )  # fmt: skip
         case_id, names = opened.case_id, opened.monitors
         if out.as_json:
             out.json(
                 {"case_id": case_id, "language": language.value, "reference": reference, "jurisdiction": jurisdiction,
-                 "monitors": names}
+                 "monitors": names, "authorised_on": authorised_on.isoformat() if authorised_on else None,
+                 "victim_made_image": victim_made_image}
             )  # fmt: skip
         else:
             out.console.print(case_id)
 
     run(out, command, Action.CASE_OPEN)
+
+
+@app.command("authorise")
+@needs(Action.CASE_AUTHORISE)
+def case_authorise(
+    case_id: CaseArg,
+    authorised_on: AuthorisedOn = None,
+    victim_made_image: Annotated[
+        bool | None,
+        typer.Option(
+            "--victim-made-image/--not-victim-made-image",
+            help="Record whether the victim made the image (the copyright route); unchanged when not given.",
+        ),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Record the victim's authorisation of the organisation (its date) after the case was opened; a
+    notice that waited for it goes out."""
+    out = Output(as_json)
+    if authorised_on is None and victim_made_image is None:
+        raise usage_error(out, "give --authorised-on DATE or --victim-made-image / --not-victim-made-image")
+
+    async def command(session: Session) -> None:
+        result = await record_authorisation(
+            await session.pool(), session.client, case_id, authorised_on=authorised_on,
+            victim_made_image=victim_made_image,
+        )  # fmt: skip
+        if out.as_json:
+            out.json(result)
+        else:
+            when = result.authorised_on.isoformat() if result.authorised_on else "none recorded"
+            out.console.print(
+                f"case {case_id}: authorised on {when}; victim made the image: "
+                f"{'yes' if result.victim_made_image else 'no'}; {result.links_told} link(s) told"
+            )
+
+    run(out, command, Action.CASE_AUTHORISE, target=case_id)
 
 
 @app.command("withdraw")

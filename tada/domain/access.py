@@ -63,6 +63,7 @@ class Action(str, Enum):
     INBOX_CLASSIFY = "inbox.classify"  # a reply's classification corrected
     USER_ADMIN = "user.admin"  # the console's accounts: add, disable, reset a password, unlock, remove 2FA
     CASE_DOSSIER = "case.dossier"  # every link's address and record of a case, to a file for the authorities
+    CASE_AUTHORISE = "case.authorise"  # the victim's authorisation of the organisation (its date), who made the image
 
 
 _CASEWORK = {
@@ -87,9 +88,10 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.SIMULATE,
             Action.USER_ADMIN,
             Action.CASE_DOSSIER,
+            Action.CASE_AUTHORISE,
         }
     ),  # fmt: skip
-    Role.CASEWORKER: frozenset({Action.READ, Action.CASE_DOSSIER, *_CASEWORK}),
+    Role.CASEWORKER: frozenset({Action.READ, Action.CASE_DOSSIER, Action.CASE_AUTHORISE, *_CASEWORK}),
     Role.MONITOR: frozenset({Action.REPOST}),
 }
 

@@ -15,6 +15,9 @@ from tada.domain.states import Channel
 
 #: ``ApplicationError.type`` of a delivery that can never succeed as it is.
 PERMANENT_FAILURE = "DeliveryFailedPermanently"
+#: ``DeliveryFailure.code`` of a notice not sent because the case cannot supply what a law it
+#: cites requires (tada/domain/laws.py): nothing went out, the recipient is not to blame.
+INCOMPLETE_NOTICE = "incomplete"
 
 
 class DeliveryFailure(BaseModel):

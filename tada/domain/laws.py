@@ -64,6 +64,8 @@ class LawTerms(BaseModel):
     regulator: str | None = None
     regulator_url: str | None = None
     regulator_instructions: str | None = None
+    #: Binds every platform (and so every host) for its cases: escalations cite it too.
+    every_platform: bool = False
 
 
 class Law(LawTerms):
@@ -75,7 +77,6 @@ class Law(LawTerms):
     notice_text_zh: str | None = None
     elements: list[Element] = Field(default_factory=list)
     jurisdictions: list[str] = Field(default_factory=list)  # case jurisdictions; empty: every case
-    every_platform: bool = False
     source: str
 
     def terms(self) -> LawTerms:

@@ -86,6 +86,12 @@ class PlatformResponse(BaseModel):
     note: str | None = None
 
 
+class CaseUpdate(BaseModel):
+    """A case's facts changed (``tada case authorise``): a notice waiting for them is tried again."""
+
+    victim_made_image: bool = False
+
+
 class CaseworkerAction(BaseModel):
     """One signal from a caseworker, queued for the workflow's main loop."""
 
@@ -94,6 +100,20 @@ class CaseworkerAction(BaseModel):
     contact: EscalationContact | None = None
     reason: str | None = None
     reply: PlatformReply | None = None
+    update: CaseUpdate | None = None
+
+
+class LegalClock(BaseModel):
+    """A link's legal deadline (tada/domain/laws.py): from the delivery of the request that
+    started it, paused while the platform waits on the victim."""
+
+    law: str  # the law's id
+    deadline: timedelta
+    grace: timedelta
+    started_at: datetime  # the request's delivery: the relay's acceptance, the form's 2xx, "filed"
+    due_at: datetime  # moved on by each pause's length
+    paused_at: datetime | None = None
+    ended: str | None = None  # "met" | "missed"
 
 
 class LinkCarry(BaseModel):
@@ -122,6 +142,12 @@ class LinkCarry(BaseModel):
     platform_email: str | None = None
     #: The inbox's replies already heard (by id, the last 500): one told twice counts once.
     replies_heard: list[int] = Field(default_factory=list)
+    #: The legal deadline of this cycle's request, if a law that binds the platform sets one.
+    clock: LegalClock | None = None
+    #: This cycle's complaint to the regulator went out (filed by hand): once a cycle.
+    regulator_filed: bool = False
+    #: The victim made the image (tada case open --victim-made-image): the copyright route is open.
+    victim_made_image: bool | None = None
 
 
 class LinkInput(BaseModel):
@@ -131,6 +157,8 @@ class LinkInput(BaseModel):
     language: str = "en"
     policy: PlatformPolicy
     carry: LinkCarry | None = None
+    #: The case says the victim made the image (the copyright route, where the registry allows it).
+    victim_made_image: bool = False
 
 
 class LinkStatus(BaseModel):
@@ -149,6 +177,7 @@ class LinkStatus(BaseModel):
     escalation_contact_known: bool
     platform: str
     category: Category
+    clock: LegalClock | None = None
 
 
 # --- activity arguments and results -------------------------------------------------
@@ -183,6 +212,13 @@ class NoticeRequest(BaseModel):
     follow_up_number: int = 0
     previous_removal_at: datetime | None = None
     batch_window: timedelta = timedelta(seconds=60)
+    #: The ids of the laws the notice cites (the registry words them); their elements must be supplied.
+    laws: list[str] = Field(default_factory=list)
+    #: "copyright": a 17 U.S.C. § 512(c)(3) notice (the victim made the image, the registry allows it).
+    route: str | None = None
+    #: A follow-up after a missed deadline: the law, and when its request was delivered.
+    missed_law: str | None = None
+    missed_request_at: datetime | None = None
 
 
 class NoticeReceipt(BaseModel):

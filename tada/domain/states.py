@@ -99,6 +99,8 @@ class CaseworkerActionKind(StrEnum):
     REOPEN = "reopen"
     FILED = "filed"
     REPLY = "reply"  # the inbox telling a link of a reply; also a caseworker's emailed answer (tada link reply)
+    ANSWERED = "answered"  # a caseworker answered the platform's request for information (the legal clock resumes)
+    CASE_UPDATED = "case_updated"  # the case's facts changed (tada case authorise): a waiting notice is tried again
 
 
 S = LinkState

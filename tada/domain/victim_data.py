@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 from tada.errors import InvalidInput
 
@@ -83,3 +84,15 @@ def storable(value: str) -> str:
     """Text PostgreSQL (and UTF-8) can hold: a NUL or a lone surrogate that got this far
     (from an API client, an RDAP server...) becomes U+FFFD instead of failing the write."""
     return _UNSTORABLE.sub("\ufffd", value)
+
+
+def check_authorised_on(value: date | None, today: date) -> date | None:
+    """The day the victim authorised the organisation to act for them: not after today, and
+    not before 2000 (a typo such as 0226 for 2026)."""
+    if value is None:
+        return None
+    if value > today:
+        raise InvalidField(f"the authorisation date {value.isoformat()} is after today ({today.isoformat()})")
+    if value.year < 2000:
+        raise InvalidField(f"the authorisation date {value.isoformat()} is before 2000: check the year")
+    return value

@@ -59,8 +59,9 @@ class Harness:
         return await open_case(self.pool, age=30, minimum_age=16, signpost="", reference="REF-1", crypto=suite_crypto())
 
     async def start(
-        self, url: str, policy: PlatformPolicy | None = None, *, case_id: str | None = None
-    ) -> WorkflowHandle:
+        self, url: str, policy: PlatformPolicy | None = None, *, case_id: str | None = None,
+        victim_made_image: bool = False,
+    ) -> WorkflowHandle:  # fmt: skip
         case_id = case_id or await self.open_case()
         link_id, started = await start_link(
             self.pool,
@@ -70,6 +71,7 @@ class Harness:
             url=normalise_url(url),
             policy=policy or make_policy(),
             task_queue=self.settings.task_queue,
+            victim_made_image=victim_made_image,  # as the case records it (intake reads it from the case)
         )
         assert started
         self.started.append(link_id)
