@@ -34,7 +34,8 @@ from tada.app.intake import add_links
 from tada.console.case_jobs import BulkResult, ImportJob, keep, kept, run_import, settle
 from tada.console.i18n import N_, STATE_NAMES, gettext_for
 from tada.console.link_table import link_rows
-from tada.console.people import allowed_to, audit, audit_target, check_csrf, may, require, signed_in
+from tada.console.people import acting, allowed_to, audit, audit_target, check_csrf, may, require, signed_in
+from tada.console.problems import problem_page
 from tada.console.templating import page
 from tada.domain.access import Action
 from tada.domain.intake import ImportTooLarge, parse_link_file
@@ -74,17 +75,9 @@ SORT_NAMES = {
 assert set(SORT_NAMES) == set(SORTS)
 
 
-def _problem(request: Request, person: ConsoleSession, status: int, title: str, message: str) -> Response:
-    _ = gettext_for(person.language)
-    return page(
-        person.language, "problem.html.j2", zone=context(request).settings.timezone, status_code=status,
-        person=person, here="cases", title=_(title), message=message,
-    )  # fmt: skip
-
-
 def _no_case(request: Request, person: ConsoleSession, case_id: str) -> Response:
     _ = gettext_for(person.language)
-    return _problem(request, person, 404, N_("No such case"), _("There is no case %(case)s.") % {"case": case_id})
+    return problem_page(request, 404, N_("No such case"), _("There is no case %(case)s.") % {"case": case_id})
 
 
 @router.get("/cases/{case_id}")
@@ -152,20 +145,20 @@ async def bulk(
     _ = gettext_for(person.language)
     chosen = BULK_ACTIONS.get(action)
     if chosen is None:
-        return _problem(request, person, 422, N_("Choose an action"), _("Choose what to do to the links ticked."))
+        return problem_page(request, 422, N_("Choose an action"), _("Choose what to do to the links ticked."))
     await allowed_to(request, person, chosen, case_id)
     if every == "shown":  # every link the (filtered) page showed, not only those ticked
         link = await shown_link_ids(tada.pool, case_id, state=state, platform=platform)
     link = link or []
     if not link:
-        return _problem(request, person, 422, N_("No links ticked"), _("Tick the links to act on, then try again."))
+        return problem_page(request, 422, N_("No links ticked"), _("Tick the links to act on, then try again."))
     if len(link) > MAX_BULK:
         message = _("At most %(n)s links at once.") % {"n": MAX_BULK}
-        return _problem(request, person, 422, N_("Too many links"), message)
+        return problem_page(request, 422, N_("Too many links"), message)
     try:
         checked = bulk_request(action, to=to, kind=kind, reason=reason)
     except InvalidInput as invalid:  # says what is wrong, never echoing the address or the reason
-        return _problem(request, person, 422, N_("This cannot be sent"), invalid.message)
+        return problem_page(request, 422, N_("This cannot be sent"), invalid.message)
     outcomes = await signal_links(tada.pool, tada.client, case_id, link, checked)
     for outcome in outcomes:  # a value that is no id at all (a URL pasted in) is audited as the case's
         target = audit_target(outcome.link_id) or case_id
@@ -182,7 +175,7 @@ async def bulk_done(request: Request, case_id: str, key: str) -> Response:
     if result is None or result.case_id != case_id:
         _ = gettext_for(person.language)
         message = _("That result is no longer kept. The case page shows where every link is now.")
-        return _problem(request, person, 404, N_("Result not found"), message)
+        return problem_page(request, 404, N_("Result not found"), message)
     counts: dict[str, int] = {}
     for outcome in result.outcomes:
         counts[outcome.outcome.value] = counts.get(outcome.outcome.value, 0) + 1
@@ -213,7 +206,7 @@ async def import_links(request: Request, case_id: str) -> Response:
             'The form could not be read. Paste the links in "Paste links, one a line" or choose one file; each '
             "may hold at most %(kib)s KiB."
         ) % {"kib": limit // 1024}
-        return _problem(request, person, 422, N_("Links not added"), message)
+        return problem_page(request, 422, N_("Links not added"), message)
     try:
         csrf, urls, file = form.get("csrf"), form.get("urls"), form.get("file")
         check_csrf(person, csrf if isinstance(csrf, str) else "")
@@ -224,15 +217,15 @@ async def import_links(request: Request, case_id: str) -> Response:
     urls = urls if isinstance(urls, str) else ""
     if uploaded and urls.strip():
         message = _("Paste links or choose a file, not both.")
-        return _problem(request, person, 422, N_("Links not added"), message)
+        return problem_page(request, 422, N_("Links not added"), message)
     data = uploaded or urls.encode("utf-8", "surrogateescape")
     if not data.strip():
         message = _("Paste one link a line, or choose a CSV file with a url column.")
-        return _problem(request, person, 422, N_("No links given"), message)
+        return problem_page(request, 422, N_("No links given"), message)
     try:
         parsed = parse_link_file(data)
     except ImportTooLarge as error:
-        return _problem(request, person, 422, N_("Links not added"), error.message)
+        return problem_page(request, 422, N_("Links not added"), error.message)
     source = "import" if uploaded else "console"
     job = ImportJob(case_id=case_id, total=len(parsed.rows), rejected=parsed.rejected)
 
@@ -258,7 +251,7 @@ async def import_progress(request: Request, case_id: str, key: str) -> Response:
     if job is None or job.case_id != case_id:
         _ = gettext_for(person.language)
         message = _("That import is no longer kept. The case page shows every link it started.")
-        return _problem(request, person, 404, N_("Import not found"), message)
+        return problem_page(request, 404, N_("Import not found"), message)
     response = page(
         person.language, "case_import.html.j2", zone=context(request).settings.timezone, person=person,
         here="cases", case_id=case_id, job=job, key=key,
@@ -307,9 +300,7 @@ async def _confirm_page(request: Request, case_id: str, step: str, *, problem: s
 async def withdraw(
     request: Request, case_id: str, confirm: str = Form(""), reason: str = Form(""), csrf: str = Form("")
 ) -> Response:
-    person = await signed_in(request)
-    check_csrf(person, csrf)
-    await allowed_to(request, person, Action.CASE_WITHDRAW, case_id)
+    person = await acting(request, csrf, Action.CASE_WITHDRAW, case_id)
     _ = gettext_for(person.language)
     if confirm.strip() != case_id:
         problem = _("Type the case id exactly as shown to confirm.")
@@ -330,9 +321,7 @@ async def withdraw(
 
 @router.post("/cases/{case_id}/purge")
 async def purge(request: Request, case_id: str, confirm: str = Form(""), csrf: str = Form("")) -> Response:
-    person = await signed_in(request)
-    check_csrf(person, csrf)
-    await allowed_to(request, person, Action.CASE_PURGE, case_id)
+    person = await acting(request, csrf, Action.CASE_PURGE, case_id)
     _ = gettext_for(person.language)
     if confirm.strip() != case_id:
         problem = _("Type the case id exactly as shown to confirm.")

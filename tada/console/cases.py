@@ -19,7 +19,7 @@ from tada.app.case_list import REFERENCE_SEARCH_LIMIT, CaseFilter, case_filter, 
 from tada.app.case_opening import open_new_case
 from tada.console import case_page
 from tada.console.i18n import N_, gettext_for
-from tada.console.people import allowed_to, check_csrf, may, require, signed_in
+from tada.console.people import acting, check_csrf, may, require, signed_in
 from tada.console.templating import page
 from tada.domain import registry_values
 from tada.domain.access import Action
@@ -107,9 +107,7 @@ async def new_case(
     monitors: str = Form(""),
     csrf: str = Form(""),
 ) -> Response:
-    person = await signed_in(request)
-    check_csrf(person, csrf)
-    await allowed_to(request, person, Action.CASE_OPEN, None)
+    person = await acting(request, csrf, Action.CASE_OPEN, None)
     tada = context(request)
     settings = tada.settings
     _ = gettext_for(person.language)

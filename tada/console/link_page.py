@@ -31,7 +31,8 @@ from tada.app.notice_texts import notice_texts
 from tada.app.readmodel import LinkDetail, link_timeline
 from tada.clients.mailer import mailer_for
 from tada.console.i18n import N_, gettext_for
-from tada.console.people import PATH, allowed_to, check_csrf, may, signed_in
+from tada.console.people import PATH, acting, allowed_to, check_csrf, may, signed_in
+from tada.console.problems import problem_page
 from tada.console.templating import page
 from tada.domain.access import Action
 from tada.domain.replies import ReplyKind
@@ -173,11 +174,8 @@ async def _render(
     try:
         detail = await link_timeline(tada.pool, link_id, tada.crypto)
     except LinkNotFound:
-        return page(
-            person.language, "problem.html.j2", zone=tada.settings.timezone, status_code=404, person=person,
-            here="link", title=_("No such link"),
-            message=_("There is no link %(link)s. Check the id, or find the link from its case.") % {"link": link_id},
-        )  # fmt: skip
+        message = _("There is no link %(link)s. Check the id, or find the link from its case.") % {"link": link_id}
+        return problem_page(request, 404, N_("No such link"), message)
     live, live_problem = await link_actions.live_status(tada.client, link_id)
     texts = await notice_texts(
         tada.pool, tada.crypto, tada.registry, detail,
@@ -230,10 +228,8 @@ async def _act(request: Request, person: ConsoleSession, link_id: str, done: str
 async def respond(
     request: Request, link_id: str, outcome: str = Form(""), note: str = Form(""), csrf: str = Form("")
 ) -> Response:
-    person = await signed_in(request)
-    check_csrf(person, csrf)
+    person = await acting(request, csrf, Action.LINK_RESPOND, link_id, record_allowed=True)
     tada = context(request)
-    await allowed_to(request, person, Action.LINK_RESPOND, link_id, record_allowed=True)
 
     async def run() -> None:
         if outcome not in OUTCOMES:
@@ -247,10 +243,8 @@ async def respond(
 async def escalate(
     request: Request, link_id: str, email: str = Form(""), kind: str = Form(""), csrf: str = Form("")
 ) -> Response:
-    person = await signed_in(request)
-    check_csrf(person, csrf)
+    person = await acting(request, csrf, Action.LINK_ESCALATE, link_id, record_allowed=True)
     tada = context(request)
-    await allowed_to(request, person, Action.LINK_ESCALATE, link_id, record_allowed=True)
 
     async def run() -> None:
         if kind not in {k.value for k in link_actions.CONTACT_KINDS}:
@@ -262,10 +256,8 @@ async def escalate(
 
 @router.post("/links/{link_id}/withdraw")
 async def withdraw(request: Request, link_id: str, reason: str = Form(""), csrf: str = Form("")) -> Response:
-    person = await signed_in(request)
-    check_csrf(person, csrf)
+    person = await acting(request, csrf, Action.LINK_WITHDRAW, link_id, record_allowed=True)
     tada = context(request)
-    await allowed_to(request, person, Action.LINK_WITHDRAW, link_id, record_allowed=True)
 
     async def run() -> None:
         await link_actions.withdraw(tada.pool, tada.client, link_id, reason.strip() or None)
@@ -275,10 +267,8 @@ async def withdraw(request: Request, link_id: str, reason: str = Form(""), csrf:
 
 @router.post("/links/{link_id}/reply")
 async def reply(request: Request, link_id: str, text: str = Form(""), csrf: str = Form("")) -> Response:
-    person = await signed_in(request)
-    check_csrf(person, csrf)
+    person = await acting(request, csrf, Action.LINK_REPLY, link_id, record_allowed=True)
     tada = context(request)
-    await allowed_to(request, person, Action.LINK_REPLY, link_id, record_allowed=True)
 
     async def run() -> None:
         settings = tada.settings
@@ -295,10 +285,8 @@ async def reply(request: Request, link_id: str, text: str = Form(""), csrf: str 
 async def classify(
     request: Request, link_id: str, reply_id: int, kind: str = Form(""), csrf: str = Form("")
 ) -> Response:
-    person = await signed_in(request)
-    check_csrf(person, csrf)
+    person = await acting(request, csrf, Action.INBOX_CLASSIFY, link_id, record_allowed=True)
     tada = context(request)
-    await allowed_to(request, person, Action.INBOX_CLASSIFY, link_id, record_allowed=True)
 
     async def run() -> None:
         await correct_reply(tada.pool, tada.client, reply_id, kind, actor_role=person.role, actor_name=person.name)

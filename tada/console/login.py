@@ -31,6 +31,7 @@ from tada.console.people import (
     set_cookie,
     signed_in,
 )
+from tada.console.problems import problem_page
 from tada.console.templating import page
 
 router = APIRouter()
@@ -155,13 +156,8 @@ async def two_factor_form(request: Request) -> Response:
     tada = context(request)
     if person.totp_enrolled:
         _ = gettext_for(person.language)
-        return page(
-            person.language, "problem.html.j2", zone=tada.settings.timezone, person=person, here="2fa",
-            title=_("Second factor"),
-            message=_(
-                "Your second factor is already set up. To set up a new one, ask an ops colleague to remove it."
-            ),
-        )  # fmt: skip
+        message = _("Your second factor is already set up. To set up a new one, ask an ops colleague to remove it.")
+        return problem_page(request, 200, N_("Second factor"), message)
     uri = await begin_totp(tada.pool, tada.crypto, person.name)
     return _two_factor_page(request, person, uri)
 

@@ -121,6 +121,17 @@ async def allowed_to(
         raise NotAllowed(action)
 
 
+async def acting(
+    request: Request, csrf: str | None, action: Action, target: str | None, *, record_allowed: bool = False
+) -> Person:
+    """The opening of a form's POST: the person signed in (``signed_in``), the form theirs (its
+    CSRF token: BadForm), their role allowed ``action`` on ``target`` (``allowed_to``)."""
+    person = await signed_in(request)
+    check_csrf(person, csrf)
+    await allowed_to(request, person, action, target, record_allowed=record_allowed)
+    return person
+
+
 def check_csrf(session: ConsoleSession, sent: str | None) -> None:
     if not sent or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
         raise BadForm()

@@ -15,6 +15,7 @@ person's name, as ``tada report`` is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from fastapi import APIRouter, Request
@@ -118,17 +119,18 @@ async def _period_or_400(request: Request) -> tuple[date, date] | Response:
 
 @router.get("/report.csv")
 async def report_csv(request: Request) -> Response:
-    period = await _period_or_400(request)
-    if isinstance(period, Response):
-        return period
-    _, report = await _report(request, *period)
-    return _download(render_csv(report), "text/csv; charset=utf-8", *period, "csv")
+    return await _report_file(request, render_csv, "text/csv; charset=utf-8", "csv")
 
 
 @router.get("/report.json")
 async def report_json(request: Request) -> Response:
+    return await _report_file(request, render_json, "application/json", "json")
+
+
+async def _report_file(request: Request, render: Callable[[Report], str], media_type: str, suffix: str) -> Response:
+    """The period's report as the file ``tada report --format SUFFIX`` writes, as a download."""
     period = await _period_or_400(request)
     if isinstance(period, Response):
         return period
     _, report = await _report(request, *period)
-    return _download(render_json(report), "application/json", *period, "json")
+    return _download(render(report), media_type, *period, suffix)

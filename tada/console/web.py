@@ -10,11 +10,10 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from tada.api.context import context
 from tada.console import cases, link_page, login, queue, report_page
-from tada.console.i18n import N_, gettext_for, language_of
+from tada.console.i18n import N_
 from tada.console.people import PATH, BadForm, NotAllowed, SecondFactorNeeded, SignInNeeded, to_login
-from tada.console.templating import page
+from tada.console.problems import problem_page, reader_words
 
 
 def install_console(app: FastAPI) -> None:
@@ -41,23 +40,15 @@ async def _second_factor(request: Request, error: Exception) -> Response:
     return RedirectResponse(f"{PATH}/2fa", status_code=303)
 
 
-def _problem(request: Request, status: int, title: str, message: str) -> Response:
-    person = getattr(request.state, "person", None)
-    language = language_of(person.language if person else None)
-    _ = gettext_for(language)
-    return page(
-        language, "problem.html.j2", zone=context(request).settings.timezone, status_code=status,
-        title=_(title), message=_(message), person=person, here="problem",
-    )  # fmt: skip
-
-
 async def _not_allowed(request: Request, error: Exception) -> Response:
-    return _problem(request, 403, N_("Not for your role"), N_("Your role may not do this. Ask an ops colleague."))
+    _ = reader_words(request)
+    return problem_page(request, 403, N_("Not for your role"), _("Your role may not do this. Ask an ops colleague."))
 
 
 async def _bad_form(request: Request, error: Exception) -> Response:
-    return _problem(
+    _ = reader_words(request)
+    return problem_page(
         request, 403, N_("This form has expired"),
-        N_("The form was sent without the token that proves it came from this console. "
-           "Go back, reload the page and try again."),
+        _("The form was sent without the token that proves it came from this console. "
+          "Go back, reload the page and try again."),
     )  # fmt: skip

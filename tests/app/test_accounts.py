@@ -59,6 +59,19 @@ async def login(db_pool, crypto, name, password=PASSWORD, otp=None, address=None
     )
 
 
+def verifies(monkeypatch) -> list[str]:
+    """From now on, the hash of every argon2 verify ``authenticate`` does, in order."""
+    verified: list[str] = []
+    real_verify = accounts.verify_password
+
+    async def counting(password_hash: str, password: str) -> bool:
+        verified.append(password_hash)
+        return await real_verify(password_hash, password)
+
+    monkeypatch.setattr(accounts, "verify_password", counting)
+    return verified
+
+
 async def test_add_find_and_list(db_pool):
     name = fresh_name("Alice")
     user = await add_user(db_pool, name, "caseworker", PASSWORD)
@@ -112,14 +125,7 @@ async def test_right_wrong_and_unknown(db_pool, data_crypto, monkeypatch):
     assert (await login(db_pool, data_crypto, name, address=here)).ok  # success clears the count
     assert await failures(db_pool, user.id, here) == 0
 
-    verified: list[str] = []
-    real_verify = accounts.verify_password
-
-    async def counting(password_hash: str, password: str) -> bool:
-        verified.append(password_hash)
-        return await real_verify(password_hash, password)
-
-    monkeypatch.setattr(accounts, "verify_password", counting)
+    verified = verifies(monkeypatch)
     unknown = await login(db_pool, data_crypto, fresh_name(), PASSWORD)
     assert (unknown.user, unknown.refusal) == (None, "wrong")
     assert len(verified) == 1 and verified[0].startswith("$argon2id$")  # the dummy: the same work
@@ -157,14 +163,7 @@ async def test_a_locked_account_costs_the_same_hash_work_as_an_unknown_name(db_p
     here = fresh_address()
     for _ in range(MAX_FAILURES):
         await login(db_pool, data_crypto, name, "wrong password!", address=here)
-    verified: list[str] = []
-    real_verify = accounts.verify_password
-
-    async def counting(password_hash: str, password: str) -> bool:
-        verified.append(password_hash)
-        return await real_verify(password_hash, password)
-
-    monkeypatch.setattr(accounts, "verify_password", counting)
+    verified = verifies(monkeypatch)
     locked = await login(db_pool, data_crypto, name, address=here)
     assert (locked.user, locked.refusal) == (None, "locked")  # the audit still tells ops which it was
     assert len(verified) == 1 and verified[0].startswith("$argon2id$")
@@ -332,14 +331,7 @@ async def test_nothing_secret_is_logged(db_pool, data_crypto, caplog):
 async def test_a_burst_of_guesses_sent_at_once_is_counted_at_once(db_pool, data_crypto, monkeypatch):
     name = fresh_name()
     await add_user(db_pool, name, "caseworker", PASSWORD)
-    verified: list[str] = []
-    real_verify = accounts.verify_password
-
-    async def counting(password_hash: str, password: str) -> bool:
-        verified.append(password_hash)
-        return await real_verify(password_hash, password)
-
-    monkeypatch.setattr(accounts, "verify_password", counting)
+    verified = verifies(monkeypatch)
     here = fresh_address()
     burst = await asyncio.gather(
         *(login(db_pool, data_crypto, f"nobody-{n}-{secrets.token_hex(3)}", "a guess", address=here) for n in range(40))

@@ -271,3 +271,19 @@ async def test_an_unfinished_import_shows_its_progress_and_reloads_itself(consol
     assert "refresh" not in finished.headers and "400 new link(s) started" in finished.text
     other, _ = await console.signed_in("ops")  # another person's import is not theirs to see
     assert (await other.get(f"/console/cases/{case_id}/imports/{key}")).status_code == 404
+
+
+async def test_a_problem_page_keeps_the_navigation_of_where_it_was_asked_for(console):
+    """One problem page for every refusal (tada/console/problems.py): in the person's language,
+    with the part of the console the request was for marked in the navigation."""
+    http, _ = await console.signed_in("caseworker")
+    case_id = await a_case(console)
+    refused = await http.get(f"/console/cases/{case_id}/purge")
+    assert refused.status_code == 403 and "Not for your role" in refused.text
+    assert '<a href="/console/cases" aria-current="page">' in refused.text
+    missing = await http.get("/console/cases/CASE-NONE")
+    assert missing.status_code == 404 and '<a href="/console/cases" aria-current="page">' in missing.text
+    page = await http.get("/console/")
+    await http.post("/console/language", data={"language": "zh-Hant", "csrf": csrf_of(page.text)})
+    refused = await http.get(f"/console/cases/{case_id}/purge")
+    assert refused.status_code == 403 and "您的角色無權進行此操作" in refused.text
