@@ -168,6 +168,11 @@ ALTER TABLE cases ADD COLUMN IF NOT EXISTS id_key bytea;
 -- victim made the image themselves (a copyright notice may then be sent where the registry allows).
 ALTER TABLE cases ADD COLUMN IF NOT EXISTS authorised_on date;
 ALTER TABLE cases ADD COLUMN IF NOT EXISTS victim_made_image boolean NOT NULL DEFAULT false;
+-- The link's legal clock as its last `deadline` event left it (activities/store.py): the law, the
+-- step (started, paused, resumed, met, missed) and when it falls due; a new cycle clears it.
+ALTER TABLE links ADD COLUMN IF NOT EXISTS deadline_law text;
+ALTER TABLE links ADD COLUMN IF NOT EXISTS deadline_step text;
+ALTER TABLE links ADD COLUMN IF NOT EXISTS deadline_due_at timestamptz;
 
 -- Victim data at rest (tada/adapters/data_crypto.py): each case's own key, wrapped by the master
 -- data key (TADA_DATA_KEY). cases.reference and timeline notes are sealed with it; deleting

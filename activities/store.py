@@ -15,7 +15,8 @@ log = structlog.get_logger(__name__)
 
 
 #: One statement, so one round trip: append the event and, only if it is new (a retry of an
-#: event already recorded inserts nothing), bring the link's read model up to date.
+#: event already recorded inserts nothing), bring the link's read model up to date (its state,
+#: next action, what it needs of a person, and its legal clock).
 RECORD_EVENT_SQL = """
 WITH event AS (
     INSERT INTO link_events (event_key, link_id, case_id, cycle, kind, from_state, to_state, detail, occurred_at)
@@ -32,7 +33,13 @@ UPDATE links
        needs_since = CASE WHEN tada_needs(links.needs, $5, $7, $8) IS NULL THEN NULL
                           WHEN tada_needs(links.needs, $5, $7, $8) IS DISTINCT FROM links.needs
                                OR $5 IN ('waiting', 'reply', 'delivery_failed') THEN $9
-                          ELSE links.needs_since END
+                          ELSE links.needs_since END,
+       deadline_law = CASE WHEN $5 = 'deadline' THEN $8->>'law' WHEN $7 = 'REPORTED' THEN NULL
+                           ELSE links.deadline_law END,
+       deadline_step = CASE WHEN $5 = 'deadline' THEN $8->>'step' WHEN $7 = 'REPORTED' THEN NULL
+                            ELSE links.deadline_step END,
+       deadline_due_at = CASE WHEN $5 = 'deadline' THEN ($8->>'due_at')::timestamptz WHEN $7 = 'REPORTED' THEN NULL
+                              ELSE links.deadline_due_at END
   FROM event
  WHERE links.link_id = event.link_id
 RETURNING true

@@ -43,6 +43,7 @@ BARE_SIGNALS: dict[Action, Callable] = {
     Action.LINK_RECHECK: LinkWorkflow.recheck,
     Action.LINK_REOPEN: LinkWorkflow.reopen,
     Action.LINK_FILED: LinkWorkflow.confirm_filed,
+    Action.LINK_ANSWERED: LinkWorkflow.answered,
 }
 #: The kinds of escalation contact a caseworker may supply.
 CONTACT_KINDS = (Escalation.HOST, Escalation.ADMIN)
@@ -58,7 +59,7 @@ def contact_address(value: str) -> str:
 
 
 async def bare(pool: asyncpg.Pool, client: ClientSource, link_id: str, action: Action) -> LinkRow:
-    """Pause, resume, recheck, reopen or filed (``action``) sent to ``link_id``."""
+    """Pause, resume, recheck, reopen, filed or answered (``action``) sent to ``link_id``."""
     if action not in BARE_SIGNALS:
         raise ValueError(f"{action.value} is not an action without arguments")
     return await signal_link(pool, client, link_id, BARE_SIGNALS[action])
@@ -104,3 +105,12 @@ def _reason(error: BaseException) -> str:
     """The first line of a failure's message (as tada/cli/runtime.py ``reason`` words it)."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+async def answered_if_paused(pool: asyncpg.Pool, client: ClientSource, link_id: str) -> bool:
+    """After a caseworker answered the platform (``tada link reply``): a legal clock paused while
+    the platform waited on the victim runs again. False when none was paused."""
+    if await pool.fetchval("SELECT deadline_step FROM links WHERE link_id = $1", link_id) != "paused":
+        return False
+    await signal_link(pool, client, link_id, LinkWorkflow.answered)
+    return True

@@ -10,15 +10,18 @@ link, from the case's facts as the link page's notice texts take them
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 from pydantic import BaseModel, Field
 
 from tada.adapters.data_crypto import DataCrypto
-from tada.app.notice_texts import case_notice_facts
+from tada.app.notice_texts import case_notice_facts, cited_laws, law_of
 from tada.app.readmodel import find_link
+from tada.domain.laws import CaseElements, missing_elements, refusal
 from tada.domain.notices import NoticeContext, render_notice
 from tada.domain.registry import Registry
-from tada.domain.states import NoticeKind
+from tada.domain.states import EventKind, NoticeKind
 from tada.errors import LinkNotFound
 from tada.settings import Settings
 
@@ -31,6 +34,9 @@ class ManualFiling(BaseModel):
     url: str = Field(repr=False)
     subject: str = Field(repr=False)
     text: str = Field(repr=False)
+    #: Why it cannot be filed yet: a law it cites needs what the case lacks (the element, and how to
+    #: supply it). The text is then that reason, never a notice the platform could not act on.
+    refused: str | None = None
 
 
 async def manual_filing(
@@ -45,14 +51,68 @@ async def manual_filing(
     )
     kind = NoticeKind(kind_value) if kind_value in NoticeKind._value2member_map_ else NoticeKind.INITIAL
     facts = await case_notice_facts(
-        pool, crypto, registry, link, notifier_name=settings.notifier_name, notice_from=settings.notice_from
-    )
+        pool, crypto, registry, link, notifier_name=settings.notifier_name, notice_from=settings.notice_from,
+        notifier_title=settings.notifier_title,
+    )  # fmt: skip
     if facts is None:  # purged: nothing to file any more
         raise LinkNotFound(link_id)
-    policy = registry.policy_for(link.url)
-    rendered = render_notice(NoticeContext(kind=kind, platform=link.platform, urls=[link.url], **facts.model_dump()))
-    return ManualFiling(
-        link_id=link_id, platform=link.platform, kind=kind,
-        where=policy.manual_instructions or f"{policy.name}'s reporting page",
-        url=link.url, subject=rendered.subject, text=rendered.text,
+    policy = registry.policy_for(link.url, facts.jurisdiction)
+    clock = await _clock(pool, link_id, link.cycle)
+    law_ids = [law.id for law in policy.laws]
+    if kind == NoticeKind.REGULATOR:
+        law_ids = [clock[0]] if clock else []
+    elif kind not in (NoticeKind.INITIAL, NoticeKind.FOLLOW_UP, NoticeKind.REPOST):
+        law_ids = [law.id for law in policy.laws if law.every_platform]
+    laws = cited_laws(registry, law_ids, facts.language)
+    missed = next((law for law in laws if clock and clock[2] == "missed" and law.id == clock[0]), None)
+    context = NoticeContext(
+        kind=kind, platform=link.platform, urls=[link.url], **facts.model_dump(), laws=laws,
+        clock=next((law for law in laws if law.deadline_hours), None),
+        missed=missed, missed_request_at=clock[1] if missed and clock else None,
+        earlier_notices=await _sent(pool, link_id),
+        regulator=missed.regulator if missed and kind == NoticeKind.REGULATOR else None,
     )  # fmt: skip
+    rendered = render_notice(context)
+    where = policy.manual_instructions or f"{policy.name}'s reporting page"
+    regulator = law_of(registry, clock[0] if clock else None)
+    if kind == NoticeKind.REGULATOR and regulator is not None and regulator.regulator:
+        where = (
+            f"{regulator.regulator}: {regulator.regulator_url or ''} {regulator.regulator_instructions or ''}".strip()
+        )
+    refused = _refusal(registry, law_ids, facts, settings)
+    return ManualFiling(
+        link_id=link_id, platform=link.platform, kind=kind, where=where, url=link.url,
+        subject=rendered.subject, text=refused or rendered.text, refused=refused,
+    )  # fmt: skip
+
+
+def _refusal(registry: Registry, law_ids: list[str], facts, settings: Settings) -> str | None:
+    supplied = CaseElements(
+        authorised_on=facts.authorised_on, notifier_name=facts.notifier_name, notifier_title=facts.notifier_title,
+        notifier_email=facts.notifier_email,
+    )  # fmt: skip
+    for law in registry.laws_of(law_ids):
+        missing = missing_elements(law.elements, supplied)
+        if missing:
+            return refusal(law.name, missing)
+    return None
+
+
+async def _clock(pool: asyncpg.Pool, link_id: str, cycle: int) -> tuple[str, datetime, str] | None:
+    """This cycle's legal clock: its law, when its request went out, and its last step."""
+    rows = await pool.fetch(
+        "SELECT detail, occurred_at FROM link_events WHERE link_id = $1 AND cycle = $2 AND kind = $3 ORDER BY event_id",
+        link_id, cycle, EventKind.DEADLINE.value,
+    )  # fmt: skip
+    started = next((r for r in rows if r["detail"].get("step") == "started"), None)
+    if started is None:
+        return None
+    return (started["detail"].get("law", ""), started["occurred_at"], rows[-1]["detail"].get("step", ""))
+
+
+async def _sent(pool: asyncpg.Pool, link_id: str) -> list:
+    rows = await pool.fetch(
+        "SELECT occurred_at FROM link_events WHERE link_id = $1 AND kind = $2 ORDER BY event_id",
+        link_id, EventKind.NOTICE.value,
+    )  # fmt: skip
+    return [row["occurred_at"] for row in rows]

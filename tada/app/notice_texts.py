@@ -15,7 +15,7 @@ Nothing here logs a URL, an address or the text.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from email.utils import parseaddr
 
 import asyncpg
@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from tada.adapters.data_crypto import DataCrypto
 from tada.app.readmodel import LinkDetail, LinkEventRow, LinkRow
+from tada.domain.laws import CitedLaw, Law, cite
 from tada.domain.notices import NoticeContext, RenderedNotice, render_notice
 from tada.domain.registry import Registry
 from tada.domain.reply_tags import tagged_subject
@@ -41,7 +42,7 @@ class NoticeText(BaseModel):
     urls_listed: int
 
 
-_CASE = "SELECT reference, language, jurisdiction, purged_at FROM cases WHERE case_id = $1"
+_CASE = "SELECT reference, language, jurisdiction, purged_at, authorised_on FROM cases WHERE case_id = $1"
 _NOTICE = """
 SELECT n.recipient, n.message_id, m.reply_token
   FROM notices n LEFT JOIN notice_messages m ON m.message_id = n.message_id
@@ -62,10 +63,19 @@ class CaseNoticeFacts(BaseModel):
     jurisdiction: str | None
     notifier_name: str
     notifier_email: str
+    notifier_title: str = ""
+    authorised_on: date | None = None
 
 
 async def case_notice_facts(
-    pool: asyncpg.Pool, crypto: DataCrypto, registry: Registry, link: LinkRow, *, notifier_name: str, notice_from: str
+    pool: asyncpg.Pool,
+    crypto: DataCrypto,
+    registry: Registry,
+    link: LinkRow,
+    *,
+    notifier_name: str,
+    notice_from: str,
+    notifier_title: str = "",
 ) -> CaseNoticeFacts | None:
     """The case's reference (opened), language (the platform's first), jurisdiction and the
     organisation as notifier; None for a purged case (its reference and URLs are gone)."""
@@ -76,7 +86,18 @@ async def case_notice_facts(
     return CaseNoticeFacts(
         case_reference=reference, language=registry.policy_for(link.url).language or case["language"],
         jurisdiction=case["jurisdiction"], notifier_name=notifier_name, notifier_email=parseaddr(notice_from)[1],
+        notifier_title=notifier_title, authorised_on=case["authorised_on"],
     )  # fmt: skip
+
+
+def cited_laws(registry: Registry, ids: str | list[str] | None, language: str) -> list[CitedLaw]:
+    """The laws a notice cited (its event's ``laws``, or the ids the workflow would give it), as it cited them."""
+    wanted = [i for i in (ids.split(",") if isinstance(ids, str) else ids or []) if i]
+    return cite(registry.laws_of(wanted), language)
+
+
+def law_of(registry: Registry, law_id: str | None) -> Law | None:
+    return registry.laws.get(law_id) if law_id else None
 
 
 async def notice_texts(
@@ -116,6 +137,10 @@ async def notice_texts(
             recipient = row["recipient"] or policy.form_url
             if recipient:
                 first_sent = await pool.fetchval(_FIRST_SENT, link.case_id, recipient)
+        laws = cited_laws(registry, event.detail.get("laws"), facts.language)
+        missed = _missed_before(detail.events, event)
+        clock_law = next((law for law in laws if law.deadline_hours), None)
+        missed_law = next((law for law in laws if missed and law.id == missed[0]), None)
         context = NoticeContext(
             kind=kind,
             platform=link.platform,
@@ -124,6 +149,13 @@ async def notice_texts(
             follow_up_number=follow_ups.get(event.cycle, 0) if kind == NoticeKind.FOLLOW_UP else 0,
             first_notice_at=first_sent,
             previous_removal_at=_removed_before(detail.events, event) if kind == NoticeKind.REPOST else None,
+            laws=laws,
+            clock=clock_law,
+            missed=missed_law if kind != NoticeKind.REPOST else None,
+            missed_request_at=missed[1] if missed and kind != NoticeKind.REPOST else None,
+            earlier_notices=_sent_before(detail.events, event),
+            route=event.detail.get("route"),
+            regulator=missed_law.regulator if missed_law and kind == NoticeKind.REGULATOR else None,
         )
         rendered: RenderedNotice = render_notice(context)
         token = row["reply_token"] if row is not None else None
@@ -133,6 +165,32 @@ async def notice_texts(
             urls_listed=len(urls),
         )  # fmt: skip
     return texts
+
+
+def _missed_before(events: list[LinkEventRow], notice: LinkEventRow) -> tuple[str, datetime] | None:
+    """The law whose deadline this cycle missed before ``notice``, and when its request went out."""
+    started: dict[str, datetime] = {}
+    missed = None
+    for e in events:
+        if e.event_id >= notice.event_id:
+            break
+        if e.kind == EventKind.DEADLINE.value and e.cycle == notice.cycle:
+            law = str(e.detail.get("law", ""))
+            if e.detail.get("step") == "started":
+                started[law] = e.occurred_at
+            elif e.detail.get("step") == "missed" and law in started:
+                missed = (law, started[law])
+    return missed
+
+
+def _sent_before(events: list[LinkEventRow], notice: LinkEventRow) -> list[datetime]:
+    """When this link's earlier notices to the same recipient went out (a repeated request cites them)."""
+    recipient = notice.detail.get("recipient")
+    return [
+        e.occurred_at
+        for e in events
+        if e.event_id < notice.event_id and e.kind == EventKind.NOTICE.value and e.detail.get("recipient") == recipient
+    ]
 
 
 def _removed_before(events: list[LinkEventRow], notice: LinkEventRow) -> datetime | None:

@@ -8,15 +8,16 @@ the workflows' ``record_event`` activity and ``link_events`` holds every step.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.sealing import is_sealed
 from tada.app.replies_read import LinkReplyRow, link_replies
+from tada.domain.laws import clock_words
 from tada.domain.states import EventKind, LinkState
 from tada.errors import CaseNotFound, LinkNotFound
 
@@ -38,6 +39,17 @@ class LinkRow(BaseModel):
     notices_sent: int
     added_at: datetime
     updated_at: datetime
+    #: The legal clock (tada/domain/laws.py), as the link's last deadline event left it.
+    deadline_law: str | None = None
+    deadline_step: str | None = None
+    deadline_due_at: datetime | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def deadline(self) -> str | None:
+        """ "due in 20h", "overdue by 3h", "paused", "met" or "missed", now; None without a clock."""
+        removed = self.state in (LinkState.REMOVED, LinkState.WITHDRAWN)
+        return clock_words(self.deadline_step, self.deadline_due_at, datetime.now(UTC), removed=removed)
 
 
 class CaseSummary(BaseModel):
@@ -92,7 +104,7 @@ class LinkDetail(BaseModel):
 # email or form notice goes out and after a caseworker confirms a manual filing.
 _LINKS = f"""
 SELECT l.link_id, l.case_id, l.url, l.host, l.platform, l.category, l.source, l.state, l.cycle,
-       l.next_action, l.next_action_at, l.added_at, l.updated_at,
+       l.next_action, l.next_action_at, l.added_at, l.updated_at, l.deadline_law, l.deadline_step, l.deadline_due_at,
        (SELECT count(*) FROM link_events e WHERE e.link_id = l.link_id AND e.kind = '{EventKind.NOTICE}')::int
            AS notices_sent
   FROM links l

@@ -148,6 +148,11 @@ def link_escalate(
 _bare_signal("recheck", Action.LINK_RECHECK, "Check now whether the content is still up.")
 _bare_signal("reopen", Action.LINK_REOPEN, "Start again from REPORTED with an UNRESOLVED link.")
 _bare_signal("filed", Action.LINK_FILED, "Confirm that you filed a manual report for this link.")
+_bare_signal(
+    "answered", Action.LINK_ANSWERED,
+    "Say the platform's request for information was answered (another way than `tada link reply`): "
+    "a legal clock paused for it runs again.",
+)  # fmt: skip
 
 
 # --- answering the platform -------------------------------------------------------------
@@ -187,6 +192,7 @@ def link_reply(
             link_id=link_id, text=text, notice_from=settings.notice_from, reply_to=settings.reply_to,
         )  # fmt: skip
         await record_sent(await session.pool(), session.actor_role, sent)
+        await link_actions.answered_if_paused(await session.pool(), session.client, link_id)  # its legal clock runs
         if out.as_json:
             out.json({"sent": True, **sent.model_dump(mode="json")})
             return

@@ -183,6 +183,7 @@ def show_case_status(out: Output, status: CaseStatus) -> None:
     table.add_column("Cycle", justify="right")
     table.add_column("Next action")
     table.add_column("Next action at")
+    table.add_column("Deadline")
     table.add_column("Notices", justify="right")
     for link in status.links:
         table.add_row(
@@ -194,6 +195,7 @@ def show_case_status(out: Output, status: CaseStatus) -> None:
             str(link.cycle),
             _plain(link.next_action),
             when(link.next_action_at),
+            _plain(link.deadline or "-"),
             str(link.notices_sent),
         )
     out.console.print(table)
@@ -225,6 +227,7 @@ def show_link(out: Output, detail: LinkDetail, live: LinkStatus | None, live_pro
         ("Cycle", str(link.cycle)),
         ("Notices sent", str(link.notices_sent)),
         ("Next action", f"{link.next_action or '-'} at {when(link.next_action_at)}"),
+        ("Legal deadline", _deadline(link)),
     ):
         facts.add_row(label, _plain(value))
     facts.add_row("State (read model)", state_text(link.state))
@@ -295,3 +298,10 @@ def show_link(out: Output, detail: LinkDetail, live: LinkStatus | None, live_pro
                 _plain(reply.excerpt),
             )
         out.console.print(replies)
+
+
+def _deadline(link) -> str:
+    """The link's legal clock: its words, the law, and when it falls due."""
+    if link.deadline is None:
+        return "-"
+    return f"{link.deadline} ({link.deadline_law}, due {when(link.deadline_due_at)})"

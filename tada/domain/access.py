@@ -54,6 +54,7 @@ class Action(str, Enum):
     LINK_FILED = "link.filed"
     LINK_WITHDRAW = "link.withdraw"
     LINK_REPLY = "link.reply"  # an email to the platform, answering its last reply
+    LINK_ANSWERED = "link.answered"  # the platform's request for information answered: its legal clock runs again
     REPOST = "repost"
     CASE_ADD_HASH = "case.add-hash"  # PDQ hashes of the victim's images
     CASE_MONITORS = "case.monitors"  # which monitors may report on a case
@@ -69,6 +70,7 @@ class Action(str, Enum):
 _CASEWORK = {
     Action.LINK_RESPOND, Action.LINK_ESCALATE, Action.LINK_PAUSE, Action.LINK_RESUME,
     Action.LINK_RECHECK, Action.LINK_REOPEN, Action.LINK_FILED, Action.LINK_WITHDRAW, Action.LINK_REPLY,
+    Action.LINK_ANSWERED,
     Action.INBOX_ASSIGN, Action.INBOX_CLASSIFY,
 }  # fmt: skip
 

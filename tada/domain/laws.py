@@ -15,7 +15,7 @@ notice is written (activities/notices.py, tada/app/notice_texts.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -165,3 +165,28 @@ def cite(laws: Iterable[Law], language: str) -> list[CitedLaw]:
 
 def _hours(deadline: timedelta | None) -> int | None:
     return None if deadline is None else max(1, round(deadline.total_seconds() / 3600))
+
+
+def clock_words(step: str | None, due_at: datetime | None, now: datetime, *, removed: bool = False) -> str | None:
+    """A link's legal clock for a person: "due in 20h", "overdue by 3h", "paused", "met", "missed"
+    (a missed clock of a link still up is "overdue by …"); None when it has none."""
+    if step is None or due_at is None:
+        return None
+    if step in ("met", "paused"):
+        return step
+    if step == "missed" and removed:
+        return "missed"
+    left = due_at - now
+    if left > timedelta(0):
+        return f"due in {_span(left)}"
+    return f"overdue by {_span(-left)}"
+
+
+def _span(length: timedelta) -> str:
+    """Hours and minutes up to three days (deadlines are set in hours), days and hours beyond."""
+    minutes = int(length.total_seconds() // 60)
+    hours, mins = divmod(minutes, 60)
+    if hours >= 72:
+        days, hours = divmod(hours, 24)
+        return f"{days}d{hours}h" if hours else f"{days}d"
+    return f"{hours}h{mins:02d}m" if hours else f"{mins}m"

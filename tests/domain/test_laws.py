@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tada.domain.laws import CaseElements, Element, cite, clock_law, missing_elements, refusal
+from tada.domain.laws import CaseElements, Element, cite, clock_law, clock_words, missing_elements, refusal
 from tada.domain.notices import NoticeContext, render_notice
 from tada.domain.registry import RegistryError, load_registry, parse_registry
 from tada.domain.states import NoticeKind
@@ -197,3 +197,16 @@ def test_a_law_is_cited_in_the_notices_language_with_its_deadline():
     assert "Our valid request of 20 May 2026 under Fast Law s.1 was not acted on within 24 hours." in flat
     assert "We wrote to you about this content on 20 May 2026 and 22 May 2026." in flat
     assert "Please act within 24 hours of this request, as Fast Law s.1 requires." in flat
+
+
+def test_a_clock_in_words_due_overdue_paused_met_missed():
+    now = datetime(2026, 6, 3, 12, tzinfo=UTC)
+    assert clock_words(None, None, now) is None
+    assert clock_words("started", now + timedelta(hours=20, minutes=5), now) == "due in 20h05m"
+    assert clock_words("resumed", now + timedelta(days=2, hours=3), now) == "due in 51h00m"
+    assert clock_words("resumed", now + timedelta(days=4, hours=3), now) == "due in 4d3h"
+    assert clock_words("started", now - timedelta(minutes=40), now) == "overdue by 40m"
+    assert clock_words("missed", now - timedelta(days=3), now) == "overdue by 3d"  # still up
+    assert clock_words("missed", now - timedelta(days=3), now, removed=True) == "missed"
+    assert clock_words("paused", now - timedelta(days=3), now) == "paused"
+    assert clock_words("met", now - timedelta(days=3), now) == "met"

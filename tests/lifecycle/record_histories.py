@@ -134,3 +134,41 @@ async def test_record_replies_from_the_inbox(time_env, db_pool, settings, web, r
         await handle.signal(LinkWorkflow.withdraw, "recorded")
         await h.result(handle)
         await _save(handle, f"replies-from-the-inbox-{_suffix(request)}")
+
+
+async def test_record_legal_clock_paused_missed_and_the_regulator(time_env, db_pool, settings, web, request):
+    """A TAKE IT DOWN clock: started, paused by a needs-info response, resumed, missed; the
+    follow-up says so; the ladder used up; the regulator's complaint filed by hand."""
+    from tada.app.intake import open_case
+    from tada.domain.laws import LawTerms
+    from tada.domain.models import PlatformResponse
+    from tada.domain.states import Escalation, ResponseOutcome
+    from tests.support.crypto import suite_crypto
+
+    web.live("/clock")
+    law = LawTerms(
+        id="take_it_down_act", name="TAKE IT DOWN Act", response_deadline=timedelta(hours=48),
+        regulator="Federal Trade Commission", regulator_url="https://takeitdown.ftc.gov/",
+    )  # fmt: skip
+    policy = make_policy(laws=[law], escalation=Escalation.NONE, escalation_email=None)
+    policy.timings.follow_ups = 1
+    async with running_worker(time_env, db_pool, settings) as h:
+        case_id = await open_case(
+            db_pool, age=30, minimum_age=16, signpost="", reference="REF-1", crypto=suite_crypto(),
+            authorised_on=datetime(2026, 6, 1, tzinfo=UTC).date(),
+        )  # fmt: skip
+        handle = await h.start(web.url("/clock"), policy, case_id=case_id)
+        await h.until(handle, S.AWAITING_RESPONSE)
+        await h.advance(timedelta(hours=5))
+        await handle.signal(LinkWorkflow.respond, PlatformResponse(outcome=ResponseOutcome.NEEDS_INFO))
+        await h.wait(handle, lambda s: s.clock is not None and s.clock.paused_at is not None)
+        await h.advance(timedelta(hours=10))
+        await handle.signal(LinkWorkflow.answered)
+        await h.wait(handle, lambda s: s.next_action == "follow-up check")
+        await h.advance(timedelta(hours=46))
+        await h.wait(handle, lambda s: s.follow_ups_sent == 1)
+        await h.advance(timedelta(days=2, hours=1))
+        await h.wait(handle, lambda s: s.next_action.startswith("file regulator notice by hand"))
+        await handle.signal(LinkWorkflow.confirm_filed)
+        await h.until(handle, S.UNRESOLVED)
+        await _save(handle, f"legal-clock-paused-missed-regulator-{_suffix(request)}")

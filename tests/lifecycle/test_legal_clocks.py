@@ -14,6 +14,7 @@ import pytest
 
 from tada.app.case_authorisation import record_authorisation
 from tada.app.intake import open_case
+from tada.app.readmodel import find_link
 from tada.domain.laws import LawTerms
 from tada.domain.models import PlatformResponse
 from tada.domain.states import Escalation, LinkState, ResponseOutcome
@@ -73,6 +74,9 @@ async def test_a_48h_platform_gets_its_follow_up_at_48h_and_grace_not_at_3_days(
         assert waiting.clock is not None and waiting.clock.due_at == due
         [first] = mailbox.messages
         assert CITED in _text(first) and "Please act within 48 hours of this request" in _text(first)
+        shown = await find_link(db_pool, handle.id)  # what tada status, link show, the API and the console read
+        assert (shown.deadline_law, shown.deadline_step, shown.deadline_due_at) == ("take_it_down_act", "started", due)
+        assert shown.deadline is not None and shown.deadline.startswith("due in ")
         notice = await db_pool.fetchval(
             "SELECT detail FROM link_events WHERE link_id = $1 AND kind = 'notice'", handle.id
         )
@@ -87,6 +91,7 @@ async def test_a_48h_platform_gets_its_follow_up_at_48h_and_grace_not_at_3_days(
         assert "was not acted on within 48 hours" in follow_up
         steps = [c["step"] for c in await _clock(db_pool, handle.id)]
         assert steps == ["started", "missed"]
+        assert (await find_link(db_pool, handle.id)).deadline_step == "missed"
         assert status.next_action_at is not None  # the next follow-up: the registry's 3 days
         assert status.next_action_at - status.clock.due_at > timedelta(days=3)
 
