@@ -108,11 +108,15 @@ async def notice_texts(
     *,
     notifier_name: str,
     notice_from: str,
+    notifier_title: str = "",
 ) -> dict[int, NoticeText]:
     """The text of every notice in ``detail``'s timeline (its ``notice`` events), by event id.
     A purged case has none: its reference and URLs are gone."""
     link = detail.link
-    facts = await case_notice_facts(pool, crypto, registry, link, notifier_name=notifier_name, notice_from=notice_from)
+    facts = await case_notice_facts(
+        pool, crypto, registry, link, notifier_name=notifier_name, notice_from=notice_from,
+        notifier_title=notifier_title,
+    )  # fmt: skip
     if facts is None:
         return {}
     policy = registry.policy_for(link.url)

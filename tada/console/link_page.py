@@ -180,6 +180,7 @@ async def _render(
     texts = await notice_texts(
         tada.pool, tada.crypto, tada.registry, detail,
         notifier_name=tada.settings.notifier_name, notice_from=tada.settings.notice_from,
+        notifier_title=tada.settings.notifier_title,
     )  # fmt: skip
     return page(
         person.language, "link.html.j2", zone=tada.settings.timezone, status_code=status, person=person,
