@@ -16,6 +16,7 @@ A URL is text with a copy button, never a link. Logs and the audit name ids only
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -32,6 +33,7 @@ from tada.app.caseworker import withdraw_case
 from tada.app.console_sessions import ConsoleSession
 from tada.app.intake import add_links
 from tada.console.case_jobs import BulkResult, ImportJob, keep, kept, run_import, settle
+from tada.console.clock import is_overdue
 from tada.console.i18n import N_, STATE_NAMES, gettext_for
 from tada.console.link_table import link_rows
 from tada.console.people import acting, allowed_to, audit, audit_target, check_csrf, may, require, signed_in
@@ -82,7 +84,13 @@ def _no_case(request: Request, person: ConsoleSession, case_id: str) -> Response
 
 @router.get("/cases/{case_id}")
 async def case(
-    request: Request, case_id: str, state: str = "", platform: str = "", sort: str = "added", done: str = ""
+    request: Request,
+    case_id: str,
+    state: str = "",
+    platform: str = "",
+    sort: str = "added",
+    done: str = "",
+    deadline: str = "",
 ) -> Response:
     person = await signed_in(request)
     require(person, Action.READ)
@@ -92,17 +100,21 @@ async def case(
     except CaseNotFound:
         return _no_case(request, person, case_id)
     shown = chosen_links(view.links, state=state, platform=platform, sort=sort)
+    deadline = "overdue" if deadline == "overdue" else ""
+    if deadline:  # only the links whose legal clock ran out with the page still up
+        now = datetime.now(UTC)
+        shown = [link for link in shown if is_overdue(link.deadline_step, link.deadline_due_at, link.state, now)]
     _ = gettext_for(person.language)
     return page(
         person.language, "case.html.j2", zone=tada.settings.timezone, person=person, here="cases", view=view,
         links=shown, state=state, platform=platform, sort=sort if sort.removeprefix("-") in SORTS else "added",
         sort_names=SORT_NAMES, states=[s.value for s in LinkState], bulk_names=_offered(person),
-        notice=_(DONE[done]) if done in DONE else "", sort_href=_sort_href(case_id, state, platform, sort),
+        notice=_(DONE[done]) if done in DONE else "", sort_href=_sort_href(case_id, state, platform, sort, deadline),
         may_import=may(person, Action.LINKS_IMPORT) and view.case.status == "open",
         may_withdraw=may(person, Action.CASE_WITHDRAW) and view.case.status == "open",
         may_purge=may(person, Action.CASE_PURGE) and view.case.status != "open" and not view.case.purged,
         max_body_kib=tada.settings.console_max_import_bytes // 1024, link_rows=link_rows,
-        state_labels={value: _(label) for value, label in STATE_NAMES.items()},
+        state_labels={value: _(label) for value, label in STATE_NAMES.items()}, deadline=deadline, words_of=_,
     )  # fmt: skip
 
 
@@ -111,12 +123,13 @@ def _offered(person: ConsoleSession) -> dict[str, str]:
     return {name: label for name, label in BULK_NAMES.items() if may(person, BULK_ACTIONS[name])}
 
 
-def _sort_href(case_id: str, state: str, platform: str, current: str):
+def _sort_href(case_id: str, state: str, platform: str, current: str, deadline: str = ""):
     """The address of the case page sorted by ``name`` (again: reversed), keeping the filters."""
 
     def href(name: str) -> str:
         chosen = f"-{name}" if current == name else name
-        query = {key: value for key, value in (("state", state), ("platform", platform)) if value}
+        filters = (("state", state), ("platform", platform), ("deadline", deadline))
+        query = {key: value for key, value in filters if value}
         return f"/console/cases/{case_id}?" + urlencode({**query, "sort": chosen})
 
     return href

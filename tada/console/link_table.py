@@ -7,24 +7,42 @@ copy button, never a link. The table's head and everything else stay in template
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
 from tada.app.readmodel import LinkRow
+from tada.console.clock import clock_text
 from tada.console.templating import time_tag
 
 
 def link_rows(
-    links: list[LinkRow], *, select_label: str, copy_label: str, zone: str, state_names: dict[str, str] | None = None
+    links: list[LinkRow],
+    *,
+    select_label: str,
+    copy_label: str,
+    zone: str,
+    state_names: dict[str, str] | None = None,
+    gettext: Callable[[str], str] = str,
+    now: datetime | None = None,
 ) -> Markup:
     """One ``<tr>`` per link: a checkbox (``name="link"``), its id linking to its page, the URL to
     copy, state (named in the reader's language by ``state_names``), platform, category, host,
-    next step and when, notices sent."""
+    next step and when, notices sent, and the legal clock in the words of ``gettext`` with its due
+    time (tada/console/clock.py)."""
     names = state_names or {}
     local = ZoneInfo(zone)
+    at = now or datetime.now(UTC)
+
+    def clock(link: LinkRow) -> str:
+        found = clock_text(link.deadline_step, link.deadline_due_at, link.state, at, gettext)
+        if found is None:
+            return "<td>—</td>"
+        kind, words = found
+        return f'<td class="clock clock-{kind}">{escape(words)}{when(link.deadline_due_at)}</td>'
 
     def when(value: datetime | None) -> str:
         return "<br>" + time_tag(value, local) if value else ""
@@ -41,6 +59,6 @@ def link_rows(
             f"<td>{escape(names.get(link.state, link.state))}</td><td>{escape(link.platform)}</td>"
             f"<td>{escape(link.category)}</td>"
             f"<td>{escape(link.host)}</td><td>{escape(link.next_action or '—')}{when(link.next_action_at)}</td>"
-            f"<td>{link.notices_sent:d}</td></tr>\n"
+            f"<td>{link.notices_sent:d}</td>{clock(link)}</tr>\n"
         )
     return Markup("".join(rows))

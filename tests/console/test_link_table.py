@@ -44,3 +44,26 @@ def test_a_state_is_named_in_the_readers_language_and_kept_as_it_is_when_unnamed
     named = str(link_rows([_link()], select_label="", copy_label="", zone="UTC", state_names={"FOLLOW_UP": "已跟進"}))
     assert "<td>已跟進</td>" in named and "FOLLOW_UP" not in named
     assert "<td>FOLLOW_UP</td>" in str(link_rows([_link()], select_label="", copy_label="", zone="UTC"))
+
+
+def test_the_legal_clock_is_in_the_readers_words_with_its_due_time():
+    now = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    due = datetime(2026, 12, 2, 5, 35, tzinfo=UTC)
+    words = {"due in %(span)s": "尚餘 %(span)s", "overdue by %(span)s": "逾期 %(span)s"}.get
+
+    def row(**changes) -> str:
+        return str(link_rows([_link(**changes)], select_label="", copy_label="", zone="UTC",
+                             gettext=lambda m: words(m) or m, now=now))  # fmt: skip
+
+    running = row(deadline_law="take_it_down_act", deadline_step="started", deadline_due_at=due)
+    assert '<td class="clock clock-due">尚餘 20h05m<br><time datetime="2026-12-02T05:35:00+00:00"' in running
+    assert "due in" not in running
+    late = row(deadline_step="resumed", deadline_due_at=datetime(2026, 12, 1, 6, 30, tzinfo=UTC))
+    assert '<td class="clock clock-overdue">逾期 3h00m' in late
+    past = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+    assert "逾期 24h00m" in row(deadline_step="missed", deadline_due_at=past)  # missed, the page still up
+    assert "clock-missed" in row(deadline_step="missed", deadline_due_at=due, state="REMOVED")
+    assert "clock-met" in row(deadline_step="met", deadline_due_at=due, state="REMOVED")
+    assert "clock-paused" in row(deadline_step="paused", deadline_due_at=due)
+    assert "clock-stopped" in row(deadline_step="started", deadline_due_at=now, state="WITHDRAWN")
+    assert row().endswith("<td>—</td></tr>\n")  # no clock
