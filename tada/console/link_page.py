@@ -5,7 +5,9 @@ The facts (its case, platform, category, host, state, next action and when), the
 with a copy button (never a link), the live workflow's word when Temporal answers, the whole
 timeline in order with each event's details in plain words, the text of every notice (rendered
 again as it was sent, tada/app/notice_texts.py), the escalation contacts found and how (DNS and
-RDAP), and the platform's replies with their classification and excerpt.
+RDAP), and the platform's replies with their classification and excerpt; the legal clock (its
+law, its words now, its due time) and, while it is paused for the victim, "I answered the
+platform" (a reply sent from the page answers too, as ``tada link reply`` does).
 
 Each form POSTs to ``/console/links/{link}/ACTION`` with the session's CSRF token; the role is
 checked (tada/domain/access.py) and the decision audited with the person's name before the use
@@ -16,6 +18,8 @@ of the use case (a closed link, a bad address) shows the page again with why.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
@@ -28,13 +32,15 @@ from tada.app.caseworker_reply import MAX_REPLY, record_sent, send_reply
 from tada.app.console_sessions import ConsoleSession
 from tada.app.inbox_corrections import correct_reply
 from tada.app.notice_texts import notice_texts
-from tada.app.readmodel import LinkDetail, link_timeline
+from tada.app.readmodel import LinkDetail, LinkRow, link_timeline
 from tada.clients.mailer import mailer_for
+from tada.console.clock import STEP_NAMES, clock_text
 from tada.console.i18n import N_, gettext_for
 from tada.console.people import PATH, acting, allowed_to, check_csrf, may, signed_in
 from tada.console.problems import problem_page
 from tada.console.templating import page
 from tada.domain.access import Action
+from tada.domain.registry import Registry
 from tada.domain.replies import ReplyKind
 from tada.domain.states import EventKind, ResponseOutcome
 from tada.domain.victim_data import MAX_NOTE
@@ -54,6 +60,7 @@ DONE = {
     "withdraw": N_("The link is withdrawn: nothing more is sent for it."),
     "reply": N_("Your reply was sent to the platform. Its answer comes back to this link."),
     "classify": N_("The reply's classification is corrected, and the link is told again."),
+    "answered": N_("The platform's request is answered: the link's legal clock runs again."),
 }
 #: The actions without anything but the link, by the path's last part.
 BARE = {
@@ -62,6 +69,7 @@ BARE = {
     "recheck": Action.LINK_RECHECK,
     "reopen": Action.LINK_REOPEN,
     "filed": Action.LINK_FILED,
+    "answered": Action.LINK_ANSWERED,
 }
 #: A timeline event's kind as a heading (translated when shown).
 EVENT_TITLES = {
@@ -77,6 +85,7 @@ EVENT_TITLES = {
     EventKind.DELIVERY_FAILED: N_("Notice could not be delivered"),
     EventKind.DELIVERY_DELAYED: N_("Notice delayed"),
     EventKind.REPLY: N_("Platform's email reply"),
+    EventKind.DEADLINE: N_("Legal clock"),
 }
 #: A detail's name in plain words (translated when shown); names not listed are shown as they are.
 DETAIL_LABELS = {
@@ -115,6 +124,13 @@ DETAIL_LABELS = {
     "where": N_("Where"),
     "code": N_("Code"),
     "message": N_("Message"),
+    "law": N_("Law"),
+    "laws": N_("Laws cited"),
+    "deadline": N_("Deadline"),
+    "step": N_("Step"),
+    "due_at": N_("Due"),
+    "route": N_("Route"),
+    "regulator": N_("Regulator"),
 }
 #: Details whose value is long text a person wrote: shown as a block, line breaks kept.
 LONG_TEXT = frozenset({"note", "text", "instructions"})
@@ -189,7 +205,22 @@ async def _render(
         contacts=_contacts(detail), may={action.value: may(person, action) for action in Action},
         outcomes=OUTCOMES, reply_kinds=REPLY_KINDS, max_note=MAX_NOTE, max_reply=MAX_REPLY,
         event_titles=EVENT_TITLES, labels=DETAIL_LABELS, contact_sources=CONTACT_SOURCES, choices=CHOICE_LABELS,
+        legal_clock=_clock(tada.registry, detail.link, _),
     )  # fmt: skip
+
+
+def _clock(registry: Registry, link: LinkRow, gettext: Callable[[str], str]) -> dict[str, str] | None:
+    """The link's legal clock for the page: its law's name (the registry's; an id it does not
+    define, as it is), its words now and its last step, in the reader's language."""
+    found = clock_text(link.deadline_step, link.deadline_due_at, link.state, datetime.now(UTC), gettext)
+    if found is None or link.deadline_step is None:
+        return None
+    law = registry.laws.get(link.deadline_law or "")
+    step = link.deadline_step
+    return {
+        "law": law.name if law else (link.deadline_law or "-"), "words": found[1], "kind": found[0],
+        "step": gettext(STEP_NAMES[step]) if step in STEP_NAMES else step,
+    }  # fmt: skip
 
 
 def _event(event: Any) -> dict[str, Any]:
@@ -278,6 +309,7 @@ async def reply(request: Request, link_id: str, text: str = Form(""), csrf: str 
             notice_from=settings.notice_from, reply_to=settings.reply_to,
         )  # fmt: skip
         await record_sent(tada.pool, person.role, sent, actor_name=person.name)
+        await link_actions.answered_if_paused(tada.pool, tada.client, link_id)  # its legal clock runs again
 
     return await _act(request, person, link_id, "reply", run)
 
@@ -297,7 +329,7 @@ async def classify(
 
 @router.post("/links/{link_id}/{name}")
 async def bare(request: Request, link_id: str, name: str, csrf: str = Form("")) -> Response:
-    """Pause, resume, recheck, reopen, filed."""
+    """Pause, resume, recheck, reopen, filed, answered."""
     person = await signed_in(request)
     check_csrf(person, csrf)
     if name not in BARE:
