@@ -17,7 +17,7 @@ A URL is text with a copy button, never a link. Logs and the audit name ids only
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
@@ -59,6 +59,7 @@ DONE = {
     "opened": N_("Case opened. Add its links below."),
     "withdrawn": N_("Case withdrawn: every link was told to stop. Nothing more will be sent."),
     "purged": N_("Case purged: its reference, notes and link addresses are erased for good."),
+    "authorised": N_("The case's authorisation is recorded; its links are told, so a notice waiting for it goes out."),
 }
 #: The bulk actions as the form names them, in the form's order.
 BULK_NAMES = {
@@ -94,25 +95,58 @@ async def case(
 ) -> Response:
     person = await signed_in(request)
     require(person, Action.READ)
+    return await case_page_response(
+        request, person, case_id, state=state, platform=platform, sort=sort, done=done, deadline=deadline
+    )
+
+
+async def case_page_response(
+    request: Request,
+    person: ConsoleSession,
+    case_id: str,
+    *,
+    state: str = "",
+    platform: str = "",
+    sort: str = "added",
+    done: str = "",
+    deadline: str = "",
+    problem: str = "",
+    typed: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    """The case's page; with ``problem`` (in the reader's words) shown at its authorisation form,
+    which keeps what was ``typed``."""
     tada = context(request)
     try:
         view = await case_view(tada.pool, tada.crypto, case_id)
     except CaseNotFound:
         return _no_case(request, person, case_id)
+    recorded = await tada.pool.fetchrow(
+        "SELECT authorised_on, victim_made_image FROM cases WHERE case_id = $1", case_id
+    )  # the case's legal facts (tada/app/case_authorisation.py records them)
     shown = chosen_links(view.links, state=state, platform=platform, sort=sort)
     deadline = "overdue" if deadline == "overdue" else ""
     if deadline:  # only the links whose legal clock ran out with the page still up
         now = datetime.now(UTC)
         shown = [link for link in shown if is_overdue(link.deadline_step, link.deadline_due_at, link.state, now)]
     _ = gettext_for(person.language)
+    authorised_on = recorded["authorised_on"] if recorded else None
+    made = bool(recorded["victim_made_image"]) if recorded else False
+    as_recorded = {"authorised_on": authorised_on.isoformat() if authorised_on else "", "victim_made_image": made}
+    authorisation = {
+        "authorised_on": authorised_on, "victim_made_image": made, "problem": problem, "typed": typed or as_recorded,
+    }  # fmt: skip
     return page(
-        person.language, "case.html.j2", zone=tada.settings.timezone, person=person, here="cases", view=view,
-        links=shown, state=state, platform=platform, sort=sort if sort.removeprefix("-") in SORTS else "added",
+        person.language, "case.html.j2", zone=tada.settings.timezone, status_code=status, person=person,
+        here="cases", view=view, links=shown, state=state, platform=platform,
+        sort=sort if sort.removeprefix("-") in SORTS else "added",
         sort_names=SORT_NAMES, states=[s.value for s in LinkState], bulk_names=_offered(person),
         notice=_(DONE[done]) if done in DONE else "", sort_href=_sort_href(case_id, state, platform, sort, deadline),
         may_import=may(person, Action.LINKS_IMPORT) and view.case.status == "open",
         may_withdraw=may(person, Action.CASE_WITHDRAW) and view.case.status == "open",
         may_purge=may(person, Action.CASE_PURGE) and view.case.status != "open" and not view.case.purged,
+        may_authorise=may(person, Action.CASE_AUTHORISE) and view.case.status == "open" and not view.case.purged,
+        may_dossier=may(person, Action.CASE_DOSSIER) and not view.case.purged, authorisation=authorisation,
         max_body_kib=tada.settings.console_max_import_bytes // 1024, link_rows=link_rows,
         state_labels={value: _(label) for value, label in STATE_NAMES.items()}, deadline=deadline, words_of=_,
     )  # fmt: skip

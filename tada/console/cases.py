@@ -1,11 +1,13 @@
 """``/console/cases``: every case, a page at a time, with how far each has got (removed of all its
 links), filtered by status and found by one search box; and ``/console/cases/new``, opening a
 case (ops), through the same use case and rules as ``tada case open``: the age gate and its
-signpost, the language of the notices, the reference, the jurisdiction and the monitors that may
-report reposts on it (tada/app/case_opening.py).
+signpost, the language of the notices, the reference, the jurisdiction, the monitors that may
+report reposts on it, and the victim's authorisation (its date) and whether the victim made the
+image (tada/app/case_opening.py).
 
-One case's own page and its actions are tada/console/case_page.py (its router is included here,
-after ``/cases/new``, so that path is never read as a case id).
+One case's own page and its actions are tada/console/case_page.py, its authorisation and dossier
+tada/console/case_law.py (their routers are included here, after ``/cases/new``, so that path is
+never read as a case id).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from tada.api.context import context
 from tada.app.audit import record_audit
 from tada.app.case_list import REFERENCE_SEARCH_LIMIT, CaseFilter, case_filter, list_cases
 from tada.app.case_opening import open_new_case
-from tada.console import case_page
+from tada.console import case_law, case_page
+from tada.console.case_law import form_date
 from tada.console.i18n import N_, gettext_for
 from tada.console.people import acting, check_csrf, may, require, signed_in
 from tada.console.templating import page
@@ -89,7 +92,10 @@ async def new_case_form(request: Request) -> Response:
 
 def _new_case_page(request: Request, person, *, problem: str = "", signpost: str = "", status: int = 200, **typed):
     tada = context(request)
-    values = {"age": "", "language": "en", "reference": "", "jurisdiction": "", "monitors": ""} | typed
+    values = {
+        "age": "", "language": "en", "reference": "", "jurisdiction": "", "monitors": "", "authorised_on": "",
+        "victim_made_image": False,
+    } | typed  # fmt: skip
     return page(
         person.language, "case_new.html.j2", zone=tada.settings.timezone, status_code=status, person=person,
         here="cases", problem=problem, signpost=signpost, values=values, languages_offered=LANGUAGE_CHOICES,
@@ -105,6 +111,8 @@ async def new_case(
     reference: str = Form(""),
     jurisdiction: str = Form(""),
     monitors: str = Form(""),
+    authorised_on: str = Form(""),
+    victim_made_image: str = Form(""),
     csrf: str = Form(""),
 ) -> Response:
     person = await acting(request, csrf, Action.CASE_OPEN, None)
@@ -113,7 +121,7 @@ async def new_case(
     _ = gettext_for(person.language)
     typed = {
         "age": age[:3], "language": language, "reference": reference[:200], "jurisdiction": jurisdiction[:10],
-        "monitors": monitors[:500],
+        "monitors": monitors[:500], "authorised_on": authorised_on[:10], "victim_made_image": bool(victim_made_image),
     }  # fmt: skip
     try:
         years = int(age.strip())
@@ -124,15 +132,21 @@ async def new_case(
     if language not in LANGUAGE_CHOICES:
         return _new_case_page(request, person, problem=_("Choose the language of the notices."), status=422, **typed)
     try:
+        authorised = form_date(authorised_on)
+    except ValueError:
+        problem = _("Enter the day the victim authorised the organisation as a date, e.g. 2026-03-31.")
+        return _new_case_page(request, person, problem=problem, status=422, **typed)
+    try:
         opened = await open_new_case(
             tada.pool, tada.crypto, age=years, minimum_age=settings.minimum_age, signpost=settings.underage_signpost,
             language=language, reference=reference or None, jurisdiction=jurisdiction or None,
-            monitors=monitors.replace(",", " ").split(),
+            monitors=monitors.replace(",", " ").split(), authorised_on=authorised,
+            victim_made_image=bool(victim_made_image),
         )  # fmt: skip
     except CaseRefused as refused:  # under the minimum age: nothing was stored
         await _audit(request, person, None, "refused: under the minimum age, no case opened")
         return _new_case_page(request, person, signpost=refused.message, status=422, language=language)
-    except InvalidInput as invalid:  # a reference, jurisdiction or monitor that cannot be; says which
+    except InvalidInput as invalid:  # a reference, jurisdiction, monitor or date that cannot be; says which
         return _new_case_page(request, person, problem=invalid.message, status=422, **typed)
     case_id = opened.case_id
     await _audit(request, person, case_id, "done")
@@ -147,3 +161,4 @@ async def _audit(request: Request, person, target: str | None, reason: str) -> N
 
 
 router.include_router(case_page.router)
+router.include_router(case_law.router)

@@ -107,3 +107,87 @@ async def test_the_link_page_shows_its_clock_and_answering_a_paused_one_runs_it_
 
     await eventually(answered_twice, "the reply answering the paused clock", 30)
     await console.client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, "test over")
+
+
+async def test_a_case_opened_with_its_authorisation_and_a_future_date_refused_keeping_the_form(console):
+    http, _ = await console.signed_in("ops")
+    form = await http.get("/console/cases/new")
+    assert 'name="authorised_on" type="date"' in form.text and 'name="victim_made_image"' in form.text
+    assert "Only on the victim's word" in form.text
+    csrf = csrf_of(form.text)
+    before = await console.pool.fetchval("SELECT count(*) FROM cases")
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    data = {"age": "30", "reference": "intake 9", "authorised_on": tomorrow, "victim_made_image": "yes", "csrf": csrf}
+    future = await http.post("/console/cases/new", data=data)
+    assert future.status_code == 422 and "is after today" in future.text
+    assert f'value="{tomorrow}"' in future.text and 'value="intake 9"' in future.text and "checked" in future.text
+    assert await console.pool.fetchval("SELECT count(*) FROM cases") == before
+    nonsense = await http.post("/console/cases/new", data={**data, "authorised_on": "last week"})
+    assert nonsense.status_code == 422 and "as a date, e.g. 2026-03-31" in nonsense.text
+
+    opened = await http.post("/console/cases/new", data={**data, "authorised_on": "2026-11-30"})
+    assert opened.status_code == 303, opened.text
+    case_id = opened.headers["location"].split("/console/cases/", 1)[1].split("?", 1)[0]
+    row = await console.pool.fetchrow("SELECT authorised_on, victim_made_image FROM cases WHERE case_id = $1", case_id)
+    assert row["authorised_on"].isoformat() == "2026-11-30" and row["victim_made_image"] is True
+    page = await http.get(opened.headers["location"])
+    assert "2026-11-30" in page.text and "yes (on the victim's word)" in page.text
+
+
+async def test_the_authorisation_recorded_from_the_case_page(console, web):
+    http, name = await console.signed_in("caseworker")
+    case_id = await a_case(console)
+    [link_id] = await started(console, web, case_id, "/law/authorised")
+    page = await http.get(f"/console/cases/{case_id}")
+    assert "none recorded" in page.text and f'action="/console/cases/{case_id}/authorise"' in page.text
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    data = {"csrf": csrf_of(page.text), "authorised_on": tomorrow, "victim_made_image": "yes"}
+    future = await http.post(f"/console/cases/{case_id}/authorise", data=data)
+    assert future.status_code == 422 and "is after today" in future.text and 'id="authorisation-problem"' in future.text
+    assert (
+        f'value="{tomorrow}"' in future.text
+        and 'id="authorise-made" name="victim_made_image" value="yes" checked' in (future.text)
+    )  # nothing typed is lost
+    assert await console.pool.fetchval("SELECT authorised_on FROM cases WHERE case_id = $1", case_id) is None
+
+    done = await http.post(f"/console/cases/{case_id}/authorise", data={**data, "authorised_on": "2026-12-01"})
+    assert done.status_code == 303 and "done=authorised" in done.headers["location"]
+    row = await console.pool.fetchrow("SELECT authorised_on, victim_made_image FROM cases WHERE case_id = $1", case_id)
+    assert row["authorised_on"].isoformat() == "2026-12-01" and row["victim_made_image"] is True
+    after = await http.get(f"/console/cases/{case_id}")
+    assert "2026-12-01" in after.text and "none recorded" not in after.text
+    audit = await console.pool.fetchrow(
+        "SELECT actor_name, reason FROM audit_events WHERE action = 'case.authorise' AND target = $1", case_id
+    )
+    assert audit["actor_name"] == name and audit["reason"] == "console: 1 link(s) told"
+    await console.client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, "test over")
+
+
+async def test_the_dossier_downloads_as_a_file_audited_and_none_for_a_purged_case(console, web):
+    http, name = await console.signed_in("caseworker")
+    case_id = await a_case(console, "for the dossier")
+    [link_id] = await started(console, web, case_id, "/law/dossier")
+    await _settled(console, [link_id])
+    page = await http.get(f"/console/cases/{case_id}")
+    assert f'href="/console/cases/{case_id}/dossier.pdf"' in page.text
+    html = await http.get(f"/console/cases/{case_id}/dossier.html")
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert html.headers["content-disposition"] == f'attachment; filename="dossier-{case_id}.html"'
+    assert html.headers["cache-control"] == "no-store"
+    assert web.url("/law/dossier") in html.text and link_id in html.text
+    pdf = await http.get(f"/console/cases/{case_id}/dossier.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-disposition"] == f'attachment; filename="dossier-{case_id}.pdf"'
+    audit = await console.pool.fetch(
+        "SELECT reason FROM audit_events WHERE action = 'case.dossier' AND target = $1 AND actor_name = $2 ORDER BY id",
+        case_id, name,
+    )  # fmt: skip
+    assert [row["reason"] for row in audit] == ["console: html, 1 link(s)", "console: pdf, 1 link(s)"]
+    assert (await http.get(f"/console/cases/{case_id}/dossier.docx")).status_code == 404
+    await console.client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, "test over")
+
+    purged = await a_case(console)
+    await console.pool.execute("UPDATE cases SET status = 'withdrawn', purged_at = now() WHERE case_id = $1", purged)
+    gone = await http.get(f"/console/cases/{purged}/dossier.pdf")
+    assert gone.status_code == 410 and "has no dossier" in gone.text
+    assert 'dossier.pdf"' not in (await http.get(f"/console/cases/{purged}")).text
