@@ -1,9 +1,12 @@
 """``/console/``, "Needs me": everything waiting for a person, oldest first, each with the one
 action that clears it (tada/app/needs.py says what waits):
 
-- a manual filing: where to file, the URL and the notice text to copy, and "I filed it";
+- a manual filing: where to file, the URL and the notice text to copy, and "I filed it"; a
+  complaint to the regulator the same way, with the regulator's page; a filing citing a law whose
+  elements the case lacks: why, and the way to the case's authorisation form instead;
 - a contact to supply (the host's or admin's, or the platform's after a bounce), and a
-  notice that can never reach its recipient: a form for another contact;
+  notice that can never reach its recipient: a form for another contact; a notice refused as
+  incomplete (a law it cites needs what the case lacks): why, and the way to the authorisation;
 - a removal the platform claims while the page is still there: check again;
 - an UNRESOLVED link: start again, or stop;
 - a reply to read, and the holding pen: to the link's page, or give the reply to its link.
@@ -15,6 +18,7 @@ back here with what was done.
 
 from __future__ import annotations
 
+import asyncpg
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -23,11 +27,13 @@ from tada.app import link_actions
 from tada.app.caseworker import LinkClosed
 from tada.app.inbox_corrections import assign_reply
 from tada.app.manual_filing import ManualFiling, manual_filing
-from tada.app.needs import NeedKind, needs_me
+from tada.app.needs import Need, NeedKind, needs_me
 from tada.console.i18n import N_, gettext_for
 from tada.console.people import allowed_to, audit, audit_target, check_csrf, may, signed_in
 from tada.console.templating import page
 from tada.domain.access import Action
+from tada.domain.delivery import INCOMPLETE_NOTICE
+from tada.domain.states import EventKind
 from tada.domain.victim_data import InvalidField
 from tada.errors import NotFound
 
@@ -71,12 +77,30 @@ async def needs_me_page(request: Request, done: str = "") -> Response:
             except NotFound:
                 continue
     _ = gettext_for(person.language)
+    lacking = await _lacking(tada.pool, queue.items)
     return page(
         person.language, "queue.html.j2", zone=tada.settings.timezone, person=person, here="queue",
-        items=queue.items, counts=queue.counts, total=queue.total, filings=filings, shown=SHOWN,
+        items=queue.items, counts=queue.counts, total=queue.total, filings=filings, shown=SHOWN, lacking=lacking,
         can={name: may(person, action) for name, action in {**_ACTIONS, **_OTHERS}.items()},
         notice=_(DONE[done]) if done in DONE else "",
     )  # fmt: skip
+
+
+async def _lacking(pool: asyncpg.Pool, items: list[Need]) -> dict[str, str]:
+    """Why each notice refused as incomplete waits (a law it cites needs what the case lacks:
+    the element and how to supply it, as its delivery_failed event says), by link."""
+    link_ids = [
+        item.link_id for item in items
+        if item.kind == NeedKind.DELIVERY and item.link_id and (item.what or "").split()[-1:] == [INCOMPLETE_NOTICE]
+    ]  # fmt: skip
+    if not link_ids:
+        return {}
+    rows = await pool.fetch(
+        """SELECT DISTINCT ON (link_id) link_id, detail->>'reason' AS reason FROM link_events
+            WHERE link_id = ANY($1::text[]) AND kind = $2 ORDER BY link_id, event_id DESC""",
+        link_ids, EventKind.DELIVERY_FAILED.value,
+    )  # fmt: skip
+    return {row["link_id"]: row["reason"] or "" for row in rows}
 
 
 @router.post("/queue/{action}")
