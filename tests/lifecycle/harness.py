@@ -89,17 +89,19 @@ class Harness:
         return await handle.query(LinkWorkflow.status)
 
     async def until(self, handle: WorkflowHandle, state: LinkState, *, timeout: float = 30) -> LinkStatus:
-        """Poll (in real time) until the link reaches ``state`` and waits for its next action, with
-        no notice of it still being sent (an escalation's re-check is scheduled as it is handed over)."""
-        status = await self.wait(
+        """Poll (in real time) until the link reaches ``state`` and waits for its next action."""
+        return await self.wait(
             handle, lambda s: s.state == state and not s.next_action.startswith(("send", "start")), timeout
         )
+
+    async def notice_sent(self, link_id: str, kind: str, recipient: str, *, timeout: float = 30) -> None:
+        """Poll (in real time) until the link's notice of ``kind`` to ``recipient`` is marked sent:
+        an escalation's re-check is scheduled as the notice is handed to the relay, before it is."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while any(row[2] == "pending" for row in await self.notice_rows(handle.id)):
+        while (kind, recipient, "sent") not in await self.notice_rows(link_id):
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"a notice of {handle.id} is still being sent")
+                raise AssertionError(f"no {kind} notice sent to {recipient}: {await self.notice_rows(link_id)}")
             await asyncio.sleep(0.05)
-        return status
 
     async def wait(self, handle: WorkflowHandle, predicate, timeout: float = 30) -> LinkStatus:
         """Poll (in real time) until the link's status satisfies ``predicate``."""

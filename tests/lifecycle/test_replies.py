@@ -90,7 +90,7 @@ async def test_a_confident_refusal_escalates_and_a_doubtful_one_waits(time_env, 
         await unsure.signal(LinkWorkflow.reply_received, reply(ReplyKind.REJECTED, confident=False))
         await h.until(sure, S.ESCALATED)
         assert (S.AWAITING_RESPONSE, S.ESCALATED) in [tuple(map(S, t)) for t in await h.transitions(sure.id)]
-        assert ("escalation_host", HOST_EMAIL, "sent") in await h.notice_rows(sure.id)
+        await h.notice_sent(sure.id, "escalation_host", HOST_EMAIL)
         [doubtful] = await _recorded(h, unsure.id, "reply")
         assert doubtful["review"] == "caseworker" and doubtful["confidence"] == "low"
         assert (await h.status(unsure)).state == S.AWAITING_RESPONSE
