@@ -11,14 +11,12 @@ has nothing waiting.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime
 
 import asyncpg
 from pydantic import BaseModel
-from temporalio.service import RPCError, RPCStatusCode
 
-from tada.app.caseworker import SIGNAL_CONCURRENCY
+from tada.app.caseworker import signal_each
 from tada.app.client_source import ClientSource, client_of
 from tada.domain.models import CaseUpdate
 from tada.domain.victim_data import check_authorised_on
@@ -65,19 +63,7 @@ async def record_authorisation(
     links = await pool.fetch(
         "SELECT link_id FROM links WHERE case_id = $1 AND state <> 'WITHDRAWN' ORDER BY added_at, link_id", case_id
     )
-    gate = asyncio.Semaphore(SIGNAL_CONCURRENCY)
-
-    async def tell(link_id: str) -> bool:
-        async with gate:
-            try:
-                await client.get_workflow_handle(link_id).signal(LinkWorkflow.case_updated, update)
-            except RPCError as error:
-                if error.status != RPCStatusCode.NOT_FOUND:
-                    raise
-                return False  # its workflow has ended: nothing of it waits
-            return True
-
-    told = sum(await asyncio.gather(*(tell(r["link_id"]) for r in links)))
+    told = await signal_each(client, [r["link_id"] for r in links], LinkWorkflow.case_updated, update)
     return CaseAuthorisation(
         case_id=case_id, authorised_on=row["authorised_on"], victim_made_image=row["victim_made_image"],
         links_told=told,

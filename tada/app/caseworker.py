@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 from pydantic import BaseModel
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from tada.app.client_source import ClientSource, client_of
@@ -67,22 +67,27 @@ async def withdraw_case(
         "UPDATE cases SET status = 'withdrawn', withdrawn_at = COALESCE(withdrawn_at, now()) WHERE case_id = $1",
         case_id,
     )
-    link_ids = await pool.fetch("SELECT link_id FROM links WHERE case_id = $1 ORDER BY added_at, link_id", case_id)
+    rows = await pool.fetch("SELECT link_id FROM links WHERE case_id = $1 ORDER BY added_at, link_id", case_id)
+    withdrawn = await signal_each(client, [row["link_id"] for row in rows], LinkWorkflow.withdraw, reason)
+    return CaseWithdrawal(case_id=case_id, withdrawn=withdrawn, already_closed=len(rows) - withdrawn)
+
+
+async def signal_each(client: Client, link_ids: Sequence[str], signal: Callable, arg: Any) -> int:
+    """Send ``signal(arg)`` to each link's workflow, ``SIGNAL_CONCURRENCY`` at a time; how many
+    were running to hear it (a workflow that has ended is passed over)."""
     gate = asyncio.Semaphore(SIGNAL_CONCURRENCY)
 
     async def one(link_id: str) -> bool:
         async with gate:
             try:
-                await client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, reason)
+                await client.get_workflow_handle(link_id).signal(signal, arg)
             except RPCError as error:
                 if error.status != RPCStatusCode.NOT_FOUND:
                     raise
                 return False
             return True
 
-    results = await asyncio.gather(*(one(row["link_id"]) for row in link_ids))
-    withdrawn = sum(results)
-    return CaseWithdrawal(case_id=case_id, withdrawn=withdrawn, already_closed=len(results) - withdrawn)
+    return sum(await asyncio.gather(*(one(link_id) for link_id in link_ids)))
 
 
 async def _why_not_running(handle: WorkflowHandle, link: LinkRow) -> Exception:

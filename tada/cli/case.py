@@ -20,7 +20,7 @@ from tada.app.dossier import case_dossier
 from tada.app.monitors import change_case_monitors
 from tada.cli.monitor_options import AddMonitors, MonitorNames, RemoveMonitors
 from tada.cli.output import Output
-from tada.cli.params import CaseArg, Json, text_option
+from tada.cli.params import CaseArg, Json, day, text_option
 from tada.cli.runtime import CliError, Session, needs, reason, run, usage_error
 from tada.domain import registry_values
 from tada.domain.access import Action
@@ -46,19 +46,10 @@ class Language(str, Enum):
 assert {lang.value for lang in Language} == set(registry_values.LANGUAGES)
 
 
-def _date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date like 2026-03-31") from None
-
-
 AuthorisedOn = Annotated[
     date | None,
     typer.Option(
-        "--authorised-on", metavar="DATE", parser=_date,
+        "--authorised-on", metavar="DATE", parser=day,
         help="The day the victim authorised the organisation to act for them (its date only, never who). "
         "A law such as the TAKE IT DOWN Act needs it: its notices wait until the case has it.",
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 import typer
@@ -29,3 +30,13 @@ def checked(check: Callable[[str | None], str | None]) -> Callable[[str | None],
 def text_option(flag: str, check: Callable[[str | None], str | None], help_text: str) -> Any:
     """An option of free text (a note, a reference): ``check`` passes it before use, see ``checked``."""
     return typer.Option(flag, help=help_text, callback=checked(check))
+
+
+def day(value: str | None) -> date | None:
+    """A day written as ISO 8601 (2026-03-31), for a typer option's ``parser``."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-03-31") from None

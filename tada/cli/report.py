@@ -4,7 +4,7 @@ as a table, JSON, CSV or HTML."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +14,7 @@ from rich.console import Group
 from rich.text import Text
 
 from tada.cli.output import Output
+from tada.cli.params import day
 from tada.cli.runtime import CliError, Session, needs, run
 from tada.domain.access import Action
 from tada.domain.terminal_text import json_for_terminal, terminal_document, terminal_text
@@ -32,15 +33,6 @@ app = typer.Typer()
 class ReportKind(str, Enum):
     SERVICE = "service"
     TRUSTED_FLAGGER = "trusted-flagger"
-
-
-def _day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date like 2023-03-31") from None
 
 
 def write_report(out: Output, text: str, fmt: ReportFormat, path: Path | None, report: Report | FlaggerReport) -> None:
@@ -87,7 +79,7 @@ def report(
     With --kind trusted-flagger --year YEAR: the notices submitted in that year by provider of
     hosting services, type of content and the action taken (no personal data).
     """
-    first, last = _day(start), _day(end)
+    first, last = day(start), day(end)
     out = Output(as_json=fmt == ReportFormat.JSON)
 
     async def command(session: Session) -> None:

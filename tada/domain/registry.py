@@ -9,7 +9,7 @@ so a typo never passes silently.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
@@ -195,33 +195,33 @@ def parse_registry(text: str, source: str) -> Registry:
 
 
 def _law(entry: Any, index: int, defaults: Timings, source: str) -> Law:
-    where = f"{source}: [[law]] #{index}"
-    if not isinstance(entry, dict):
-        raise RegistryError(f"{where}: must be a table")
-    if isinstance(entry.get("id"), str) and entry["id"].strip():
-        where += f' "{entry["id"].strip()}"'
-    _check_keys(entry, LAW_FIELDS.keys(), where, "field")
-    values = {f: _value(where, f, reader, entry[f]) for f, reader in LAW_FIELDS.items() if f in entry}
-    for field in LAW_REQUIRED:
-        if field not in values:
-            raise RegistryError(f'{where}: field "{field}" is missing')
+    where, values = _entry(entry, f"{source}: [[law]] #{index}", "id", LAW_FIELDS, LAW_FIELDS, LAW_REQUIRED)
     values.setdefault("deadline_grace", defaults.deadline_grace)
     if "regulator_url" in values and "regulator" not in values:
         raise RegistryError(f'{where}: field "regulator" is required when "regulator_url" is given')
     return Law(**values)
 
 
-def _platform(entry: Any, index: int, defaults: Timings, source: str) -> RegisteredPlatform:
-    where = f"{source}: [[platform]] #{index}"
+def _entry(
+    entry: Any, where: str, name: str, allowed: Collection[str], fields: dict[str, read.Reader], required: Iterable[str]
+) -> tuple[str, dict[str, Any]]:
+    """One [[…]] table read: where it is (with its ``name`` field), and the values of ``fields``
+    it sets; an unknown key or a missing required field is an error naming it."""
     if not isinstance(entry, dict):
         raise RegistryError(f"{where}: must be a table")
-    if isinstance(entry.get("name"), str) and entry["name"].strip():
-        where += f' "{entry["name"].strip()}"'
-    _check_keys(entry, PLATFORM_FIELDS.keys() | TIMING_FIELDS.keys(), where, "field")
-    values = {f: _value(where, f, reader, entry[f]) for f, reader in PLATFORM_FIELDS.items() if f in entry}
-    for field in REQUIRED_FIELDS:
+    if isinstance(entry.get(name), str) and entry[name].strip():
+        where += f' "{entry[name].strip()}"'
+    _check_keys(entry, allowed, where, "field")
+    values = {f: _value(where, f, reader, entry[f]) for f, reader in fields.items() if f in entry}
+    for field in required:
         if field not in values:
             raise RegistryError(f'{where}: field "{field}" is missing')
+    return where, values
+
+
+def _platform(entry: Any, index: int, defaults: Timings, source: str) -> RegisteredPlatform:
+    allowed = PLATFORM_FIELDS.keys() | TIMING_FIELDS.keys()
+    where, values = _entry(entry, f"{source}: [[platform]] #{index}", "name", allowed, PLATFORM_FIELDS, REQUIRED_FIELDS)
     needed = CHANNEL_NEEDS[values["channel"]]
     if needed not in values:
         raise RegistryError(f'{where}: field "{needed}" is required when channel is "{values["channel"]}"')
