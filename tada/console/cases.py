@@ -12,6 +12,8 @@ never read as a case id).
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -119,7 +121,7 @@ async def new_case(
     tada = context(request)
     settings = tada.settings
     _ = gettext_for(person.language)
-    typed = {
+    typed: dict[str, Any] = {
         "age": age[:3], "language": language, "reference": reference[:200], "jurisdiction": jurisdiction[:10],
         "monitors": monitors[:500], "authorised_on": authorised_on[:10], "victim_made_image": bool(victim_made_image),
     }  # fmt: skip

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -115,9 +116,18 @@ def manual_url(site: WebServer, path: str) -> str:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def console(dev_env, db_pool, postgres_url, smtp_server, tmp_path_factory) -> AsyncIterator[Console]:
-    home = tmp_path_factory.mktemp("console")
+    async with console_running(dev_env, db_pool, postgres_url, smtp_server, tmp_path_factory, REGISTRY) as found:
+        yield found
+
+
+@asynccontextmanager
+async def console_running(
+    dev_env, db_pool, postgres_url, smtp_server, tmp_path_factory, registry: str, name: str = "console"
+) -> AsyncIterator[Console]:
+    """The API with the console, and a worker, on the platform registry ``registry`` (TOML)."""
+    home = tmp_path_factory.mktemp(name)
     settings = stack_settings(
-        dev_env, postgres_url, smtp_server[1], write_registry(home, REGISTRY), "console",
+        dev_env, postgres_url, smtp_server[1], write_registry(home, registry), name,
         notice_from=NOTICE_FROM, state_dir=home / ".tada", api_tokens=SecretStr(""), api_host="127.0.0.1",
         api_port=free_port(),
     )  # fmt: skip

@@ -13,21 +13,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from pydantic import SecretStr
 
-from tada.api.server import ApiRunner
 from tada.app.intake import open_case
-from tada.kit.ports import free_port
 from tada.workflows.link import LinkWorkflow
-from tests.console.conftest import MANUAL_HOST, MANUAL_WHERE, Console, manual_url
+from tests.console.conftest import MANUAL_HOST, MANUAL_WHERE, Console, console_running, manual_url
 from tests.support.cli_stack import (
     HOURLY,
-    NOTICE_FROM,
     eventually,
     registry_toml,
-    stack_settings,
-    worker_running,
-    write_registry,
 )
 from tests.support.crypto import suite_crypto
 
@@ -54,22 +47,10 @@ LONG_AGO = "2001-01-01T00:00:00Z"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def console(dev_env, db_pool, postgres_url, smtp_server, tmp_path_factory) -> AsyncIterator[Console]:
-    home = tmp_path_factory.mktemp("console-law")
-    settings = stack_settings(
-        dev_env, postgres_url, smtp_server[1], write_registry(home, REGISTRY), "console-law",
-        notice_from=NOTICE_FROM, state_dir=home / ".tada", api_tokens=SecretStr(""), api_host="127.0.0.1",
-        api_port=free_port(),
-    )  # fmt: skip
-    runner = ApiRunner(settings)
-    async with worker_running(dev_env.client, db_pool, settings):
-        await runner.start()
-        found = Console(url=runner.url, settings=settings, pool=db_pool, client=dev_env.client)
-        try:
-            yield found
-        finally:
-            for http in found.clients:
-                await http.aclose()
-            await runner.stop()
+    async with console_running(
+        dev_env, db_pool, postgres_url, smtp_server, tmp_path_factory, REGISTRY, "console-law"
+    ) as found:
+        yield found
 
 
 async def _waiting(console, link_id: str, needs: str) -> None:
