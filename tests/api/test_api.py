@@ -189,6 +189,8 @@ async def test_same_url_twice_is_one_link_and_one_workflow(api, web, mailbox):
     assert data["link"]["link_id"] == link_id and data["link"]["source"] == "hashwatch"
     assert any(event["kind"] == "notice" for event in data["events"])
     assert data["live"]["cycle"] == 1 and data["live_unavailable"] is None
+    # no law binds this platform: no clock (tests/cli/test_legal_cli.py reads one through the same LinkRow)
+    assert (data["link"]["deadline"], data["link"]["deadline_step"], data["live"]["clock"]) == (None, None, None)
     await api.client.get_workflow_handle(link_id).signal(LinkWorkflow.withdraw, "test over")
 
 
