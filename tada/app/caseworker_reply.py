@@ -36,6 +36,7 @@ from pydantic import BaseModel
 
 from tada.adapters.data_crypto import DataCrypto
 from tada.app.audit import record_audit
+from tada.app.notice_texts import case_notice_facts
 from tada.app.readmodel import LinkRow, find_link
 from tada.app.reply_messages import record_message, reply_tag_key
 from tada.clients.mailer import Mailer, MailFailed
@@ -130,9 +131,7 @@ async def send_reply(
     email notice sent), ReplyNotSent (the relay refused)."""
     text = check_reply_text(text)
     link = await find_link(pool, link_id)
-    case = await pool.fetchrow(
-        "SELECT status, language, reference, jurisdiction, purged_at FROM cases WHERE case_id = $1", link.case_id
-    )
+    case = await pool.fetchrow("SELECT status, purged_at FROM cases WHERE case_id = $1", link.case_id)
     if case["purged_at"] is not None:
         raise Refused(f"case {link.case_id} is purged: nothing more is sent for it")
     if case["status"] != "open":
@@ -159,7 +158,7 @@ async def send_reply(
     answered = reply is not None and headers.get("In-Reply-To") == _bracketed(reply["message_id"])
     answering = "reply" if answered else "notice"
 
-    subject = "Re: " + await _notice_subject(pool, crypto, registry, link, case, notice, sender)
+    subject = "Re: " + await _notice_subject(pool, crypto, registry, link, notice, sender)
     message_id = f"<{secrets.token_hex(16)}@{sender.rpartition('@')[2]}>"
     token = await record_message(
         pool, reply_tag_key(crypto), message_id=message_id, case_id=link.case_id,
@@ -244,7 +243,6 @@ async def _notice_subject(
     crypto: DataCrypto,
     registry: Registry,
     link: LinkRow,
-    case: asyncpg.Record,
     notice: asyncpg.Record,
     sender: str,
 ) -> str:
@@ -259,18 +257,11 @@ async def _notice_subject(
             kind.value,
             notice["created_at"],
         )
-    policy = registry.policy_for(link.url)
-    reference = await crypto.open(pool, link.case_id, "reference", case["reference"])
+    facts = await case_notice_facts(pool, crypto, registry, link, notifier_name="-", notice_from=sender)
+    if facts is None:  # purged meanwhile
+        raise Refused(f"case {link.case_id} is purged: nothing more is sent for it")
     context = NoticeContext(
-        kind=kind,
-        platform=link.platform,
-        urls=[link.url],
-        case_reference=reference or link.case_id,
-        notifier_name="-",
-        notifier_email=sender,
-        language=policy.language or case["language"],
-        jurisdiction=case["jurisdiction"],
-        follow_up_number=follow_up_number,
+        kind=kind, platform=link.platform, urls=[link.url], **facts.model_dump(), follow_up_number=follow_up_number
     )
     subject = render_notice(context).subject
     return tagged_subject(subject, notice["reply_token"]) if notice["reply_token"] else subject

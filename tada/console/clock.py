@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from tada.console.i18n import N_
-from tada.domain.laws import _span  # the CLI's span, so both say the same length
+from tada.domain.laws import span as span_of  # the CLI's span, so both say the same length
 from tada.domain.states import LinkState
 
 #: The words of each kind of clock, translated when shown.
@@ -55,7 +55,7 @@ def clock_text(
         return None
     kind, span = found
     words = gettext(CLOCK_WORDS[kind])
-    return kind, (words % {"span": _span(span)} if kind in ("due", "overdue") else words)
+    return kind, (words % {"span": span_of(span)} if kind in ("due", "overdue") else words)
 
 
 def is_overdue(step: str | None, due_at: datetime | None, state: str, now: datetime) -> bool:

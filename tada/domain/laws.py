@@ -178,11 +178,11 @@ def clock_words(step: str | None, due_at: datetime | None, now: datetime, *, rem
         return "missed"
     left = due_at - now
     if left > timedelta(0):
-        return f"due in {_span(left)}"
-    return f"overdue by {_span(-left)}"
+        return f"due in {span(left)}"
+    return f"overdue by {span(-left)}"
 
 
-def _span(length: timedelta) -> str:
+def span(length: timedelta) -> str:
     """Hours and minutes up to three days (deadlines are set in hours), days and hours beyond."""
     minutes = int(length.total_seconds() // 60)
     hours, mins = divmod(minutes, 60)
