@@ -60,7 +60,7 @@ from tada.domain.registry import Registry
 from tada.domain.reply_tags import reply_address, reply_mailbox, tagged_subject
 from tada.domain.states import Channel
 from tada.errors import Misconfigured
-from tada.workflows.activity_contracts import SEND_NOTICE_BATCH, Notices
+from tada.workflows.activity_contracts import CHECK_NOTICE, SEND_NOTICE_BATCH, Notices
 
 log = structlog.get_logger(__name__)
 
@@ -132,6 +132,19 @@ class NoticeActivities(Notices):
         async with beating() as beat:
             return await self._send_batch(batch, beat)
 
+    @activity.defn(name=CHECK_NOTICE)
+    async def check_notice(self, notice: NoticeRequest) -> str | None:
+        """For a notice a caseworker files by hand: why it cannot be filed yet (a law it cites, or
+        the copyright route, needs what the case lacks), or None. The same check as a send's."""
+        case = await self._pool.fetchrow(
+            "SELECT authorised_on, jurisdiction FROM cases WHERE case_id = $1", notice.case_id
+        )
+        try:
+            self._check_elements(notice, self._laws_cited(notice, case["jurisdiction"]), case["authorised_on"])
+        except ApplicationError as refused:
+            return str(refused.message)
+        return None
+
     async def _send_batch(self, batch: NoticeBatch, beat: Beat) -> NoticeReceipt:
         first = batch.items[0]
         keys = sorted(n.notice_key for n in batch.items)
@@ -144,8 +157,10 @@ class NoticeActivities(Notices):
             message_id=message_id,
         )
         address = _checked_address(first)  # before anything is recorded or sent
-        case = await self._pool.fetchrow("SELECT authorised_on FROM cases WHERE case_id = $1", first.case_id)
-        laws = self._laws_cited(first)
+        case = await self._pool.fetchrow(
+            "SELECT authorised_on, jurisdiction FROM cases WHERE case_id = $1", first.case_id
+        )
+        laws = self._laws_cited(first, case["jurisdiction"] if case else None)
         self._check_elements(first, laws, case["authorised_on"] if case else None)  # before anything is recorded
         async with self._pool.acquire() as conn, conn.transaction():
             statuses = [await self._claim(conn, n, message_id) for n in batch.items]
@@ -297,11 +312,17 @@ class NoticeActivities(Notices):
                 waited += delay
                 delay = min(delay * 2, 5.0)
 
-    def _laws_cited(self, request: NoticeRequest) -> list[Law]:
-        if not request.laws:
+    def _laws_cited(self, request: NoticeRequest, jurisdiction: str | None) -> list[Law]:
+        """The laws the request names; for a link started before laws were in the registry (None),
+        those of the case's place that bind every platform (its notices cited them before)."""
+        if request.laws == []:
             return []
         if self._registry is None:
+            if request.laws is None:
+                return []
             raise Misconfigured("the notice activity needs the platform registry to cite a law")
+        if request.laws is None:
+            return self._registry.case_laws(jurisdiction)
         laws = self._registry.laws_of(request.laws)
         if len(laws) < len(set(request.laws)):  # the registry changed since the link started
             log.warning("notice_law_not_in_registry", link_id=request.link_id, laws=len(request.laws) - len(laws))

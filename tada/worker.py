@@ -92,6 +92,7 @@ def build_activities(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient
         liveness.check,
         hand_over.hand_over,
         notices.send_batch,
+        notices.check_notice,
         host_lookup.find_abuse_contacts,
         store.record_event,
     ]

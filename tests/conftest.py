@@ -10,6 +10,8 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -85,10 +87,9 @@ def web(web_server):
     return web_server
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def time_env():
-    """One time-skipping server per test module: workflows a module leaves behind
-    cannot hold up another module's time skipping."""
+@asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server with tada's search attributes."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
@@ -102,8 +103,18 @@ async def time_env():
             },
         )
     )
-    yield env
-    await env.shutdown()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def time_env():
+    """One time-skipping server per test module: workflows a module leaves behind
+    cannot hold up another module's time skipping."""
+    async with time_skipping_server() as env:
+        yield env
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

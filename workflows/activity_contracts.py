@@ -20,6 +20,7 @@ from tada.domain.models import LinkEvent, LivenessRequest, LivenessResult, Notic
 CHECK_LIVENESS = "check_liveness"
 HAND_OVER_NOTICE = "hand_over_notice"
 SEND_NOTICE_BATCH = "send_notice_batch"
+CHECK_NOTICE = "check_notice"
 RECORD_EVENT = "record_event"
 FIND_ABUSE_CONTACTS = "find_abuse_contacts"
 
@@ -42,6 +43,11 @@ class Notices:
     @activity.defn(name=SEND_NOTICE_BATCH)
     async def send_batch(self, batch: NoticeBatch) -> NoticeReceipt:
         """Send one notice listing the batch's links, by email or web form (activities/notices.py)."""
+        raise NotImplementedError
+
+    @activity.defn(name=CHECK_NOTICE)
+    async def check_notice(self, notice: NoticeRequest) -> str | None:
+        """Why a notice filed by hand cannot go yet (a law it cites needs what the case lacks), or None."""
         raise NotImplementedError
 
 

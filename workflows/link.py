@@ -73,6 +73,8 @@ SENT, MOVED, FAILED = "sent", "moved", "failed"
 
 #: Notices to the platform itself: they cite every law that binds it, and start or meet its clock.
 TO_THE_PLATFORM = (NoticeKind.INITIAL, NoticeKind.FOLLOW_UP, NoticeKind.REPOST)
+#: How late a deadline's own check may run (timers fire a moment after their time) and still find it met.
+CHECK_SLACK = timedelta(minutes=5)
 #: What a link does while the platform waits on the victim and its legal clock is paused.
 CLOCK_PAUSED = "platform needs information: answer it (tada link reply); the legal clock is paused"
 
@@ -248,11 +250,19 @@ class LinkWorkflow:
                 if await self._on_action(action):
                     return
                 continue
+            if c.next_action == CLOCK_PAUSED:  # the daily look while the platform waits on the victim
+                result = await self._check_liveness(CLOCK_PAUSED)
+                if result.verdict == Verdict.GONE:
+                    await self._move_removed(f"gone while the platform waited for information: {result.reason}")
+                    return
+                workflow.logger.warning("link %s: the platform waits for an answer", self._link.link_id)
+                self._schedule(CLOCK_PAUSED, workflow.now() + CONTACT_REMINDER)
+                continue
             result = await self._check_liveness("follow-up check")
             if result.verdict == Verdict.GONE:
                 await self._move_removed(f"gone at follow-up check: {result.reason}")
                 return
-            await self._clock_missed_if_due()
+            await self._clock_missed_if_due(result.verdict)
             if c.follow_ups_sent >= timings.follow_ups:
                 await self._after_follow_ups("no response after every follow-up")
                 return
@@ -289,6 +299,7 @@ class LinkWorkflow:
                 if result.verdict == Verdict.GONE:
                     await self._move_removed(f"gone after escalation: {result.reason}")
                     return
+                await self._clock_missed_if_due(result.verdict)
             if c.escalations_sent >= timings.escalations:
                 break
             contact = self._escalation_contact()
@@ -368,6 +379,9 @@ class LinkWorkflow:
             result = await self._check_liveness(self._c.next_action)
             if result.verdict == Verdict.GONE:
                 await self._move_removed(f"gone at unresolved re-check: {result.reason}")
+                return
+            await self._clock_missed_if_due(result.verdict)
+            if await self._complain_to_regulator():  # the deadline passed after the ladder ended
                 return
 
     async def _watch_for_reposts(self) -> bool:
@@ -653,7 +667,8 @@ class LinkWorkflow:
             if action.action == Act.FILED:
                 self._schedule(*planned)
                 c.notices_sent += 1
-                await self._record(Event.NOTICE, {"kind": kind.value, "channel": "manual"})
+                detail = {"kind": kind.value, "channel": "manual"}
+                await self._record(Event.NOTICE, detail | self._cited_detail(kind, self._notice_facts(kind)))
                 return SENT
             if action.action == Act.ESCALATE and action.contact and action.contact.email:  # the platform's, now
                 await self._record(Event.CASEWORKER, {"action": Act.ESCALATE.value, "kind": "platform"})
@@ -680,14 +695,29 @@ class LinkWorkflow:
         cited = self._notice_facts(kind)
         if channel == Channel.MANUAL:
             planned = (self._c.next_action, c.next_action_at)
+            while cited["laws"] or cited["route"]:  # a law's elements the case must supply, checked first
+                refused = await workflow.execute_activity_method(
+                    Notices.check_notice, self._notice_request(kind, channel, None, notice_key, cited), **STORE
+                )
+                if refused is None:
+                    break
+                failure = DeliveryFailure(channel=channel, code=INCOMPLETE_NOTICE, where="the case", reason=refused)
+                if await self._wait_for_case_details(kind, failure):
+                    return MOVED
+                cited = self._notice_facts(kind)
             where = where or policy.manual_instructions or f"{policy.name}'s reporting page"
-            self._schedule(f"file {kind.value} notice by hand: {where} (then tada link filed)", None)
-            await self._record(Event.WAITING, {"for": "manual filing", "kind": kind.value})
+            doing = f"file {kind.value} notice by hand: {where} (then tada link filed)"
+            self._schedule(doing, None)
+            waiting = {"for": "manual filing", "kind": kind.value}
+            await self._record(Event.WAITING, waiting | self._cited_detail(kind, cited))
             while True:
                 action = await self._wait(resumable=False)
-                if action is not None and action.action == Act.FILED:
+                if action is None:  # no timer belongs to this wait: nothing is due until it is filed
+                    self._schedule(doing, None)
+                    continue
+                if action.action == Act.FILED:
                     break
-                if action is not None and await self._on_action(action):
+                if await self._on_action(action):
                     return MOVED
             self._schedule(planned[0], max(planned[1], workflow.now()) if planned[1] else None)
             c.notices_sent += 1
@@ -695,23 +725,7 @@ class LinkWorkflow:
             await self._record(Event.NOTICE, detail | self._cited_detail(kind, cited))
             return SENT
         while True:
-            request = NoticeRequest(
-                notice_key=notice_key,
-                link_id=self._link.link_id,
-                case_id=self._link.case_id,
-                cycle=c.cycle,
-                kind=kind,
-                channel=channel,
-                recipient=recipient,
-                form_url=policy.form_url,
-                form_fields=policy.form_fields,
-                platform=policy.name,
-                language=policy.language or self._link.language,
-                follow_up_number=c.follow_ups_sent + 1 if kind == NoticeKind.FOLLOW_UP else 0,
-                previous_removal_at=c.previous_removal_at,
-                batch_window=policy.timings.batch_window,
-                **cited,
-            )
+            request = self._notice_request(kind, channel, recipient, notice_key, cited)
             outcome = await self._send_through_pauses(request)
             if not (isinstance(outcome, DeliveryFailure) and outcome.code == INCOMPLETE_NOTICE):
                 break
@@ -737,6 +751,28 @@ class LinkWorkflow:
         await self._record(Event.NOTICE, detail | self._cited_detail(kind, cited))
         return SENT
 
+    def _notice_request(
+        self, kind: NoticeKind, channel: Channel, recipient: str | None, notice_key: str, cited: dict
+    ) -> NoticeRequest:
+        c, policy = self._c, self._link.policy
+        return NoticeRequest(
+            notice_key=notice_key,
+            link_id=self._link.link_id,
+            case_id=self._link.case_id,
+            cycle=c.cycle,
+            kind=kind,
+            channel=channel,
+            recipient=recipient,
+            form_url=policy.form_url,
+            form_fields=policy.form_fields,
+            platform=policy.name,
+            language=policy.language or self._link.language,
+            follow_up_number=c.follow_ups_sent + 1 if kind == NoticeKind.FOLLOW_UP else 0,
+            previous_removal_at=c.previous_removal_at,
+            batch_window=policy.timings.batch_window,
+            **cited,
+        )
+
     async def _send_through_pauses(self, request: NoticeRequest) -> NoticeSent | DeliveryFailure:
         while True:
             outcome = await self._send(request)
@@ -760,10 +796,10 @@ class LinkWorkflow:
         await self._record(Event.DELIVERY_FAILED, {"kind": kind.value, **failure.model_dump(mode="json")})
         while True:
             action = await self._wait(resumable=False)
-            if action is None:
+            if action is None:  # the daily try: the settings may have changed meanwhile
                 workflow.logger.warning("link %s: its notice waits for the case's details", self._link.link_id)
-                self._schedule(doing, workflow.now() + CONTACT_REMINDER)
-                continue
+                self._schedule(*planned)
+                return False
             if action.action in (Act.CASE_UPDATED, Act.RECHECK):
                 if action.update is not None:
                     c.victim_made_image = action.update.victim_made_image
@@ -777,15 +813,16 @@ class LinkWorkflow:
         its route, and the deadline a follow-up says was missed."""
         c, policy = self._c, self._link.policy
         clock = c.clock
+        known = policy.laws or []
         if kind in TO_THE_PLATFORM:
-            laws = policy.laws
+            laws = known
         elif kind == NoticeKind.REGULATOR:
-            laws = [law for law in policy.laws if clock is not None and law.id == clock.law]
+            laws = [law for law in known if clock is not None and law.id == clock.law]
         else:  # an escalation to a host or an admin: only the laws that bind everyone for this case
-            laws = [law for law in policy.laws if law.every_platform]
+            laws = [law for law in known if law.every_platform]
         missed = clock if clock is not None and clock.ended == "missed" and kind != NoticeKind.REPOST else None
         return {
-            "laws": [law.id for law in laws],
+            "laws": None if policy.laws is None else [law.id for law in laws],
             "route": self._route(kind),
             "missed_law": missed.law if missed else None,
             "missed_request_at": missed.started_at if missed else None,
@@ -811,7 +848,7 @@ class LinkWorkflow:
         """The request just delivered starts the clock of the law that binds the platform with the
         first deadline; the follow-up check comes when it and its grace have passed. False when
         no law sets one (the follow-up then waits the registry's follow_up_after)."""
-        law = clock_law(self._link.policy.laws)
+        law = clock_law(self._link.policy.laws or [])
         c = self._c
         if law is None or law.response_deadline is None:
             c.clock = None
@@ -825,9 +862,12 @@ class LinkWorkflow:
         await self._record_clock("started")
         return True
 
-    async def _clock_missed_if_due(self) -> None:
-        """At a follow-up check with the page still live: a running clock past its due time is missed."""
+    async def _clock_missed_if_due(self, verdict: Verdict = Verdict.LIVE) -> None:
+        """At a check that found the page still live (or at the end of the ladder): a running clock
+        past its due time is missed. An "unknown" check leaves it running."""
         clock = self._c.clock
+        if verdict != Verdict.LIVE:
+            return
         if clock is not None and clock.ended is None and clock.paused_at is None and workflow.now() >= clock.due_at:
             clock.ended = "missed"
             await self._record_clock("missed")
@@ -840,8 +880,8 @@ class LinkWorkflow:
         if clock is None or clock.ended is not None or clock.paused_at is not None:
             return
         clock.paused_at = workflow.now()
-        if c.state in (S.AWAITING_RESPONSE, S.FOLLOW_UP) and c.follow_ups_sent == 0:
-            self._schedule(CLOCK_PAUSED, None)
+        if c.next_action == "follow-up check":  # the follow-up waits too; a daily look meanwhile
+            self._schedule(CLOCK_PAUSED, workflow.now() + CONTACT_REMINDER)
         await self._record_clock("paused")
 
     async def _resume_clock(self) -> None:
@@ -871,9 +911,10 @@ class LinkWorkflow:
         when an action moved the link meanwhile."""
         c = self._c
         clock = c.clock
+        await self._clock_missed_if_due()  # the ladder ended with the page up: past due is missed
         if clock is None or clock.ended != "missed" or c.regulator_filed:
             return False
-        law = next((law for law in self._link.policy.laws if law.id == clock.law), None)
+        law = next((law for law in self._link.policy.laws or [] if law.id == clock.law), None)
         if law is None or not law.regulator:
             return False
         where = _regulator_page(law)
@@ -965,8 +1006,9 @@ class LinkWorkflow:
     async def _move_removed(self, reason: str) -> None:
         c = self._c
         clock = c.clock
-        if clock is not None and clock.ended is None:  # gone by the deadline's check (a live page there is "missed")
-            clock.ended = "met"
+        if clock is not None and clock.ended is None:  # gone by the deadline's check, or while paused: met
+            late = workflow.now() > clock.due_at + clock.grace + CHECK_SLACK and clock.paused_at is None
+            clock.ended = "missed" if late else "met"
             await self._record_clock(clock.ended)
         c.previous_removal_at = workflow.now()
         c.recheck_index = 0
@@ -998,7 +1040,12 @@ class LinkWorkflow:
         self._c.next_action_at = at
 
     def _schedule_unresolved_recheck(self) -> None:
-        self._schedule("unresolved re-check", workflow.now() + self._link.policy.timings.unresolved_recheck)
+        """The next re-check; no later than a running legal clock's check (due plus grace)."""
+        at = workflow.now() + self._link.policy.timings.unresolved_recheck
+        clock = self._c.clock
+        if clock is not None and clock.ended is None and clock.paused_at is None:
+            at = min(at, max(clock.due_at + clock.grace, workflow.now()))
+        self._schedule("unresolved re-check", at)
 
     def _schedule_repost_check(self) -> None:
         c = self._c

@@ -44,11 +44,13 @@ async def manual_filing(
 ) -> ManualFiling:
     """What the caseworker files for ``link_id`` (LinkNotFound for an unknown link)."""
     link = await find_link(pool, link_id)
-    kind_value = await pool.fetchval(
-        """SELECT detail->>'kind' FROM link_events WHERE link_id = $1 AND kind = 'waiting'
-                AND detail->>'for' = 'manual filing' ORDER BY event_id DESC LIMIT 1""",
+    waiting = await pool.fetchrow(
+        """SELECT detail->>'kind' AS kind, detail->>'laws' AS laws FROM link_events
+            WHERE link_id = $1 AND kind = 'waiting' AND detail->>'for' = 'manual filing'
+            ORDER BY event_id DESC LIMIT 1""",
         link_id,
     )
+    kind_value = str(waiting["kind"]) if waiting else ""
     kind = NoticeKind(kind_value) if kind_value in NoticeKind._value2member_map_ else NoticeKind.INITIAL
     facts = await case_notice_facts(
         pool, crypto, registry, link, notifier_name=settings.notifier_name, notice_from=settings.notice_from,
@@ -58,11 +60,12 @@ async def manual_filing(
         raise LinkNotFound(link_id)
     policy = registry.policy_for(link.url, facts.jurisdiction)
     clock = await _clock(pool, link_id, link.cycle)
-    law_ids = [law.id for law in policy.laws]
-    if kind == NoticeKind.REGULATOR:
-        law_ids = [clock[0]] if clock else []
-    elif kind not in (NoticeKind.INITIAL, NoticeKind.FOLLOW_UP, NoticeKind.REPOST):
-        law_ids = [law.id for law in policy.laws if law.every_platform]
+    # the laws the workflow named when it asked for the filing (its input's, not today's registry's);
+    # a wait without them: the laws of the case's place that bind every platform, as the activity cites
+    if waiting is not None and waiting["laws"] is not None:
+        law_ids = [law_id for law_id in waiting["laws"].split(",") if law_id]
+    else:
+        law_ids = [law.id for law in registry.case_laws(facts.jurisdiction)]
     laws = cited_laws(registry, law_ids, facts.language)
     missed = next((law for law in laws if clock and clock[2] == "missed" and law.id == clock[0]), None)
     context = NoticeContext(
@@ -111,8 +114,10 @@ async def _clock(pool: asyncpg.Pool, link_id: str, cycle: int) -> tuple[str, dat
 
 
 async def _sent(pool: asyncpg.Pool, link_id: str) -> list:
+    """When the link's requests to the platform itself went out (a repeated request cites them)."""
     rows = await pool.fetch(
-        "SELECT occurred_at FROM link_events WHERE link_id = $1 AND kind = $2 ORDER BY event_id",
+        """SELECT occurred_at FROM link_events WHERE link_id = $1 AND kind = $2
+                AND detail->>'kind' IN ('initial', 'follow_up', 'repost') ORDER BY event_id""",
         link_id, EventKind.NOTICE.value,
     )  # fmt: skip
     return [row["occurred_at"] for row in rows]

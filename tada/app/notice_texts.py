@@ -141,7 +141,11 @@ async def notice_texts(
             recipient = row["recipient"] or policy.form_url
             if recipient:
                 first_sent = await pool.fetchval(_FIRST_SENT, link.case_id, recipient)
-        laws = cited_laws(registry, event.detail.get("laws"), facts.language)
+        named = event.detail.get("laws")  # none named: the laws of the case's place, as the activity cites them
+        laws = cited_laws(
+            registry, named if named is not None else [law.id for law in registry.case_laws(facts.jurisdiction)],
+            facts.language,
+        )  # fmt: skip
         missed = _missed_before(detail.events, event)
         clock_law = next((law for law in laws if law.deadline_hours), None)
         missed_law = next((law for law in laws if missed and law.id == missed[0]), None)

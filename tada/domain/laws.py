@@ -169,13 +169,16 @@ def _hours(deadline: timedelta | None) -> int | None:
 
 def clock_words(step: str | None, due_at: datetime | None, now: datetime, *, removed: bool = False) -> str | None:
     """A link's legal clock for a person: "due in 20h", "overdue by 3h", "paused", "met", "missed"
-    (a missed clock of a link still up is "overdue by …"); None when it has none."""
+    (a missed clock of a link still up is "overdue by …", one stopped by a withdrawal "stopped");
+    None when it has none. ``removed``: the link is REMOVED or WITHDRAWN."""
     if step is None or due_at is None:
         return None
+    if step in ("met", "missed") and removed:
+        return step
+    if removed:  # withdrawn (or removed) while it ran: nothing more is owed
+        return "stopped"
     if step in ("met", "paused"):
         return step
-    if step == "missed" and removed:
-        return "missed"
     left = due_at - now
     if left > timedelta(0):
         return f"due in {span(left)}"

@@ -64,8 +64,9 @@ class PlatformPolicy(BaseModel):
     #: must not index: tada/domain/search.py). Inputs from before default to listed.
     listed: bool = True
     #: The laws that bind the platform for the link's case (tada/domain/laws.py): the notices cite
-    #: them, the first deadline among them is the link's clock. Inputs from before: none.
-    laws: list[LawTerms] = Field(default_factory=list)
+    #: them, the first deadline among them is the link's clock. None: an input from before laws were
+    #: in the registry (no clock; its notices cite the laws of the case's place, as they did).
+    laws: list[LawTerms] | None = None
     #: The registry allows a 17 U.S.C. § 512(c)(3) notice when the victim made the image (and where to send it).
     copyright_route: bool = False
     copyright_email: str | None = None
@@ -213,7 +214,8 @@ class NoticeRequest(BaseModel):
     previous_removal_at: datetime | None = None
     batch_window: timedelta = timedelta(seconds=60)
     #: The ids of the laws the notice cites (the registry words them); their elements must be supplied.
-    laws: list[str] = Field(default_factory=list)
+    #: None: a link started before laws were in the registry: the laws of the case's place that bind every platform.
+    laws: list[str] | None = None
     #: "copyright": a 17 U.S.C. § 512(c)(3) notice (the victim made the image, the registry allows it).
     route: str | None = None
     #: A follow-up after a missed deadline: the law, and when its request was delivered.

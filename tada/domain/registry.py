@@ -130,6 +130,10 @@ class Registry:
         policy.laws = [law.terms() for law in laws_for(found.laws if found else (), self.laws, jurisdiction)]
         return policy
 
+    def case_laws(self, jurisdiction: str | None) -> list[Law]:
+        """The laws that bind every platform for a case of ``jurisdiction`` (whatever the platform lists)."""
+        return laws_for((), self.laws, jurisdiction)
+
     def laws_of(self, ids: Collection[str]) -> list[Law]:
         """The registry's laws of these ids, in the registry's order (an id it no longer defines is left out)."""
         return [law for law in self.laws.values() if law.id in ids]
@@ -220,7 +224,7 @@ def _entry(
 
 
 def _platform(entry: Any, index: int, defaults: Timings, source: str) -> RegisteredPlatform:
-    allowed = PLATFORM_FIELDS.keys() | TIMING_FIELDS.keys()
+    allowed = PLATFORM_FIELDS.keys() | TIMING_FIELDS.keys() - {"deadline_grace"}  # a law's (or [defaults])
     where, values = _entry(entry, f"{source}: [[platform]] #{index}", "name", allowed, PLATFORM_FIELDS, REQUIRED_FIELDS)
     needed = CHANNEL_NEEDS[values["channel"]]
     if needed not in values:

@@ -45,9 +45,14 @@ async def _event(store, link_id, case_id, seq, event_kind, minutes, **detail) ->
     ))  # fmt: skip
 
 
-async def test_a_manual_filing_cites_the_platforms_laws_for_the_case(db_pool):
+X_LAWS = "take_it_down_act,dsa,hk_crimes_ordinance_159aae"  # as the workflow names them for an HK case
+
+
+async def test_a_manual_filing_cites_the_laws_the_workflow_named(db_pool):
     link_id, store, case_id = await _x_link(db_pool, authorised_on=date(2026, 5, 30))
-    await _event(store, link_id, case_id, 1, "waiting", 1, **{"for": "manual filing", "kind": "initial"})
+    await _event(
+        store, link_id, case_id, 1, "waiting", 1, **{"for": "manual filing", "kind": "initial", "laws": X_LAWS}
+    )
     filing = await manual_filing(db_pool, suite_crypto(), REGISTRY, SETTINGS, link_id)
     flat = " ".join(filing.text.split())
     assert filing.refused is None
@@ -57,9 +62,26 @@ async def test_a_manual_filing_cites_the_platforms_laws_for_the_case(db_pool):
     assert "/s/ RainLily, Authorised representative" in flat
 
 
+async def test_a_link_from_before_the_laws_cites_its_places_laws_as_its_notices_did(db_pool):
+    link_id, store, case_id = await _x_link(db_pool, authorised_on=None)
+    await _event(store, link_id, case_id, 1, "waiting", 1, **{"for": "manual filing", "kind": "initial"})
+    filing = await manual_filing(db_pool, suite_crypto(), REGISTRY, SETTINGS, link_id)
+    flat = " ".join(filing.text.split())
+    assert filing.refused is None and "159AAE" in flat  # the Hong Kong paragraph, as before
+    assert "TAKE IT DOWN" not in flat  # its workflow keeps no clock: its filing starts none
+
+
 async def test_a_manual_filing_the_case_cannot_supply_is_refused_naming_the_element(db_pool):
     link_id, store, case_id = await _x_link(db_pool, authorised_on=None, jurisdiction=None)
-    await _event(store, link_id, case_id, 1, "waiting", 1, **{"for": "manual filing", "kind": "initial"})
+    await _event(
+        store,
+        link_id,
+        case_id,
+        1,
+        "waiting",
+        1,
+        **{"for": "manual filing", "kind": "initial", "laws": "take_it_down_act,dsa"},
+    )
     filing = await manual_filing(db_pool, suite_crypto(), REGISTRY, SETTINGS, link_id)
     assert filing.refused is not None and filing.text == filing.refused
     assert filing.refused.startswith(
@@ -90,7 +112,15 @@ async def test_the_regulators_complaint_is_ready_after_a_missed_deadline(db_pool
     await _event(
         store, link_id, case_id, 4, "notice", 50 * 60 + 1, kind="follow_up", channel="manual", laws="take_it_down_act"
     )
-    await _event(store, link_id, case_id, 5, "waiting", 9000, **{"for": "manual filing", "kind": "regulator"})
+    await _event(
+        store,
+        link_id,
+        case_id,
+        5,
+        "waiting",
+        9000,
+        **{"for": "manual filing", "kind": "regulator", "laws": "take_it_down_act"},
+    )
     filing = await manual_filing(db_pool, suite_crypto(), REGISTRY, SETTINGS, link_id)
     flat = " ".join(filing.text.split())
     assert filing.kind == "regulator" and filing.where.startswith(

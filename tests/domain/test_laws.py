@@ -209,4 +209,13 @@ def test_a_clock_in_words_due_overdue_paused_met_missed():
     assert clock_words("missed", now - timedelta(days=3), now) == "overdue by 3d"  # still up
     assert clock_words("missed", now - timedelta(days=3), now, removed=True) == "missed"
     assert clock_words("paused", now - timedelta(days=3), now) == "paused"
+    assert clock_words("started", now - timedelta(days=3), now, removed=True) == "stopped"  # withdrawn
     assert clock_words("met", now - timedelta(days=3), now) == "met"
+
+
+def test_a_platforms_own_deadline_grace_is_refused():
+    text = REGISTRY.replace(
+        'copyright_email = "dmca@bound.test"', 'copyright_email = "dmca@bound.test"\ndeadline_grace = "1h"'
+    )
+    with pytest.raises(RegistryError, match='"Bound": unknown field "deadline_grace"'):
+        parse_registry(text, "test.toml")
