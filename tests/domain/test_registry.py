@@ -161,6 +161,7 @@ def test_unknown_domain_falls_back_to_abuse_at_registrable_domain(registry):
         escalation=Escalation.HOST,
         timings=registry.defaults,
         listed=False,  # Temporal indexes it as "unlisted", never by this domain
+        laws=[],  # resolved for the case: no law binds an unknown site here
     )
     assert registry.policy_for("https://t.me/a").listed
 
