@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import asyncpg
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -78,10 +80,24 @@ class Harness:
         return self.env.client.get_workflow_handle_for(LinkWorkflow.run, link_id)
 
     async def terminate_all(self) -> None:
-        """Workflows left asleep without a worker would stop the test server skipping time."""
+        """Workflows left asleep without a worker would stop the test server skipping time. Each
+        is terminated once it has settled (its history no longer growing, no activity running):
+        one terminated in the middle of its work stalled the next test's time skipping for 30 s
+        (the test server's sleep then fails with "Timeout expired")."""
         for link_id in self.started:
+            handle = self.env.client.get_workflow_handle(link_id)
+            request = DescribeWorkflowExecutionRequest(
+                namespace=self.env.client.namespace, execution=WorkflowExecution(workflow_id=link_id)
+            )
             try:
-                await self.env.client.get_workflow_handle(link_id).terminate("test finished")
+                lengths: list[int] = []
+                for _ in range(50):  # 5 s at the most: until its history stops growing, nothing running
+                    described = await self.env.client.workflow_service.describe_workflow_execution(request)
+                    lengths.append(described.workflow_execution_info.history_length)
+                    if not described.pending_activities and lengths[-3:] == [lengths[-1]] * 3:
+                        break
+                    await asyncio.sleep(0.1)
+                await handle.terminate("test finished")
             except RPCError:
                 pass  # already closed
 

@@ -7,26 +7,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-import pytest_asyncio
 
 from tada.app.case_authorisation import record_authorisation
 from tada.domain.models import PlatformResponse
 from tada.domain.states import Channel, Escalation, LinkState, ResponseOutcome
 from tada.workflows.link import CLOCK_PAUSED, LinkWorkflow
-from tests.conftest import time_skipping_server
 from tests.lifecycle.harness import running_worker
 from tests.lifecycle.test_legal_clocks import HOUR, _case, _clock, _policy
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def time_env():
-    """A time-skipping server of its own for each test here: after some of these histories the
-    test server stopped skipping for the next test of the same server ("Timeout expired" from
-    its sleep), though each test passes alone; a server per test keeps them apart."""
-    async with time_skipping_server() as env:
-        yield env
 
 
 S = LinkState

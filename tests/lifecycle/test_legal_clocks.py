@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-import pytest_asyncio
 
 from tada.app.case_authorisation import record_authorisation
 from tada.app.intake import open_case
@@ -20,20 +19,10 @@ from tada.domain.laws import LawTerms
 from tada.domain.models import PlatformResponse
 from tada.domain.states import Escalation, LinkState, ResponseOutcome
 from tada.workflows.link import CLOCK_PAUSED, LinkWorkflow
-from tests.conftest import time_skipping_server
 from tests.lifecycle.harness import PLATFORM_EMAIL, make_policy, running_worker
 from tests.support.crypto import suite_crypto
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def time_env():
-    """A time-skipping server of its own for each test here: after some of these histories the
-    test server stopped skipping for the next test of the same server ("Timeout expired" from
-    its sleep), though each test passes alone; a server per test keeps them apart."""
-    async with time_skipping_server() as env:
-        yield env
 
 
 S = LinkState
