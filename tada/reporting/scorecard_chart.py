@@ -9,9 +9,7 @@ no bar with "n/a" beside it. The platforms with the most links come first; at mo
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-
-from tada.reporting.charts import BAR, EMPTY, _png, data_uri
+from tada.reporting.charts import BAR, EMPTY, _png, data_uri, pyplot
 from tada.reporting.model import Report
 from tada.reporting.text import pct
 
@@ -27,7 +25,7 @@ def scorecard_png(report: Report) -> bytes:
     """Per platform: removed, answered and within deadline, in percent."""
     rows = report.scorecard.platforms[:MOST]
     height = 0.9 * max(len(rows), 2) + 1.2
-    figure, axes = plt.subplots(figsize=(7.0, height))
+    figure, axes = pyplot().subplots(figsize=(7.0, height))
     bar = 0.26
     for number, (label, attribute, colour, hatch) in enumerate(SERIES):
         values = [getattr(row, attribute) for row in rows]
