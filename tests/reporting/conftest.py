@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest_asyncio
@@ -13,17 +14,26 @@ from tests.reporting.dataset import insert_dataset
 from tests.reporting.record_dataset import insert_record_dataset
 
 
-@pytest_asyncio.fixture(scope="package", loop_scope="session")
-async def report_db(postgres_url):
-    url = await fresh_database(postgres_url, f"tada_report_{uuid.uuid4().hex[:8]}")
+@asynccontextmanager
+async def _dataset_db(postgres_url: str, name: str, insert):
+    """A database of its own holding one dataset (``insert``), and a pool on it."""
+    url = await fresh_database(postgres_url, f"{name}_{uuid.uuid4().hex[:8]}")
     conn = await asyncpg.connect(url)
     try:
-        await insert_dataset(conn)
+        await insert(conn)
     finally:
         await conn.close()
     pool = await create_pool(url)
-    yield url, pool
-    await pool.close()
+    try:
+        yield url, pool
+    finally:
+        await pool.close()
+
+
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
+async def report_db(postgres_url):
+    async with _dataset_db(postgres_url, "tada_report", insert_dataset) as db:
+        yield db
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -34,15 +44,8 @@ async def report_pool(report_db):
 @pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def record_db(postgres_url):
     """Issue 17's record: the scorecard's and the trusted-flagger report's dataset (record_dataset.py)."""
-    url = await fresh_database(postgres_url, f"tada_record_{uuid.uuid4().hex[:8]}")
-    conn = await asyncpg.connect(url)
-    try:
-        await insert_record_dataset(conn)
-    finally:
-        await conn.close()
-    pool = await create_pool(url)
-    yield url, pool
-    await pool.close()
+    async with _dataset_db(postgres_url, "tada_record", insert_record_dataset) as db:
+        yield db
 
 
 @pytest_asyncio.fixture(loop_scope="session")
