@@ -64,6 +64,9 @@ REPLIES_REMEMBERED = 500  # reply ids a link keeps, to hear each once (a few KB 
 SEND_UNBATCHED_DIRECTLY = "send-unbatched-notices-directly"  # batch_window 0s: no notice-batch workflow
 CONFIRM_GONE = "confirm-gone-with-a-second-check"  # a "gone" moves to REMOVED only when a later check agrees
 STOP_SEND_IN_FLIGHT = "stop-a-send-in-flight"  # a withdrawal or pause cancels a notice that is being sent
+#: An event is written by a local activity: in the workflow task that made it, with one marker in the
+#: history instead of an activity's three events and the workflow task that follows them.
+RECORD_EVENTS_LOCALLY = "record-events-as-local-activities"
 
 #: How long a link waits for its notice batch to say whether a notice it asked back had gone out.
 DROP_PATIENCE = timedelta(minutes=5)
@@ -993,7 +996,10 @@ class LinkWorkflow:
             next_action=self._c.next_action,
             next_action_at=c.next_action_at,
         )
-        await workflow.execute_activity_method(Store.record_event, event, **STORE)
+        if workflow.patched(RECORD_EVENTS_LOCALLY):
+            await workflow.execute_local_activity_method(Store.record_event, event, **STORE)
+        else:
+            await workflow.execute_activity_method(Store.record_event, event, **STORE)
 
     async def _move(self, target: LinkState, reason: str) -> None:
         current = self._c.state
