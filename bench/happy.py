@@ -26,13 +26,13 @@ import os
 import time
 import uuid
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from bench.report import Report, ratio_line
+from bench.report import Report, cpu_ratio_line, ratio_line
 from bench.stack import CpuMeter, Stack, WorkerProcess
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.database import create_pool
@@ -40,16 +40,25 @@ from tada.app.intake import open_case, start_link
 from tada.app.link_ids import batch_id_for
 from tada.app.start_links import START_CONCURRENCY  # what intake uses
 from tada.domain.models import NoticeBatchKey, PlatformPolicy, Timings
+from tada.domain.registry import load_registry
 from tada.domain.states import Category, Channel, Escalation, LinkState
 from tada.domain.urls import normalise_url
+from tada.settings import SHIPPED_PLATFORMS
 from tada.workflows.link import LinkWorkflow
 
-TARGET = 0.8
+TARGET = 0.85  # links/s against bare's
+CPU_TARGET = 1.2  # CPU per link against bare's
 PLATFORM_EMAIL = "reports@platform.bench.test"
 
 
 def policy(follow_up: float, recheck: float, confirm: float) -> PlatformPolicy:
+    """The bench platform, bound by the TAKE IT DOWN Act as X and Discord are: every notice cites it
+    and starts its legal clock, whose deadline (compressed like the timings: 48 h as ``follow_up``,
+    no grace) brings the follow-up check."""
+    law = load_registry(SHIPPED_PLATFORMS).laws["take_it_down_act"].terms()
+    law = law.model_copy(update={"response_deadline": timedelta(seconds=follow_up), "deadline_grace": timedelta(0)})
     return PlatformPolicy(
+        laws=[law],
         name="platform.bench",
         category=Category.PORNOGRAPHIC_SITE,
         channel=Channel.EMAIL,
@@ -242,7 +251,15 @@ async def _run_tada(stack: Stack, client: Client, pool, links: int, per_case: in
     settings = stack.settings("tada-happy")
     crypto = DataCrypto.from_settings(settings)
     case_ids = [
-        await open_case(pool, age=30, minimum_age=16, signpost="", reference=f"BENCH-{tag}-{i}", crypto=crypto)
+        await open_case(
+            pool,
+            age=30,
+            minimum_age=16,
+            signpost="",
+            reference=f"BENCH-{tag}-{i}",
+            crypto=crypto,
+            authorised_on=date.today(),  # the law's elements: the victim's authorisation on record
+        )
         for i in range((links + per_case - 1) // per_case)
     ]
     urls = [normalise_url(stack.web.url(f"/v/{tag}-{i}-{uuid.uuid4().hex[:8]}")) for i in range(links)]
@@ -365,14 +382,28 @@ async def run(
             "AND detail->>'verdict' = 'gone' AND case_id = ANY($1::text[])",
             case_ids,
         )
+        clocks_met = await pool.fetchval(  # each notice started the law's clock; the removal met it
+            "SELECT count(*) FROM link_events WHERE kind = 'deadline' AND detail->>'step' = 'met' "
+            "AND case_id = ANY($1::text[])",
+            case_ids,
+        )
         await pool.close()
 
     tada_rate, bare_rate = links / seconds["tada"], links / seconds["bare"]
     ratio, met = ratio_line(tada_rate, bare_rate, TARGET)
+    cpu_ratio, cpu_met = cpu_ratio_line(sum(cpu["tada"].values()), sum(cpu["bare"].values()), CPU_TARGET)
     (tada_same, tada_n, tada_timers), (bare_same, bare_n, bare_timers) = same["tada"], same["bare"]
     same_work = tada_same == tada_n == links and bare_same == bare_n == links
     confirmed_all = confirmed == (links if confirm > 0 else 0)
-    report.verdict(met and removed == links and notices == links and confirmed_all and same_work)
+    report.verdict(
+        met
+        and cpu_met
+        and removed == links
+        and notices == links
+        and confirmed_all
+        and same_work
+        and clocks_met == links
+    )
     by_name = ", ".join(f"{name} ×{count}" for name, count in sorted(work["by_name"].items()))
     deadlines = " + ".join(_seconds(t) for t in work["deadlines"])
     waits = len(work["deadlines"])
@@ -405,17 +436,18 @@ async def run(
     report.add("CPU per link, tada", _cpu_row(cpu["tada"], links))
     report.add("CPU per link, bare", _cpu_row(cpu["bare"], links))
     tada_cpu, bare_cpu = sum(cpu["tada"].values()), sum(cpu["bare"].values())
+    report.add("CPU per link, tada / bare", cpu_ratio)
     report.add(
-        "CPU ratio bare / tada",
-        f"{bare_cpu / tada_cpu:.2f} (the throughput ratio when CPU is the limit; "
-        f"CPU-bound capacity of this machine: tada {os.cpu_count() * links / tada_cpu:.1f} links/s, "
-        f"bare {os.cpu_count() * links / bare_cpu:.1f})",
+        "CPU-bound capacity",
+        f"tada {os.cpu_count() * links / tada_cpu:.1f} links/s, bare {os.cpu_count() * links / bare_cpu:.1f} "
+        "(this machine's CPUs, if nothing else ran)",
     )
     report.add("load average", f"{load_before} before, {os.getloadavg()[0]:.1f} after (other processes on the machine)")
     report.add(
         "checked",
         f"{removed}/{links} REMOVED and completed, {confirmed} confirmed by a second check; {mails} emails over SMTP; "
-        f"{notices} notices sent; {events} events in PostgreSQL ({events / links:.1f} per link)",
+        f"{notices} notices sent; {clocks_met} legal clocks met; "
+        f"{events} events in PostgreSQL ({events / links:.1f} per link)",
     )
     report.note(
         f"follow_up_after {follow_up}s, recheck_schedule [{recheck}s], confirm_gone_after {confirm}s "
@@ -430,7 +462,8 @@ async def run(
         "to its last workflow's result"
     )
     report.note(
-        "tada as in production: payloads encrypted (AES-GCM codec), notes sealed, JSON logs; each worker "
+        "tada as in production: payloads encrypted (AES-GCM codec), notes sealed, JSON logs, the platform bound by "
+        "a law (its clock started by each notice; the deadline compressed as the timings are); each worker "
         "in its own process with the SDK's default limits"
     )
     return report

@@ -11,8 +11,8 @@ workflows (always more activities outstanding than the worker runs at once):
 - tada, no limit: the same without the limiter, to show what it costs;
 - bare: a plain ``httpx`` GET of the URL in an activity.
 
-Target: tada, limited, >= 200 checks/s, and the server never sees more than the limit
-running at once on any host.
+Targets: tada, limited, at >= 0.9 of bare's checks/s with <= 1.15 of its CPU per check, and the
+server never sees more than the limit running at once on any host.
 """
 
 from __future__ import annotations
@@ -23,13 +23,15 @@ import random
 import time
 import uuid
 
-from bench.report import Report, ratio_line
+from bench.report import Report, cpu_ratio_line, ratio_line
 from bench.stack import CpuMeter, Stack, WorkerProcess
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.database import create_pool
 from tada.app.intake import open_case
 
-TARGET = 200.0
+TARGET = 0.9  # checks/s, tada limited against bare
+CPU_TARGET = 1.15  # CPU per check against bare's
+FAST = 200.0  # checks/s once measured on a quiet machine; shown, not a target (it moves with the machine)
 DRIVERS = 10
 PARALLEL = 20  # per driver: 200 outstanding, twice what one worker runs at once (100)
 ROUNDS = 4
@@ -143,14 +145,17 @@ async def run(
     rates = {name: checks / seconds[name] for name in sides}
     limited = rates["tada, limited"]
     kept = peak["tada, limited"] <= per_host
-    report.verdict(limited >= TARGET and kept and verdicts["tada, limited"].get("live", 0) == checks)
+    ratio, met = ratio_line(limited, rates["bare"], TARGET)
+    cpu_ratio, cpu_met = cpu_ratio_line(sum(cpu["tada, limited"].values()), sum(cpu["bare"].values()), CPU_TARGET)
+    report.verdict(met and cpu_met and kept and verdicts["tada, limited"].get("live", 0) == checks)
     report.add(
         "tada, limited: checks/s",
-        f"{limited:.0f}  (target >= {TARGET:.0f}: {'met' if limited >= TARGET else 'MISSED'})",
+        f"{limited:.0f}  ({'at least' if limited >= FAST else 'under'} the {FAST:.0f} of a quiet 2-core machine)",
     )
     report.add("tada, no limit: checks/s", f"{rates['tada, no limit']:.0f}")
     report.add("bare Temporal + httpx: checks/s", f"{rates['bare']:.0f}")
-    report.add("ratio tada limited / bare", ratio_line(limited, rates["bare"], 0.0)[0].split(" (")[0])
+    report.add("ratio tada limited / bare", ratio)
+    report.add("CPU per check, tada limited / bare", cpu_ratio)
     capacity = os.cpu_count() * checks / sum(cpu["tada, limited"].values())
     report.add(
         "CPU-bound capacity",

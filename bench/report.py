@@ -46,6 +46,16 @@ def ratio_line(tada: float, bare: float, target: float) -> tuple[str, bool]:
     return f"{ratio:.2f} (target >= {target}: {'met' if met else 'MISSED'})", met
 
 
+def cpu_ratio_line(tada: float, bare: float, limit: float | None = None) -> tuple[str, bool]:
+    """tada's CPU per unit of work against bare's (worker + Temporal + PostgreSQL): the figure that
+    holds on any machine, where the rate ratio holds only while CPU is spare. No ``limit``: shown only."""
+    ratio = tada / bare if bare else float("inf")
+    if limit is None:
+        return f"{ratio:.2f} (no target: the rate ratio is)", True
+    met = ratio <= limit
+    return f"{ratio:.2f} (target <= {limit}: {'met' if met else 'MISSED'})", met
+
+
 def save_json(reports: list[Report], path: Path) -> None:
     path.write_text(json.dumps([r.as_dict() for r in reports], indent=2) + "\n", encoding="utf-8")
 
