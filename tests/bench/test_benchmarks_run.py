@@ -34,13 +34,20 @@ def test_every_benchmark_runs_and_checks_what_it_measured(tmp_path):
     happy, bulk, scale, liveness = (reports[n] for n in "1234")
     # Every removal confirmed (a second liveness check and its event), and the bare mirror did the
     # same work: the calibration link's activities and waits, one more of each for the confirmation.
+    # Each notice started the law's clock, and the removal met it (two deadline events a link).
     assert happy["checked"].startswith(
-        "10/10 REMOVED and completed, 10 confirmed by a second check; 10 emails over SMTP; 10 notices sent; 80 events"
+        "10/10 REMOVED and completed, 10 confirmed by a second check; 10 emails over SMTP; 10 notices sent; "
+        "10 legal clocks met; 100 events"
     )
+    # The events are written by local activities (one marker each): the bare mirror still does each as an activity.
     assert happy["per link, tada"].startswith(
-        "13 activities (check_liveness ×4, record_event ×8, send_notice_batch ×1); waits 3.0s + 1.0s + 1.0s;"
+        "15 activities (check_liveness ×4, record_event (local) ×10, send_notice_batch ×1); waits 3.0s + 1.0s + 1.0s;"
     )  # the follow-up check, the confirming check, the re-check: deadlines as the policy sets them
-    assert happy["per link, bare"].startswith("13 no-op activities; the same waits;")
+    assert " 9 workflow tasks in 1 workflow" in happy["per link, tada"]
+    assert re.match(r"\d+\.\d\d \(target <= 1\.2: (met|MISSED)\)", happy["CPU per link, tada / bare"])
+    assert re.match(r"\d+\.\d\d \(target <= 1\.15: ", liveness["CPU per check, tada limited / bare"])
+    assert re.match(r"\d+\.\d\d \(no target", bulk["CPU per link, tada / bare"])
+    assert happy["per link, bare"].startswith("15 no-op activities; the same waits;")
     assert happy["same work as the calibration link"].startswith("tada links 10/10, bare workflows 10/10 ")
     assert bulk["checked"].startswith("60 started, 0 duplicates")
     assert re.match(
