@@ -75,7 +75,7 @@ def policy(follow_up: float, recheck: float, confirm: float) -> PlatformPolicy:
     )
 
 
-#: ("a", activity type, task time, run time if local) or ("t", timer seconds, task time, 0)
+#: ("a", activity type, task time, LOCAL_SLACK if local else 0) or ("t", timer seconds, task time, 0)
 Step = tuple[str, str, float, float]
 #: How short a deadline set before a local activity may read (its run time, PostgreSQL's write, is in no event).
 LOCAL_SLACK = 0.25
@@ -165,7 +165,8 @@ def _marks(plan: list[str]) -> tuple[int, dict[tuple[int, str], tuple[float, flo
 
 
 def bare_plan(plan: list[str]) -> list[str]:
-    """The plan as the bare workflow reads it (each deadline as read, a few ms short at worst)."""
+    """The plan as the bare workflow reads it: each deadline as read (after a local activity, up to its
+    run time short: a few ms to some tens of ms in the runs measured, which favours bare)."""
     return [f"d:{_deadline(step):.3f}" if step.startswith("d:") else step for step in plan]
 
 
