@@ -7,7 +7,8 @@ workflows (always more activities outstanding than the worker runs at once):
 
 - tada, limited: ``check_liveness`` as in production (the URL from PostgreSQL, the egress
   policy, the safe transport, classification, a JSON log line) with
-  the per-host limit (``activities.host_limiter.HostLimiter``, TADA_LIVENESS_PER_HOST in production);
+  the per-host limit (``tada.clients.host_limiter.HostLimiter``, TADA_LIVENESS_PER_HOST in production;
+  here without production's slots shared in PostgreSQL, ``PostgresHostSlots``);
 - tada, no limit: the same without the limiter, to show what it costs;
 - bare: a plain ``httpx`` GET of the URL in an activity.
 
@@ -181,7 +182,8 @@ async def run(
         "at random over all hosts"
     )
     report.note(
-        "tada, limited = LivenessActivities with its per-host HostLimiter, as tada/worker.py wires it "
-        "(TADA_LIVENESS_PER_HOST)"
+        "tada, limited = LivenessActivities with its per-host HostLimiter (TADA_LIVENESS_PER_HOST) in the "
+        "worker's process only: tada/worker.py also shares each host's slots across workers in PostgreSQL "
+        "(PostgresHostSlots), which this benchmark does not measure yet"
     )
     return report
