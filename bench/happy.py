@@ -392,7 +392,8 @@ async def run(
 
     tada_rate, bare_rate = links / seconds["tada"], links / seconds["bare"]
     ratio, met = ratio_line(tada_rate, bare_rate, TARGET)
-    cpu_ratio, cpu_met = cpu_ratio_line(sum(cpu["tada"].values()), sum(cpu["bare"].values()), CPU_TARGET)
+    tada_cpu, bare_cpu = sum(cpu["tada"].values()), sum(cpu["bare"].values())
+    cpu_ratio, cpu_met = cpu_ratio_line(tada_cpu, bare_cpu, CPU_TARGET)
     (tada_same, tada_n, tada_timers), (bare_same, bare_n, bare_timers) = same["tada"], same["bare"]
     same_work = tada_same == tada_n == links and bare_same == bare_n == links
     confirmed_all = confirmed == (links if confirm > 0 else 0)
@@ -436,7 +437,6 @@ async def run(
     report.add("timer floor (both)", f"{sum(work['deadlines']):.1f}s of every link's time is its waits")
     report.add("CPU per link, tada", _cpu_row(cpu["tada"], links))
     report.add("CPU per link, bare", _cpu_row(cpu["bare"], links))
-    tada_cpu, bare_cpu = sum(cpu["tada"].values()), sum(cpu["bare"].values())
     report.add("CPU per link, tada / bare", cpu_ratio)
     report.add(
         "CPU-bound capacity",

@@ -20,9 +20,8 @@ from tests.privacy.scenario import full_lifecycle
 def _sdk_marker_data(path: str) -> bool:
     """What the SDK writes for itself in a marker, which no codec sees: a patch's id
     (``workflow.patched``) and a local activity's bookkeeping (its result is encrypted)."""
-    return path.startswith(".marker_recorded_event_attributes.details[") and (
-        path.startswith(".marker_recorded_event_attributes.details[patch-data]")
-        or path.startswith(".marker_recorded_event_attributes.details[data]")
+    return path.startswith(
+        (".marker_recorded_event_attributes.details[patch-data]", ".marker_recorded_event_attributes.details[data]")
     )
 
 
