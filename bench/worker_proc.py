@@ -6,8 +6,10 @@ Settings come from the TADA_* environment (bench.stack sets them), options from 
 - ``tada-scale``: the production worker, with an activity interceptor (the worker's
   sanctioned hook) noting when each link woke (its first liveness check's scheduled and
   started times) in BENCH_WAKE_FILE.
-- ``tada-liveness``: the load driver and tada's liveness activity (database lookup, egress
-  policy, safe transport, classification, the per-host limit) with a limit of BENCH_PER_HOST.
+- ``tada-liveness``: the load driver and tada's liveness activity exactly as the production
+  worker builds it (``worker.liveness_activities``: database lookup, egress policy, safe
+  transport, classification, the per-host limit shared in PostgreSQL) with a limit of
+  BENCH_PER_HOST (0: none).
 - ``bare``: bare Temporal's workflows and activities (bench.bare), default converter.
 SIGTERM stops it cleanly.
 """
@@ -29,12 +31,8 @@ from bench import bare
 
 if sys.argv[1:2] != ["bare"]:  # the bare worker loads nothing of tada's (its RSS is bare Temporal's)
     import tada.worker as tada_worker
-    from tada.activities.liveness import LivenessActivities
     from tada.adapters.database import create_pool
     from tada.adapters.temporal import connect
-    from tada.clients.dns_evidence import NxdomainEvidence
-    from tada.clients.egress import EgressPolicy
-    from tada.clients.host_limiter import HostLimiter
     from tada.settings import Settings
 
 
@@ -77,17 +75,9 @@ async def _run(mode: str, stop: asyncio.Event) -> None:
     if mode == "tada-liveness":
         client = await connect(settings)
         pool = await create_pool(settings.database_url)
-        limiter = HostLimiter(int(os.environ.get("BENCH_PER_HOST", "4")))
+        settings = settings.model_copy(update={"liveness_per_host": int(os.environ.get("BENCH_PER_HOST", "4"))})
         async with tada_worker.new_http_client(settings) as http:
-            egress = EgressPolicy(allow_private=settings.allow_private_targets)
-            liveness = LivenessActivities(
-                pool,
-                http,
-                egress=egress,
-                limiter=limiter,
-                max_bytes=settings.liveness_max_bytes,
-                nxdomain=NxdomainEvidence(egress.resolver, tada_worker.dns_canaries(settings)),
-            )
+            liveness = tada_worker.liveness_activities(pool, http, settings)
             async with Worker(
                 client,
                 task_queue=settings.task_queue,

@@ -11,6 +11,14 @@ share the database. Slot ``n`` of a host is the session-level advisory lock
 - The connection is one of the pool's, held only while the process holds or waits for a
   slot, then handed back clean (no lock, no LISTEN): the pool's connections carry no
   session state (tada/adapters/database.py).
+- A slot given up is kept a moment for the process's next request to the same host. A host
+  worked steadily (a big platform) then costs PostgreSQL nothing a request: a kept slot is
+  still that process's advisory lock, so the limit across workers is the same, and it is
+  given back (unlocked, with a NOTIFY) once idle for ``linger`` (0.25 s), or when it was
+  taken longer than ``hold_limit`` (1 s) ago, so other workers waiting for the host get
+  their turn at least that often: after giving back a slot it held that long, the process
+  lets ``first_retry`` (50 ms) pass before it asks for that host's slots again, so a worker
+  woken by the NOTIFY gets there first. Keeping is skipped when the connection is known broken.
 - Waiting does not spin. A release NOTIFYs the host's tag, and every worker waiting for that
   host tries again at once; without a notification a waiter tries again after a backoff
   with jitter (50 ms, doubling to 1 s), which is how a dead worker's slots are found free.
@@ -31,6 +39,7 @@ import asyncio
 import contextlib
 import hashlib
 import random
+import time
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -45,6 +54,8 @@ CHANNEL = "tada_host_slot"
 FIRST_RETRY = 0.05
 LAST_RETRY = 1.0
 QUERY_TIMEOUT = 10.0
+LINGER = 0.25
+HOLD_LIMIT = 1.0
 
 #: A database that is down, or a connection that broke or hung (TimeoutError is an OSError).
 #: InternalClientError: asyncpg's word for a connection whose session the server ended under it
@@ -78,7 +89,18 @@ class _Claim:
     host: str
     key: int | None = None
     generation: int = -1
+    taken: float = 0.0  # when PostgreSQL granted the lock (a kept slot keeps its first grant's time)
     attempt: asyncio.Task[None] | None = None
+
+
+@dataclass
+class _Kept:
+    """A slot no request uses, still locked, for this process's next request to its host."""
+
+    key: int
+    generation: int
+    taken: float
+    due: float  # when it is given back unless a request takes it first
 
 
 class PostgresHostSlots:
@@ -92,15 +114,22 @@ class PostgresHostSlots:
         first_retry: float = FIRST_RETRY,
         last_retry: float = LAST_RETRY,
         query_timeout: float = QUERY_TIMEOUT,
+        linger: float = LINGER,
+        hold_limit: float = HOLD_LIMIT,
     ) -> None:
         self._pool = pool
         self._first_retry = first_retry
         self._last_retry = last_retry
         self._query_timeout = query_timeout
+        self._linger = linger
+        self._hold_limit = hold_limit
         self._lock = asyncio.Lock()  # the connection runs one query at a time
         self._conn: Any = None  # the pool's connection, while slots are held or waited for
         self._generation = 0  # a new connection, a new generation: locks of an old one are gone
-        self._held: set[int] = set()  # lock keys this process's session holds
+        self._held: set[int] = set()  # lock keys this process's session holds (in use or kept)
+        self._kept: dict[str, list[_Kept]] = {}  # by host, oldest first
+        self._sweeper: asyncio.Task[None] | None = None  # gives kept slots back once due
+        self._yielding: dict[str, float] = {}  # by host: no new slot asked for before then
         self._users = 0  # requests holding or waiting for a slot
         self._wakeups: dict[str, asyncio.Event] = {}  # by host tag
         self._waiting: dict[str, int] = {}  # by host tag
@@ -123,6 +152,9 @@ class PostgresHostSlots:
         self._waiting[tag] = self._waiting.get(tag, 0) + 1
         try:
             while True:
+                if self._reuse(claim):
+                    return
+                await self._let_others_first(claim.host)
                 wakeup = self._wakeups.setdefault(tag, asyncio.Event())  # before the try: no release is missed
                 claim.attempt = asyncio.ensure_future(self._attempt(claim, keys))
                 await asyncio.shield(claim.attempt)  # cancelled: the try still ends, and _leave undoes it
@@ -139,6 +171,8 @@ class PostgresHostSlots:
 
     async def _attempt(self, claim: _Claim, keys: list[int]) -> None:
         async with self._lock:
+            if self._reuse(claim):  # one of this process's requests gave one up meanwhile
+                return
             # A connection kept from before may have broken meanwhile (PostgreSQL restarted):
             # then once more on a new one. A new one that fails is the answer.
             for last_chance in (self._conn is None, True):
@@ -149,7 +183,7 @@ class PostgresHostSlots:
                             continue
                         if await conn.fetchval("SELECT pg_try_advisory_lock($1)", key, timeout=self._query_timeout):
                             self._held.add(key)
-                            claim.key, claim.generation = key, self._generation
+                            claim.key, claim.generation, claim.taken = key, self._generation, time.monotonic()
                             return
                     return
                 except _DATABASE_ERRORS as error:
@@ -157,28 +191,119 @@ class PostgresHostSlots:
                     if last_chance:
                         raise HostSlotsUnavailable("the database cannot be asked for host slots") from error
 
+    async def _let_others_first(self, host: str) -> None:
+        """Just after this process gave back a slot it held for ``hold_limit``: wait a moment."""
+        until = self._yielding.get(host)
+        if until is None:
+            return
+        if until > time.monotonic():
+            await asyncio.sleep(until - time.monotonic())
+        if self._yielding.get(host) == until:
+            del self._yielding[host]
+
+    def _reuse(self, claim: _Claim) -> bool:
+        """Take a slot this process keeps for the host, if it has one: no query."""
+        kept = self._kept.get(claim.host)
+        if not kept or not self._connected():
+            return False
+        fresh = [i for i, slot in enumerate(kept) if time.monotonic() - slot.taken < self._hold_limit]
+        if not fresh:
+            return False  # due to be given back: other workers' turn
+        slot = kept.pop(fresh[-1])  # the most recently used: the older ones become due first
+        if not kept:
+            del self._kept[claim.host]
+        claim.key, claim.generation, claim.taken = slot.key, slot.generation, slot.taken
+        return True
+
     async def _leave(self, claim: _Claim) -> None:
         if claim.attempt is not None and not claim.attempt.done():
             await asyncio.wait([claim.attempt])  # the wait was cancelled mid-try: let the try end first
         tag = host_tag(claim.host)
+        now = time.monotonic()
+        if claim.key is not None and claim.generation == self._generation and self._connected():
+            if now - claim.taken < self._hold_limit:  # kept for the next request to the host
+                self._kept.setdefault(claim.host, []).append(
+                    _Kept(
+                        claim.key,
+                        claim.generation,
+                        claim.taken,
+                        min(now + self._linger, claim.taken + self._hold_limit),
+                    )
+                )
+                self._users -= 1
+                self._wake(tag)  # a request of this process waiting for the host takes it at once
+                if self._sweeper is None:
+                    self._sweeper = asyncio.ensure_future(self._sweep())
+                return
         async with self._lock:
             self._users -= 1
             if claim.key is not None and claim.generation == self._generation and self._conn is not None:
-                self._held.discard(claim.key)
-                try:
-                    await self._conn.execute(
-                        "SELECT pg_advisory_unlock($1), pg_notify($2, $3)",
-                        claim.key,
-                        CHANNEL,
-                        tag,
-                        timeout=self._query_timeout,
-                    )
-                except _DATABASE_ERRORS as error:
-                    log.warning("host_slot_release_failed", host=claim.host, error=type(error).__name__)
-                    self._drop()  # its session, and so the lock, ends with it
+                await self._give_back([(claim.key, claim.host, claim.taken)])
             self._wake(tag)
-            if self._users == 0 and self._conn is not None:
-                await self._hand_back()
+            await self._hand_back_if_unused()
+
+    async def _sweep(self) -> None:
+        """Give kept slots back as they fall due; the connection too once nothing is held or kept."""
+        try:
+            while self._kept:
+                due = min(kept.due for slots in self._kept.values() for kept in slots)
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                async with self._lock:
+                    now = time.monotonic()
+                    giving: list[tuple[int, str, float]] = []
+                    for host in list(self._kept):
+                        staying = []
+                        for kept in self._kept[host]:
+                            if now >= kept.due:
+                                if kept.generation == self._generation:
+                                    giving.append((kept.key, host, kept.taken))
+                            else:
+                                staying.append(kept)
+                        if staying:
+                            self._kept[host] = staying
+                        else:
+                            del self._kept[host]
+                    if giving and self._conn is not None:
+                        await self._give_back(giving)
+                    for _, host, _ in giving:
+                        self._wake(host_tag(host))
+                    await self._hand_back_if_unused()
+        finally:
+            self._sweeper = None
+
+    async def _give_back(self, slots: list[tuple[int, str, float]]) -> None:
+        """Unlock ``slots`` (key, host, when taken) in one round trip, each NOTIFYing its host's waiters."""
+        now = time.monotonic()
+        for key, host, taken in slots:
+            self._held.discard(key)
+            if now - taken >= self._hold_limit:
+                self._yielding[host] = now + self._first_retry
+        try:
+            await self._conn.execute(
+                "SELECT pg_advisory_unlock(k), pg_notify($2, t) FROM unnest($1::bigint[], $3::text[]) AS u(k, t)",
+                [key for key, _, _ in slots],
+                CHANNEL,
+                [host_tag(host) for _, host, _ in slots],
+                timeout=self._query_timeout,
+            )
+        except _DATABASE_ERRORS as error:
+            hosts = sorted({host for _, host, _ in slots})
+            log.warning("host_slot_release_failed", hosts=hosts, error=type(error).__name__)
+            self._drop()  # its session, and so the locks, end with it
+
+    async def _hand_back_if_unused(self) -> None:
+        if self._users == 0 and not self._kept and self._conn is not None:
+            await self._hand_back()
+
+    def _connected(self) -> bool:
+        """A connection this process has, not known to be broken (asyncpg notices a session the
+        server ended while the connection was idle, as it LISTENs)."""
+        if self._conn is None:
+            return False
+        try:
+            return not self._conn.is_closed()
+        except asyncpg.InterfaceError:  # the pool took it back when the server closed it
+            return False
 
     async def _connection(self) -> Any:
         if self._conn is None:
@@ -200,6 +325,7 @@ class PostgresHostSlots:
             _terminate(self._conn)
             self._conn = None
         self._held.clear()
+        self._kept.clear()
         self._generation += 1
 
     async def _hand_back(self) -> None:
