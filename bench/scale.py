@@ -36,8 +36,8 @@ from types import SimpleNamespace
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from bench.report import Report, percentile
-from bench.stack import Stack, WorkerProcess, rss_sampler
+from bench.report import Report, cpu_ratio_line, percentile
+from bench.stack import CpuMeter, Stack, WorkerProcess, rss_sampler
 from tada.adapters.data_crypto import DataCrypto
 from tada.adapters.database import create_pool
 from tada.app.intake import open_case
@@ -236,6 +236,7 @@ async def _measure(
     sleep: float,
     wake_files: dict[str, Path],
     samples: dict[str, list],
+    workers: dict[str, WorkerProcess],
 ) -> SimpleNamespace:
     m = SimpleNamespace()
     await asyncio.sleep(2)
@@ -246,6 +247,11 @@ async def _measure(
     # Create the sleepers (far past the run) and let the workers put them to sleep; then the
     # sample, whose instant is placed now: the sample's own creation, then ``sleep`` seconds.
     m.times = {"tada": 0.0, "bare": 0.0}
+    pids = stack.pids()
+    creating = CpuMeter(
+        tada=workers["tada"].pid, bare=workers["bare"].pid, temporal=pids["temporal"], postgres=pids["postgres"]
+    )
+    creating.start()
     created_at = time.monotonic()
     far = datetime.now(UTC) + timedelta(days=30)
     await _create(sides, sides.rows[: links - wake], bare_links - wake, far, m.times)
@@ -259,6 +265,8 @@ async def _measure(
     await _wait_asleep(sides.tada, sides.tada_ids, 600)
     await _wait_asleep(sides.bare, sides.bare_ids, 600)
     m.asleep_at = time.monotonic()
+    creating.stop()
+    m.cpu_creating = creating.used
     m.create_seconds = m.asleep_at - created_at
     m.overran = datetime.now(UTC) > wake_at - timedelta(seconds=5)
 
@@ -266,9 +274,13 @@ async def _measure(
     m.db_asleep = stack.temporal_db_bytes()
     m.server_rss = stack.temporal_rss()
     sleep_left = (wake_at - datetime.now(UTC)).total_seconds() - 2
+    asleep = CpuMeter(tada=workers["tada"].pid, bare=workers["bare"].pid)
+    asleep.start()
     if sleep_left > 0:
         await asyncio.sleep(sleep_left)
     m.slept_until = time.monotonic()
+    asleep.stop()
+    m.cpu_asleep = asleep.used
 
     # Wake: each sampled workflow's first step after its timer is noted by its worker.
     deadline = time.monotonic() + max(600.0, 2 * wake / 5)
@@ -321,7 +333,8 @@ async def run(
                 asyncio.create_task(rss_sampler(bare_worker, samples["bare"])),
             ]
             try:
-                m = await _measure(stack, sides, links, bare_links, wake, sleep, wake_files, samples)
+                workers = {"tada": tada_worker, "bare": bare_worker}
+                m = await _measure(stack, sides, links, bare_links, wake, sleep, wake_files, samples, workers)
             finally:
                 for task in samplers:
                     task.cancel()
@@ -345,6 +358,19 @@ async def run(
         "created (tada + bare)",
         f"{links + bare_links} in {m.create_seconds:.0f}s until all asleep; to start: "
         f"tada {tada_rate:.0f}/s, bare {bare_rate:.0f}/s (ratio {tada_rate / bare_rate:.2f})",
+    )
+    per_link = {side: m.cpu_creating[side] / count * 1000 for side, count in (("tada", links), ("bare", bare_links))}
+    cpu_ratio, _ = cpu_ratio_line(per_link["tada"], per_link["bare"])
+    shared = (m.cpu_creating["temporal"] + m.cpu_creating["postgres"]) / (links + bare_links) * 1000
+    report.add(
+        "worker CPU per workflow put to sleep",
+        f"tada {per_link['tada']:.1f} ms, bare {per_link['bare']:.1f} ms: {cpu_ratio}; Temporal + PostgreSQL "
+        f"{shared:.1f} ms a workflow, both sides together (they ran interleaved)",
+    )
+    asleep_ms = {side: used / max(m.slept_until - m.asleep_at, 1e-9) * 1000 for side, used in m.cpu_asleep.items()}
+    report.add(
+        "worker CPU while all sleep",
+        f"tada {asleep_ms['tada']:.1f} ms/s, bare {asleep_ms['bare']:.1f} ms/s (of one core's 1000)",
     )
     report.add(
         "Temporal database",

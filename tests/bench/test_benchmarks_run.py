@@ -47,6 +47,7 @@ def test_every_benchmark_runs_and_checks_what_it_measured(tmp_path):
     assert re.match(r"\d+\.\d\d \(target <= 1\.2: (met|MISSED)\)", happy["CPU per link, tada / bare"])
     assert re.match(r"\d+\.\d\d \(target <= 1\.15: ", liveness["CPU per check, tada limited / bare"])
     assert re.match(r"\d+\.\d\d \(no target", bulk["CPU per link, tada / bare"])
+    assert re.match(r"tada \S+ ms, bare \S+ ms: \d+\.\d\d \(no target", scale["worker CPU per workflow put to sleep"])
     assert happy["per link, bare"].startswith("15 no-op activities; the same waits;")
     assert happy["same work as the calibration link"].startswith("tada links 10/10, bare workflows 10/10 ")
     assert bulk["checked"].startswith("60 started, 0 duplicates")
