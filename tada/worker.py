@@ -7,12 +7,10 @@ It needs only the TADA_* settings to reach Temporal, PostgreSQL and SMTP.
 from __future__ import annotations
 
 import asyncio
-import compileall
 import signal
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -20,8 +18,8 @@ import httpx
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from tada import workflows
 from tada.activities.delivery_delays import DelayedDeliveries
 from tada.activities.host_lookup import HostLookupActivities, HostLookupConfig
 from tada.activities.liveness import LivenessActivities
@@ -140,12 +138,20 @@ def new_http_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
-def cache_workflow_bytecode() -> None:
-    """Compile the workflow modules' bytecode where it is missing or stale. The workflow sandbox
-    imports them afresh for every workflow it loads; where nothing writes bytecode
-    (PYTHONDONTWRITEBYTECODE, as in many container images) each of those imports would
-    compile the source again, several milliseconds a workflow. Unwritable: left as it is."""
-    compileall.compile_dir(Path(workflows.__file__).parent, quiet=2)
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The workflows run in Temporal's sandbox, with tada's own modules passed through: imported
+    once by the worker rather than again for every workflow it loads (by default the sandbox
+    re-imports every module that is not the standard library's or temporalio's). Measured
+    (issue 18): 0.2 MB less a cached workflow (the scale benchmark's worker 293 → 186 MB with
+    500 cached) and 3.5 ms less CPU each time a workflow is loaded (a new link, or one woken
+    after it left the cache). They may: the workflow modules keep no state of their own
+    between runs (module-level values are constants), and everything they import from tada is
+    passed through already. What the sandbox then no longer checks at run time (a call such as
+    ``datetime.now()`` in workflow code) the replay of every recorded history checks, under the
+    full sandbox (tests/lifecycle/test_replay.py)."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("tada.workflows", "tada.domain")
+    )
 
 
 def build_worker(
@@ -160,7 +166,6 @@ def build_worker(
     """The worker. A harness (the benchmarks, the rehearsal) may add Temporal ``interceptors``
     around the activities and workflows, and override ``Worker`` keyword ``options`` (its
     capacity); production passes neither."""
-    cache_workflow_bytecode()
     arguments: dict[str, Any] = {
         "task_queue": settings.task_queue,
         "workflows": [LinkWorkflow, NoticeBatchWorkflow],
@@ -171,6 +176,7 @@ def build_worker(
         # answer, so they go to the server at least every second, not every 24 s.
         "max_heartbeat_throttle_interval": timedelta(seconds=1),
         "interceptors": list(interceptors),
+        "workflow_runner": workflow_runner(),
     }
     return Worker(client, **{**arguments, **options})
 

@@ -3,9 +3,8 @@ sized for a burst of a thousand-odd links on one machine.
 
 The only differences from production are capacity settings: every link workflow and
 notice batch stays in the worker's cache (a cache smaller than the number of open
-workflows makes the worker replay histories over and over), more workflow tasks and
-activities run at once, and tada's own modules pass through the sandbox instead of
-being imported again for each of the thousand-odd workflow runs.
+workflows makes the worker replay histories over and over), and more workflow tasks and
+activities run at once.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import asyncpg
 import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from tada.settings import Settings
 from tada.worker import build_worker
@@ -36,9 +34,4 @@ def build_simulation_worker(
         max_concurrent_workflow_task_polls=10,
         max_concurrent_activity_task_polls=10,
         graceful_shutdown_timeout=timedelta(seconds=5),
-        # Still sandboxed; tada's own (deterministic, side-effect-free) modules are imported
-        # once rather than again for every new workflow run.
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules("tada.workflows", "tada.domain")
-        ),
     )
