@@ -274,6 +274,7 @@ class PostgresHostSlots:
     async def _give_back(self, slots: list[tuple[int, str, float]]) -> None:
         """Unlock ``slots`` (key, host, when taken) in one round trip, each NOTIFYing its host's waiters."""
         now = time.monotonic()
+        self._yielding = {host: until for host, until in self._yielding.items() if until > now}  # none pile up
         for key, host, taken in slots:
             self._held.discard(key)
             if now - taken >= self._hold_limit:
