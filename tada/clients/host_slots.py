@@ -13,17 +13,23 @@ share the database. Slot ``n`` of a host is the session-level advisory lock
   session state (tada/adapters/database.py).
 - A slot given up is kept a moment for the process's next request to the same host. A host
   worked steadily (a big platform) then costs PostgreSQL nothing a request: a kept slot is
-  still that process's advisory lock, so the limit across workers is the same, and it is
-  given back (unlocked, with a NOTIFY) once idle for ``linger`` (0.25 s), or when it was
-  taken longer than ``hold_limit`` (1 s) ago, so other workers waiting for the host get
-  their turn at least that often: after giving back a slot it held that long, the process
-  lets ``first_retry`` (50 ms) pass before it asks for that host's slots again, so a worker
-  woken by the NOTIFY gets there first. Keeping is skipped when the connection is known broken.
+  still that process's advisory lock, so the limit across workers is the same. It is given
+  back (unlocked, with a NOTIFY) once idle for ``linger`` (0.25 s).
+- No worker keeps a host from another. A process that finds all of a host's slots taken
+  says so while it waits: it holds the host's shared "waiting" lock (``waiting_key``). A
+  request that ends on a slot held longer than ``hold_limit`` (1 s) asks whether anyone
+  else waits (can it take that lock exclusively? one round trip): if not, the slot is kept
+  as before; if so, it is given back, and for ``first_retry`` (50 ms) the process asks for
+  none of that host's slots, so a worker woken by the NOTIFY gets there first. A process's
+  own waiting never stops its own keeping (a session's locks do not conflict with each other).
+- Keeping trusts that the connection is alive while asyncpg has not seen it close: a session
+  the server ended is noticed at once on loopback or a LAN (the connection LISTENs, so it is
+  read); until then a kept slot may be reused on a lock PostgreSQL has already dropped.
 - Waiting does not spin. A release NOTIFYs the host's tag, and every worker waiting for that
   host tries again at once; without a notification a waiter tries again after a backoff
   with jitter (50 ms, doubling to 1 s), which is how a dead worker's slots are found free.
 - A wait that is cancelled leaves nothing taken: the try under way finishes, and the slot
-  it took, if any, is given back.
+  it took, if any, is given up as any other (kept for ``linger``, then given back).
 - The host is never stored: lock keys and notification payloads are hashes of it.
 - If the connection breaks (PostgreSQL restarted, the session terminated), the process's
   locks end with its session: requests under way finish, new ones take slots on a new
@@ -73,6 +79,11 @@ def slot_key(host: str, n: int) -> int:
     return _hash64("slot", host, str(n))
 
 
+def waiting_key(host: str) -> int:
+    """The advisory lock a process holds shared while it waits for one of ``host``'s slots."""
+    return _hash64("waiting", host)
+
+
 def host_tag(host: str) -> str:
     """The host as notifications name it: a hash too."""
     return str(_hash64("host", host))
@@ -100,7 +111,7 @@ class _Kept:
     key: int
     generation: int
     taken: float
-    due: float  # when it is given back unless a request takes it first
+    due: float  # when it is given back unless a request takes it first (idle for ``linger``)
 
 
 class PostgresHostSlots:
@@ -130,6 +141,7 @@ class PostgresHostSlots:
         self._kept: dict[str, list[_Kept]] = {}  # by host, oldest first
         self._sweeper: asyncio.Task[None] | None = None  # gives kept slots back once due
         self._yielding: dict[str, float] = {}  # by host: no new slot asked for before then
+        self._announced: set[str] = set()  # hosts whose waiting lock this session holds (shared)
         self._users = 0  # requests holding or waiting for a slot
         self._wakeups: dict[str, asyncio.Event] = {}  # by host tag
         self._waiting: dict[str, int] = {}  # by host tag
@@ -173,6 +185,8 @@ class PostgresHostSlots:
         async with self._lock:
             if self._reuse(claim):  # one of this process's requests gave one up meanwhile
                 return
+            if self._yielding.get(claim.host, 0.0) > time.monotonic():
+                return  # other workers' turn: the caller waits and tries again
             # A connection kept from before may have broken meanwhile (PostgreSQL restarted):
             # then once more on a new one. A new one that fails is the answer.
             for last_chance in (self._conn is None, True):
@@ -185,6 +199,10 @@ class PostgresHostSlots:
                             self._held.add(key)
                             claim.key, claim.generation, claim.taken = key, self._generation, time.monotonic()
                             return
+                    if claim.host not in self._announced:  # all taken: say that this process waits
+                        announce = "SELECT pg_try_advisory_lock_shared($1)"
+                        if await conn.fetchval(announce, waiting_key(claim.host), timeout=self._query_timeout):
+                            self._announced.add(claim.host)
                     return
                 except _DATABASE_ERRORS as error:
                     self._drop()  # whatever the query did is undone with the session
@@ -192,7 +210,7 @@ class PostgresHostSlots:
                         raise HostSlotsUnavailable("the database cannot be asked for host slots") from error
 
     async def _let_others_first(self, host: str) -> None:
-        """Just after this process gave back a slot it held for ``hold_limit``: wait a moment."""
+        """Just after this process gave a slot back to a worker that waits for it: wait a moment."""
         until = self._yielding.get(host)
         if until is None:
             return
@@ -206,41 +224,72 @@ class PostgresHostSlots:
         kept = self._kept.get(claim.host)
         if not kept or not self._connected():
             return False
-        fresh = [i for i, slot in enumerate(kept) if time.monotonic() - slot.taken < self._hold_limit]
-        if not fresh:
-            return False  # due to be given back: other workers' turn
-        slot = kept.pop(fresh[-1])  # the most recently used: the older ones become due first
+        slot = kept.pop()  # the most recently used: the older ones fall due first
         if not kept:
             del self._kept[claim.host]
         claim.key, claim.generation, claim.taken = slot.key, slot.generation, slot.taken
         return True
 
+    def _keep(self, claim: _Claim) -> None:
+        assert claim.key is not None
+        due = time.monotonic() + self._linger
+        self._kept.setdefault(claim.host, []).append(_Kept(claim.key, claim.generation, claim.taken, due))
+        if self._sweeper is None:
+            self._sweeper = asyncio.ensure_future(self._sweep())
+
+    def _ours(self, claim: _Claim) -> bool:
+        """The claim holds a lock of this session, and the session looks alive."""
+        return claim.key is not None and claim.generation == self._generation and self._connected()
+
     async def _leave(self, claim: _Claim) -> None:
         if claim.attempt is not None and not claim.attempt.done():
             await asyncio.wait([claim.attempt])  # the wait was cancelled mid-try: let the try end first
         tag = host_tag(claim.host)
-        now = time.monotonic()
-        if claim.key is not None and claim.generation == self._generation and self._connected():
-            if now - claim.taken < self._hold_limit:  # kept for the next request to the host
-                self._kept.setdefault(claim.host, []).append(
-                    _Kept(
-                        claim.key,
-                        claim.generation,
-                        claim.taken,
-                        min(now + self._linger, claim.taken + self._hold_limit),
-                    )
-                )
-                self._users -= 1
-                self._wake(tag)  # a request of this process waiting for the host takes it at once
-                if self._sweeper is None:
-                    self._sweeper = asyncio.ensure_future(self._sweep())
-                return
+        withdraw = claim.host in self._announced and not self._waiting.get(tag)
+        held_long = time.monotonic() - claim.taken >= self._hold_limit
+        if self._ours(claim) and not withdraw and not held_long:  # the common case: no query
+            self._keep(claim)
+            self._users -= 1
+            self._wake(tag)  # a request of this process waiting for the host takes it at once
+            return
         async with self._lock:
             self._users -= 1
-            if claim.key is not None and claim.generation == self._generation and self._conn is not None:
-                await self._give_back([(claim.key, claim.host, claim.taken)])
+            if withdraw:
+                await self._withdraw(claim.host)
+            if self._ours(claim):
+                assert claim.key is not None
+                if held_long and await self._others_wait(claim.host):
+                    await self._give_back([(claim.key, claim.host)])
+                    self._yielding[claim.host] = time.monotonic() + self._first_retry
+                elif self._ours(claim):  # (the question may have found the connection broken)
+                    if held_long:
+                        claim.taken = time.monotonic()  # nobody else wants the host: held afresh
+                    self._keep(claim)
             self._wake(tag)
             await self._hand_back_if_unused()
+
+    async def _others_wait(self, host: str) -> bool:
+        """Does another worker wait for one of ``host``'s slots (hold its waiting lock)?"""
+        query = "SELECT CASE WHEN pg_try_advisory_lock($1) THEN NOT pg_advisory_unlock($1) ELSE true END"
+        try:
+            return bool(await self._conn.fetchval(query, waiting_key(host), timeout=self._query_timeout))
+        except _DATABASE_ERRORS as error:
+            log.warning("host_slot_question_failed", host=host, error=type(error).__name__)
+            self._drop()  # the session, and with it the slot, is gone
+            return True
+
+    async def _withdraw(self, host: str) -> None:
+        """No request of this process waits for ``host`` any more: its waiting lock goes."""
+        self._announced.discard(host)
+        if self._conn is None:
+            return
+        try:
+            await self._conn.execute(
+                "SELECT pg_advisory_unlock_shared($1)", waiting_key(host), timeout=self._query_timeout
+            )
+        except _DATABASE_ERRORS as error:
+            log.warning("host_slot_release_failed", host=host, error=type(error).__name__)
+            self._drop()
 
     async def _sweep(self) -> None:
         """Give kept slots back as they fall due; the connection too once nothing is held or kept."""
@@ -250,45 +299,42 @@ class PostgresHostSlots:
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
                 async with self._lock:
                     now = time.monotonic()
-                    giving: list[tuple[int, str, float]] = []
+                    giving: list[tuple[int, str]] = []
                     for host in list(self._kept):
                         staying = []
                         for kept in self._kept[host]:
-                            if now >= kept.due:
-                                if kept.generation == self._generation:
-                                    giving.append((kept.key, host, kept.taken))
-                            else:
+                            if now < kept.due:
                                 staying.append(kept)
+                            elif kept.generation == self._generation:
+                                giving.append((kept.key, host))
                         if staying:
                             self._kept[host] = staying
                         else:
                             del self._kept[host]
                     if giving and self._conn is not None:
                         await self._give_back(giving)
-                    for _, host, _ in giving:
+                    for _, host in giving:
                         self._wake(host_tag(host))
                     await self._hand_back_if_unused()
         finally:
             self._sweeper = None
 
-    async def _give_back(self, slots: list[tuple[int, str, float]]) -> None:
-        """Unlock ``slots`` (key, host, when taken) in one round trip, each NOTIFYing its host's waiters."""
+    async def _give_back(self, slots: list[tuple[int, str]]) -> None:
+        """Unlock ``slots`` (key, host) in one round trip, each NOTIFYing its host's waiters."""
         now = time.monotonic()
         self._yielding = {host: until for host, until in self._yielding.items() if until > now}  # none pile up
-        for key, host, taken in slots:
+        for key, _ in slots:
             self._held.discard(key)
-            if now - taken >= self._hold_limit:
-                self._yielding[host] = now + self._first_retry
         try:
             await self._conn.execute(
                 "SELECT pg_advisory_unlock(k), pg_notify($2, t) FROM unnest($1::bigint[], $3::text[]) AS u(k, t)",
-                [key for key, _, _ in slots],
+                [key for key, _ in slots],
                 CHANNEL,
-                [host_tag(host) for _, host, _ in slots],
+                [host_tag(host) for _, host in slots],
                 timeout=self._query_timeout,
             )
         except _DATABASE_ERRORS as error:
-            hosts = sorted({host for _, host, _ in slots})
+            hosts = sorted({host for _, host in slots})
             log.warning("host_slot_release_failed", hosts=hosts, error=type(error).__name__)
             self._drop()  # its session, and so the locks, end with it
 
@@ -327,12 +373,14 @@ class PostgresHostSlots:
             self._conn = None
         self._held.clear()
         self._kept.clear()
+        self._announced.clear()
         self._generation += 1
 
     async def _hand_back(self) -> None:
         """Nothing held or waited for: the connection goes back to the pool, clean."""
         conn, self._conn = self._conn, None
         self._held.clear()
+        self._announced.clear()
         self._generation += 1
         try:
             await conn.remove_listener(CHANNEL, self._notified)

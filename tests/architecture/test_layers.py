@@ -40,8 +40,8 @@ APART = [
     ("tada.domain", "tada.settings"),
     ("tada.errors", "tada"),
 ]
-#: I/O libraries the pure and deterministic layers never import (the workflow sandbox re-imports
-#: workflow modules; domain rules are tested without servers).
+#: I/O libraries the pure and deterministic layers never import (the tests' full workflow sandbox
+#: re-imports workflow modules; domain rules are tested without servers).
 IO_LIBRARIES = {
     "asyncpg", "httpx", "httpcore", "aiosmtplib", "aiosmtpd", "smtplib", "socket", "subprocess", "structlog",
     "uvicorn", "fastapi", "starlette", "dns", "whoisit", "temporalio.client", "temporalio.worker", "temporalio.testing",

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import asyncpg
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from tada.settings import Settings
 from tada.worker import build_worker, new_http_client
@@ -128,8 +129,14 @@ async def run_tada(*args: str, env: Mapping[str, str], cwd: Path | None = None) 
 
 @asynccontextmanager
 async def worker_running(client: Client, pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[None]:
-    """The tada worker of ``settings`` on ``client``, for the block."""
-    async with new_http_client(settings) as http, build_worker(client, pool, http, settings):
+    """The tada worker of ``settings`` on ``client``, for the block. Its workflows run in the
+    full sandbox, which re-imports tada's modules for every run and so checks every call the
+    workflow code makes (production passes them through, imported once: tada/worker.py
+    ``workflow_runner``): a nondeterministic call added to a workflow fails these tests."""
+    async with (
+        new_http_client(settings) as http,
+        build_worker(client, pool, http, settings, workflow_runner=SandboxedWorkflowRunner()),
+    ):
         yield
 
 
