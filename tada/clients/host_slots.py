@@ -14,17 +14,21 @@ share the database. Slot ``n`` of a host is the session-level advisory lock
 - A slot given up is kept a moment for the process's next request to the same host. A host
   worked steadily (a big platform) then costs PostgreSQL nothing a request: a kept slot is
   still that process's advisory lock, so the limit across workers is the same. It is given
-  back (unlocked, with a NOTIFY) once idle for ``linger`` (0.25 s).
+  back (unlocked, with a NOTIFY) once idle for ``linger`` (1 s), or at once when another
+  worker says it wants the host.
 - No worker keeps a host from another. A process that finds all of a host's slots taken
-  says so while it waits: it holds the host's shared "waiting" lock (``waiting_key``). A
+  says so: it NOTIFYs that it wants the host (every worker gives back the slots of it that it
+  keeps idle), and holds the host's shared "waiting" lock (``waiting_key``) while it waits. A
   request that ends on a slot held longer than ``hold_limit`` (1 s) asks whether anyone
   else waits (can it take that lock exclusively? one round trip): if not, the slot is kept
   as before; if so, it is given back, and for ``first_retry`` (50 ms) the process asks for
   none of that host's slots, so a worker woken by the NOTIFY gets there first. A process's
   own waiting never stops its own keeping (a session's locks do not conflict with each other).
 - Keeping trusts that the connection is alive while asyncpg has not seen it close: a session
-  the server ended is noticed at once on loopback or a LAN (the connection LISTENs, so it is
-  read); until then a kept slot may be reused on a lock PostgreSQL has already dropped.
+  the server ended is noticed as soon as the event loop reads the connection's end (the
+  connection LISTENs, so it is read: milliseconds on loopback or a LAN); within that moment a
+  kept slot may be reused on a lock PostgreSQL has already dropped, as a request under way
+  runs on one. The limit can then be exceeded, only just after a restart, by a few requests.
 - Waiting does not spin. A release NOTIFYs the host's tag, and every worker waiting for that
   host tries again at once; without a notification a waiter tries again after a backoff
   with jitter (50 ms, doubling to 1 s), which is how a dead worker's slots are found free.
@@ -57,10 +61,11 @@ import structlog
 log = structlog.get_logger(__name__)
 
 CHANNEL = "tada_host_slot"
+WANTED = "wanted:"  # a notification's payload: "wanted:" and a host's tag; else a host's tag alone
 FIRST_RETRY = 0.05
 LAST_RETRY = 1.0
 QUERY_TIMEOUT = 10.0
-LINGER = 0.25
+LINGER = 1.0
 HOLD_LIMIT = 1.0
 
 #: A database that is down, or a connection that broke or hung (TimeoutError is an OSError).
@@ -140,6 +145,7 @@ class PostgresHostSlots:
         self._held: set[int] = set()  # lock keys this process's session holds (in use or kept)
         self._kept: dict[str, list[_Kept]] = {}  # by host, oldest first
         self._sweeper: asyncio.Task[None] | None = None  # gives kept slots back once due
+        self._sweep_now = asyncio.Event()  # another worker wants a host whose slots are kept
         self._yielding: dict[str, float] = {}  # by host: no new slot asked for before then
         self._announced: set[str] = set()  # hosts whose waiting lock this session holds (shared)
         self._users = 0  # requests holding or waiting for a slot
@@ -200,8 +206,12 @@ class PostgresHostSlots:
                             claim.key, claim.generation, claim.taken = key, self._generation, time.monotonic()
                             return
                     if claim.host not in self._announced:  # all taken: say that this process waits
-                        announce = "SELECT pg_try_advisory_lock_shared($1)"
-                        if await conn.fetchval(announce, waiting_key(claim.host), timeout=self._query_timeout):
+                        announce = "SELECT pg_try_advisory_lock_shared($1), pg_notify($2, $3)"
+                        wanted = WANTED + host_tag(claim.host)  # holders give back what they keep idle
+                        row = await conn.fetchrow(
+                            announce, waiting_key(claim.host), CHANNEL, wanted, timeout=self._query_timeout
+                        )
+                        if row[0]:
                             self._announced.add(claim.host)
                     return
                 except _DATABASE_ERRORS as error:
@@ -296,7 +306,9 @@ class PostgresHostSlots:
         try:
             while self._kept:
                 due = min(kept.due for slots in self._kept.values() for kept in slots)
-                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                self._sweep_now.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._sweep_now.wait(), max(0.0, due - time.monotonic()))
                 async with self._lock:
                     now = time.monotonic()
                     giving: list[tuple[int, str]] = []
@@ -389,8 +401,17 @@ class PostgresHostSlots:
         except _DATABASE_ERRORS:
             _terminate(conn)
 
-    def _notified(self, _conn: object, _pid: int, _channel: str, tag: str) -> None:
-        self._wake(tag)
+    def _notified(self, _conn: object, pid: int, _channel: str, payload: str) -> None:
+        if not payload.startswith(WANTED):
+            self._wake(payload)  # a slot of the host was given back
+        elif self._connected() and pid != self._conn.get_server_pid():  # another worker waits
+            tag = payload.removeprefix(WANTED)
+            now = time.monotonic()
+            for host, slots in self._kept.items():
+                if host_tag(host) == tag:
+                    for kept in slots:
+                        kept.due = now
+                    self._sweep_now.set()
 
     def _wake(self, tag: str) -> None:
         event = self._wakeups.pop(tag, None)

@@ -295,6 +295,7 @@ async def test_a_lost_session_is_not_a_lost_request(pools, db_pool):
             await db_pool.execute(f"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE {_THIS_LOCK}", *key)
             while await holders():  # the backend ends a moment after it is told to
                 await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)  # and the event loop reads the connection's end (host_slots.py: keeping)
         async with limiter.slot("lost.test"):
             assert await holders() == 1
         await _soon(lambda: _none_hold(holders))
@@ -328,8 +329,10 @@ async def test_a_host_worked_steadily_asks_the_database_almost_nothing(postgres_
 
 
 async def test_a_slot_kept_on_a_lost_session_is_not_trusted(pools, db_pool):
-    """A slot kept idle whose session is terminated (as by a PostgreSQL restart): the next
-    request takes a real lock on a new connection, not the dead one."""
+    """A slot kept idle whose session is terminated (as by a PostgreSQL restart): once the
+    connection has been seen to close (the event loop reads its end a moment later), the next
+    request takes a real lock on a new connection, not the dead one. (Within that moment a kept
+    slot would be reused: host_slots.py says so.)"""
     limiter = HostLimiter(1, shared=PostgresHostSlots(pools[0]))
     key = _halves(slot_key("kept-lost.test", 0))
 
@@ -341,9 +344,25 @@ async def test_a_slot_kept_on_a_lost_session_is_not_trusted(pools, db_pool):
     assert await holders() == 1  # kept
     await db_pool.execute(f"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE {_THIS_LOCK}", *key)
     await _soon(lambda: _none_hold(holders))
+    await asyncio.sleep(0.2)  # the connection's end is read
     async with limiter.slot("kept-lost.test"):
         assert await holders() == 1
     await _soon(lambda: _none_hold(holders))
+
+
+async def test_a_slot_kept_idle_goes_at_once_to_a_worker_that_wants_it(pools, db_pool):
+    """A worker has finished with a host's only slot and keeps it (for up to the linger, a
+    second); another worker that wants the host says so and has it long before that."""
+    keeper = HostLimiter(1, shared=PostgresHostSlots(pools[0]))
+    other = HostLimiter(1, shared=PostgresHostSlots(pools[1]))
+    async with keeper.slot("kept.test"):
+        pass
+    assert await _one_lock(db_pool)  # kept
+    began = time.monotonic()
+    async with asyncio.timeout(10), other.slot("kept.test"):
+        waited = time.monotonic() - began
+    assert waited < 0.5, waited
+    await _soon(lambda: _no_locks(db_pool))
 
 
 async def test_a_host_worked_steadily_by_one_worker_is_not_kept_from_another(pools):
