@@ -5,10 +5,10 @@ small think time, and counts per host how many requests run at once. Three worke
 after the other in alternating rounds (ABC CBA), each fed by the same load driver
 workflows (always more activities outstanding than the worker runs at once):
 
-- tada, limited: ``check_liveness`` as in production (the URL from PostgreSQL, the egress
-  policy, the safe transport, classification, a JSON log line) with
-  the per-host limit (``tada.clients.host_limiter.HostLimiter``, TADA_LIVENESS_PER_HOST in production;
-  here without production's slots shared in PostgreSQL, ``PostgresHostSlots``);
+- tada, limited: ``check_liveness`` built as the production worker builds it
+  (``tada.worker.liveness_activities``: the URL from PostgreSQL, the egress policy, the safe
+  transport, classification, a JSON log line) with the per-host limit
+  (TADA_LIVENESS_PER_HOST), its slots shared in PostgreSQL (``PostgresHostSlots``);
 - tada, no limit: the same without the limiter, to show what it costs;
 - bare: a plain ``httpx`` GET of the URL in an activity.
 
@@ -182,8 +182,7 @@ async def run(
         "at random over all hosts"
     )
     report.note(
-        "tada, limited = LivenessActivities with its per-host HostLimiter (TADA_LIVENESS_PER_HOST) in the "
-        "worker's process only: tada/worker.py also shares each host's slots across workers in PostgreSQL "
-        "(PostgresHostSlots), which this benchmark does not measure yet"
+        "tada, limited = the liveness check as tada/worker.py builds it: the per-host limit "
+        "(TADA_LIVENESS_PER_HOST), each host's slots shared across workers in PostgreSQL (PostgresHostSlots)"
     )
     return report
