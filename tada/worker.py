@@ -145,9 +145,9 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     (issue 18): 0.2 MB less a cached workflow (the scale benchmark's worker 293 → 186 MB with
     500 cached) and 3.5 ms less CPU each time a workflow is loaded (a new link, or one woken
     after it left the cache). They may: the workflow modules keep no state of their own
-    between runs (module-level values are constants), and everything they import from tada is
-    passed through already. What the sandbox then no longer checks at run time (a call such as
-    ``datetime.now()`` in workflow code) the tests check: their workers (tests/support/cli_stack.py)
+    between runs (their module-level values are read-only: tests/test_workflow_runner.py),
+    and everything they import from tada is passed through already. What the sandbox then no
+    longer checks at run time (a call such as ``datetime.now()`` in workflow code) the tests check: their workers (tests/support/cli_stack.py)
     and the replay of every recorded history (tests/lifecycle/test_replay.py) run the workflows
     in the full sandbox. The rehearsal (``tada simulate``) and the benchmarks run this one."""
     return SandboxedWorkflowRunner(
