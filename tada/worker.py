@@ -147,9 +147,10 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     after it left the cache). They may: the workflow modules keep no state of their own
     between runs (their module-level values are read-only: tests/test_workflow_runner.py),
     and everything they import from tada is passed through already. What the sandbox then no
-    longer checks at run time (a call such as ``datetime.now()`` in workflow code) the tests check: their workers (tests/support/cli_stack.py)
-    and the replay of every recorded history (tests/lifecycle/test_replay.py) run the workflows
-    in the full sandbox. The rehearsal (``tada simulate``) and the benchmarks run this one."""
+    longer checks at run time (a call such as ``datetime.now()`` in workflow code) the tests
+    do: their workers (tests/support/cli_stack.py) and the replay of every recorded history
+    (tests/lifecycle/test_replay.py) run the workflows in the full sandbox. The rehearsal
+    (``tada simulate``) and the benchmarks run this one."""
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules("tada.workflows", "tada.domain")
     )
