@@ -111,10 +111,11 @@ class _Claim:
 
 @dataclass
 class _Kept:
-    """A slot no request uses, still locked, for this process's next request to its host."""
+    """A slot no request uses, still locked, for this process's next request to its host. Only
+    the current session's are kept: a new one (``_drop``) forgets them, and the connection is
+    handed back only when none is kept."""
 
     key: int
-    generation: int
     taken: float
     due: float  # when it is given back unless a request takes it first (idle for ``linger``)
 
@@ -237,13 +238,13 @@ class PostgresHostSlots:
         slot = kept.pop()  # the most recently used: the older ones fall due first
         if not kept:
             del self._kept[claim.host]
-        claim.key, claim.generation, claim.taken = slot.key, slot.generation, slot.taken
+        claim.key, claim.generation, claim.taken = slot.key, self._generation, slot.taken
         return True
 
     def _keep(self, claim: _Claim) -> None:
         assert claim.key is not None
         due = time.monotonic() + self._linger
-        self._kept.setdefault(claim.host, []).append(_Kept(claim.key, claim.generation, claim.taken, due))
+        self._kept.setdefault(claim.host, []).append(_Kept(claim.key, claim.taken, due))
         if self._sweeper is None:
             self._sweeper = asyncio.ensure_future(self._sweep())
 
@@ -317,7 +318,7 @@ class PostgresHostSlots:
                         for kept in self._kept[host]:
                             if now < kept.due:
                                 staying.append(kept)
-                            elif kept.generation == self._generation:
+                            else:
                                 giving.append((kept.key, host))
                         if staying:
                             self._kept[host] = staying
