@@ -279,30 +279,37 @@ def _halves(key: int) -> tuple[int, int]:
     return unsigned >> 32, unsigned & 0xFFFFFFFF
 
 
+async def _holders(db_pool, host: str) -> int:
+    """Sessions holding slot 0 of ``host``: only that lock (other tests' workers may hold their own)."""
+    key = _halves(slot_key(host, 0))
+    return await db_pool.fetchval(f"SELECT count(*) FROM pg_locks WHERE {_THIS_LOCK} AND granted", *key)
+
+
+async def _nobody_holds(db_pool, host: str) -> bool:
+    return await _holders(db_pool, host) == 0
+
+
+async def _terminate_holder(db_pool, host: str) -> None:
+    """End the session holding slot 0 of ``host`` (as a PostgreSQL restart would), and only it."""
+    key = _halves(slot_key(host, 0))
+    await db_pool.execute(f"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE {_THIS_LOCK}", *key)
+
+
 async def test_a_lost_session_is_not_a_lost_request(pools, db_pool):
     """The session holding a slot is terminated (as by a PostgreSQL restart): the request under
     way ends normally, and the next takes a slot on a new connection. Only that one session is
     terminated, and only that slot's lock counted: other tests' workers may hold locks of their own."""
     limiter = HostLimiter(1, shared=PostgresHostSlots(pools[0]))
-    key = _halves(slot_key("lost.test", 0))
-
-    async def holders() -> int:
-        return await db_pool.fetchval(f"SELECT count(*) FROM pg_locks WHERE {_THIS_LOCK} AND granted", *key)
-
     async with asyncio.timeout(60):
         async with limiter.slot("lost.test"):
-            assert await holders() == 1
-            await db_pool.execute(f"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE {_THIS_LOCK}", *key)
-            while await holders():  # the backend ends a moment after it is told to
+            assert await _holders(db_pool, "lost.test") == 1
+            await _terminate_holder(db_pool, "lost.test")
+            while await _holders(db_pool, "lost.test"):  # the backend ends a moment after it is told to
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.2)  # and the event loop reads the connection's end (host_slots.py: keeping)
         async with limiter.slot("lost.test"):
-            assert await holders() == 1
-        await _soon(lambda: _none_hold(holders))
-
-
-async def _none_hold(holders: Callable[[], Awaitable[int]]) -> bool:
-    return await holders() == 0
+            assert await _holders(db_pool, "lost.test") == 1
+        await _soon(lambda: _nobody_holds(db_pool, "lost.test"))
 
 
 async def test_a_host_worked_steadily_asks_the_database_almost_nothing(postgres_url, db_pool):
@@ -334,20 +341,15 @@ async def test_a_slot_kept_on_a_lost_session_is_not_trusted(pools, db_pool):
     request takes a real lock on a new connection, not the dead one. (Within that moment a kept
     slot would be reused: host_slots.py says so.)"""
     limiter = HostLimiter(1, shared=PostgresHostSlots(pools[0]))
-    key = _halves(slot_key("kept-lost.test", 0))
-
-    async def holders() -> int:
-        return await db_pool.fetchval(f"SELECT count(*) FROM pg_locks WHERE {_THIS_LOCK} AND granted", *key)
-
     async with limiter.slot("kept-lost.test"):
         pass
-    assert await holders() == 1  # kept
-    await db_pool.execute(f"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE {_THIS_LOCK}", *key)
-    await _soon(lambda: _none_hold(holders))
+    assert await _holders(db_pool, "kept-lost.test") == 1  # kept
+    await _terminate_holder(db_pool, "kept-lost.test")
+    await _soon(lambda: _nobody_holds(db_pool, "kept-lost.test"))
     await asyncio.sleep(0.2)  # the connection's end is read
     async with limiter.slot("kept-lost.test"):
-        assert await holders() == 1
-    await _soon(lambda: _none_hold(holders))
+        assert await _holders(db_pool, "kept-lost.test") == 1
+    await _soon(lambda: _nobody_holds(db_pool, "kept-lost.test"))
 
 
 async def test_a_slot_kept_idle_goes_at_once_to_a_worker_that_wants_it(pools, db_pool):
