@@ -10,6 +10,7 @@ import httpx
 import structlog
 from temporalio import activity
 
+from tada.adapters.link_urls import LinkUrls
 from tada.clients.decoding import AnswerRefused, decoded_chunks
 from tada.clients.dns_evidence import NxdomainEvidence
 from tada.clients.egress import EgressPolicy, EgressRefused, HostNotFound
@@ -58,7 +59,7 @@ class LivenessActivities(Liveness):
         max_bytes: int,
         nxdomain: NxdomainEvidence,
     ) -> None:
-        self._pool = pool
+        self._urls = LinkUrls(pool)  # read together when checks ask at once
         self._http = http
         #: Checked before every hop; the http client's transport checks again at connect time.
         self._egress = egress
@@ -70,7 +71,7 @@ class LivenessActivities(Liveness):
 
     @activity.defn(name=CHECK_LIVENESS)
     async def check(self, request: LivenessRequest) -> LivenessResult:
-        url = await self._pool.fetchval("SELECT url FROM links WHERE link_id = $1", request.link_id)
+        url = await self._urls.url_of(request.link_id)
         if url is None:
             return LivenessResult(verdict=Verdict.UNKNOWN, reason="link not in the database")
         result = await self.probe(url, request.removed_markers, confirming=request.confirming)

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import random
 import time
@@ -79,16 +80,19 @@ def _hash64(*parts: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+@functools.lru_cache(maxsize=4096)  # asked on every take and leave, mostly for the same few hosts
 def slot_key(host: str, n: int) -> int:
     """The advisory lock of slot ``n`` of ``host`` (a bigint key, a hash: the host is not stored)."""
     return _hash64("slot", host, str(n))
 
 
+@functools.lru_cache(maxsize=4096)
 def waiting_key(host: str) -> int:
     """The advisory lock a process holds shared while it waits for one of ``host``'s slots."""
     return _hash64("waiting", host)
 
 
+@functools.lru_cache(maxsize=4096)
 def host_tag(host: str) -> str:
     """The host as notifications name it: a hash too."""
     return str(_hash64("host", host))

@@ -61,6 +61,7 @@ _SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
 _NUMERIC_HOST = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}\.?", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)  # every request asks, at its check and at connect time
 def parse_ip(text: str) -> IPAddress | None:
     """The address ``text`` is in its standard spelling (brackets and an IPv6 zone allowed), or None."""
     text = text.strip().removeprefix("[").removesuffix("]")
@@ -81,6 +82,7 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def refusal(ip: IPAddress | str) -> str | None:
     """Why ``ip`` is not a public internet destination ("loopback", "private", ...), or None."""
     if isinstance(ip, str):
