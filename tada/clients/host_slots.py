@@ -163,10 +163,12 @@ class PostgresHostSlots:
         claim = _Claim(host)
         self._users += 1
         try:
-            await self._take(claim, per_host)
+            if not self._reuse(claim):  # a slot this process keeps for the host: no query, no wait
+                await self._take(claim, per_host)
             yield
         finally:
-            await self._shielded(self._leave(claim))
+            if not self._keep_at_once(claim):  # the common case, kept without a task or a query
+                await self._shielded(self._leave(claim))
 
     async def _take(self, claim: _Claim, per_host: int) -> None:
         keys = [slot_key(claim.host, n) for n in range(per_host)]
@@ -256,17 +258,29 @@ class PostgresHostSlots:
         """The claim holds a lock of this session, and the session looks alive."""
         return claim.key is not None and claim.generation == self._generation and self._connected()
 
-    async def _leave(self, claim: _Claim) -> None:
+    def _keep_at_once(self, claim: _Claim) -> bool:
+        """Keep the claim's slot if that needs no query (nobody to ask, nothing to withdraw):
+        True when done."""
         if claim.attempt is not None and not claim.attempt.done():
-            await asyncio.wait([claim.attempt])  # the wait was cancelled mid-try: let the try end first
+            return False
         tag = host_tag(claim.host)
         withdraw = claim.host in self._announced and not self._waiting.get(tag)
         held_long = time.monotonic() - claim.taken >= self._hold_limit
-        if self._ours(claim) and not withdraw and not held_long:  # the common case: no query
-            self._keep(claim)
-            self._users -= 1
-            self._wake(tag)  # a request of this process waiting for the host takes it at once
+        if not self._ours(claim) or withdraw or held_long:
+            return False
+        self._keep(claim)
+        self._users -= 1
+        self._wake(tag)  # a request of this process waiting for the host takes it at once
+        return True
+
+    async def _leave(self, claim: _Claim) -> None:
+        if claim.attempt is not None and not claim.attempt.done():
+            await asyncio.wait([claim.attempt])  # the wait was cancelled mid-try: let the try end first
+        if self._keep_at_once(claim):
             return
+        tag = host_tag(claim.host)
+        withdraw = claim.host in self._announced and not self._waiting.get(tag)
+        held_long = time.monotonic() - claim.taken >= self._hold_limit
         async with self._lock:
             self._users -= 1
             if withdraw:
