@@ -18,12 +18,16 @@ share the database. Slot ``n`` of a host is the session-level advisory lock
   worker says it wants the host.
 - No worker keeps a host from another. A process that finds all of a host's slots taken
   says so: it NOTIFYs that it wants the host (every worker gives back the slots of it that it
-  keeps idle), and holds the host's shared "waiting" lock (``waiting_key``) while it waits. A
-  request that ends on a slot held longer than ``hold_limit`` (1 s) asks whether anyone
-  else waits (can it take that lock exclusively? one round trip): if not, the slot is kept
-  as before; if so, it is given back, and for ``first_retry`` (50 ms) the process asks for
-  none of that host's slots, so a worker woken by the NOTIFY gets there first. A process's
-  own waiting never stops its own keeping (a session's locks do not conflict with each other).
+  keeps idle), says it again every ``hold_limit`` / 2 at most while it waits (a worker that
+  connected after the first notice hears a later one), and holds the host's shared "waiting"
+  lock (``waiting_key``) while it waits. A request that ends on a slot held longer than
+  ``hold_limit`` (1 s), of a host another worker has said it wants within the last
+  ``hold_limit`` + ``last_retry`` (2 s), asks whether anyone still waits (can it take that
+  lock exclusively? one round trip): if not, the slot is kept as before; if so, it is given
+  back, and for ``first_retry`` (50 ms) the process asks for none of that host's slots, so a
+  worker woken by the NOTIFY gets there first. A host nobody has said they want is kept
+  without asking (the slot is held afresh). A process's own waiting never stops its own
+  keeping (a session's locks do not conflict with each other).
 - Keeping trusts that the connection is alive while asyncpg has not seen it close: a session
   the server ended is noticed as soon as the event loop reads the connection's end (the
   connection LISTENs, so it is read: milliseconds on loopback or a LAN); within that moment a
@@ -153,6 +157,8 @@ class PostgresHostSlots:
         self._sweep_now = asyncio.Event()  # another worker wants a host whose slots are kept
         self._yielding: dict[str, float] = {}  # by host: no new slot asked for before then
         self._announced: set[str] = set()  # hosts whose waiting lock this session holds (shared)
+        self._said: dict[str, float] = {}  # by host: when this process last said it wants it
+        self._wanted: dict[str, float] = {}  # by host tag: when another worker last said it wants it
         self._users = 0  # requests holding or waiting for a slot
         self._wakeups: dict[str, asyncio.Event] = {}  # by host tag
         self._waiting: dict[str, int] = {}  # by host tag
@@ -212,19 +218,34 @@ class PostgresHostSlots:
                             self._held.add(key)
                             claim.key, claim.generation, claim.taken = key, self._generation, time.monotonic()
                             return
-                    if claim.host not in self._announced:  # all taken: say that this process waits
-                        announce = "SELECT pg_try_advisory_lock_shared($1), pg_notify($2, $3)"
-                        wanted = WANTED + host_tag(claim.host)  # holders give back what they keep idle
-                        row = await conn.fetchrow(
-                            announce, waiting_key(claim.host), CHANNEL, wanted, timeout=self._query_timeout
-                        )
-                        if row[0]:
-                            self._announced.add(claim.host)
+                    await self._say_wanted(conn, claim.host)  # all taken: this process waits
                     return
                 except _DATABASE_ERRORS as error:
                     self._drop()  # whatever the query did is undone with the session
                     if last_chance:
                         raise HostSlotsUnavailable("the database cannot be asked for host slots") from error
+
+    async def _say_wanted(self, conn: Any, host: str) -> None:
+        """NOTIFY "wanted" for ``host`` (holders give back what they keep idle, and ask at the
+        end of a long-held request whether anyone waits), and hold its waiting lock. Said again
+        after ``hold_limit`` / 2 while the wait lasts, so a holder that missed the first (it
+        connected after) hears it within a retry."""
+        now = time.monotonic()
+        if host in self._announced and now - self._said.get(host, 0.0) < self._hold_limit / 2:
+            return
+        self._said[host] = now
+        wanted = WANTED + host_tag(host)
+        if host in self._announced:
+            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, wanted, timeout=self._query_timeout)
+            return
+        announce = "SELECT pg_try_advisory_lock_shared($1), pg_notify($2, $3)"
+        row = await conn.fetchrow(announce, waiting_key(host), CHANNEL, wanted, timeout=self._query_timeout)
+        if row[0]:
+            self._announced.add(host)
+
+    def _wanted_lately(self, tag: str) -> bool:
+        """Another worker said it wants the host within the time a waiter says it again."""
+        return self._wanted.get(tag, float("-inf")) > time.monotonic() - (self._hold_limit + self._last_retry)
 
     async def _let_others_first(self, host: str) -> None:
         """Just after this process gave a slot back to a worker that waits for it: wait a moment."""
@@ -266,8 +287,10 @@ class PostgresHostSlots:
         tag = host_tag(claim.host)
         withdraw = claim.host in self._announced and not self._waiting.get(tag)
         held_long = time.monotonic() - claim.taken >= self._hold_limit
-        if not self._ours(claim) or withdraw or held_long:
+        if not self._ours(claim) or withdraw or (held_long and self._wanted_lately(tag)):
             return False
+        if held_long:  # nobody has said they want the host: held afresh, nobody asked
+            claim.taken = time.monotonic()
         self._keep(claim)
         self._users -= 1
         self._wake(tag)  # a request of this process waiting for the host takes it at once
@@ -310,6 +333,7 @@ class PostgresHostSlots:
     async def _withdraw(self, host: str) -> None:
         """No request of this process waits for ``host`` any more: its waiting lock goes."""
         self._announced.discard(host)
+        self._said.pop(host, None)
         if self._conn is None:
             return
         try:
@@ -405,6 +429,7 @@ class PostgresHostSlots:
         self._held.clear()
         self._kept.clear()
         self._announced.clear()
+        self._said.clear()
         self._generation += 1
 
     async def _hand_back(self) -> None:
@@ -412,6 +437,7 @@ class PostgresHostSlots:
         conn, self._conn = self._conn, None
         self._held.clear()
         self._announced.clear()
+        self._said.clear()
         self._generation += 1
         try:
             await conn.remove_listener(CHANNEL, self._notified)
@@ -426,6 +452,9 @@ class PostgresHostSlots:
         elif self._connected() and pid != self._conn.get_server_pid():  # another worker waits
             tag = payload.removeprefix(WANTED)
             now = time.monotonic()
+            if len(self._wanted) > 1000:  # none pile up
+                self._wanted = {seen: at for seen, at in self._wanted.items() if self._wanted_lately(seen)}
+            self._wanted[tag] = now
             for host, slots in self._kept.items():
                 if host_tag(host) == tag:
                     for kept in slots:
