@@ -36,9 +36,12 @@ class LinkUrls:
         self._gather = gather
         self._asked: dict[str, asyncio.Future[str | None]] = {}  # by link id, for the next query
         self._due: asyncio.TimerHandle | None = None  # when the next query goes
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the reads wait on
 
     async def url_of(self, link_id: str) -> str | None:
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # what a loop that has ended left behind can never be answered
+            self._loop, self._asked, self._due = loop, {}, None
         asked = self._asked.get(link_id)
         if asked is None:
             asked = self._asked[link_id] = loop.create_future()

@@ -26,13 +26,19 @@ share the database. Slot ``n`` of a host is the session-level advisory lock
   lock exclusively? one round trip): if not, the slot is kept as before; if so, it is given
   back, and for ``first_retry`` (50 ms) the process asks for none of that host's slots, so a
   worker woken by the NOTIFY gets there first. A host nobody has said they want is kept
-  without asking (the slot is held afresh). A process's own waiting never stops its own
-  keeping (a session's locks do not conflict with each other).
+  without asking (the slot is held afresh), so a waiter whose notice comes just after a
+  request was held afresh waits up to twice the hold limit. A process's own waiting never
+  stops its own keeping (a session's locks do not conflict with each other).
 - Keeping trusts that the connection is alive while asyncpg has not seen it close: a session
   the server ended is noticed as soon as the event loop reads the connection's end (the
   connection LISTENs, so it is read: milliseconds on loopback or a LAN); within that moment a
   kept slot may be reused on a lock PostgreSQL has already dropped, as a request under way
   runs on one. The limit can then be exceeded, only just after a restart, by a few requests.
+  A session that ends without a word (a server failed over, the network cut: no FIN) is not
+  read as ended; it is found by the next query, and a long-held request asks the hold-limit
+  question whenever the connection has answered nothing for ``session_check`` (10 s), so a
+  busy host's slots are never kept on such a session for longer than that and the query
+  timeout.
 - Waiting does not spin. A release NOTIFYs the host's tag, and every worker waiting for that
   host tries again at once; without a notification a waiter tries again after a backoff
   with jitter (50 ms, doubling to 1 s), which is how a dead worker's slots are found free.
@@ -44,7 +50,9 @@ share the database. Slot ``n`` of a host is the session-level advisory lock
   connection. A try that cannot reach PostgreSQL raises ``HostSlotsUnavailable``, so the
   activity fails and Temporal retries it.
 
-All workers should run with the same ``per_host``: the limit is the largest any of them uses.
+All workers should run with the same ``per_host``: the limit is the largest any of them uses;
+and the same version of this module (a waiter from before 2026-12-03 says "wanted" only once,
+and a holder that connected after it would not ask).
 """
 
 from __future__ import annotations
@@ -72,6 +80,7 @@ LAST_RETRY = 1.0
 QUERY_TIMEOUT = 10.0
 LINGER = 1.0
 HOLD_LIMIT = 1.0
+SESSION_CHECK = 10.0
 
 #: A database that is down, or a connection that broke or hung (TimeoutError is an OSError).
 #: InternalClientError: asyncpg's word for a connection whose session the server ended under it
@@ -141,6 +150,7 @@ class PostgresHostSlots:
         query_timeout: float = QUERY_TIMEOUT,
         linger: float = LINGER,
         hold_limit: float = HOLD_LIMIT,
+        session_check: float = SESSION_CHECK,
     ) -> None:
         self._pool = pool
         self._first_retry = first_retry
@@ -148,6 +158,8 @@ class PostgresHostSlots:
         self._query_timeout = query_timeout
         self._linger = linger
         self._hold_limit = hold_limit
+        self._session_check = session_check
+        self._answered = 0.0  # when the connection last answered a query or brought a notice
         self._lock = asyncio.Lock()  # the connection runs one query at a time
         self._conn: Any = None  # the pool's connection, while slots are held or waited for
         self._generation = 0  # a new connection, a new generation: locks of an old one are gone
@@ -159,6 +171,7 @@ class PostgresHostSlots:
         self._announced: set[str] = set()  # hosts whose waiting lock this session holds (shared)
         self._said: dict[str, float] = {}  # by host: when this process last said it wants it
         self._wanted: dict[str, float] = {}  # by host tag: when another worker last said it wants it
+        self._pruned = 0.0  # when old entries of _wanted were last forgotten
         self._users = 0  # requests holding or waiting for a slot
         self._wakeups: dict[str, asyncio.Event] = {}  # by host tag
         self._waiting: dict[str, int] = {}  # by host tag
@@ -214,7 +227,9 @@ class PostgresHostSlots:
                     for key in keys:
                         if key in self._held:  # one of this process's own requests has it
                             continue
-                        if await conn.fetchval("SELECT pg_try_advisory_lock($1)", key, timeout=self._query_timeout):
+                        taken = await conn.fetchval("SELECT pg_try_advisory_lock($1)", key, timeout=self._query_timeout)
+                        self._answered = time.monotonic()
+                        if taken:
                             self._held.add(key)
                             claim.key, claim.generation, claim.taken = key, self._generation, time.monotonic()
                             return
@@ -237,15 +252,23 @@ class PostgresHostSlots:
         wanted = WANTED + host_tag(host)
         if host in self._announced:
             await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, wanted, timeout=self._query_timeout)
+            self._answered = time.monotonic()
             return
         announce = "SELECT pg_try_advisory_lock_shared($1), pg_notify($2, $3)"
         row = await conn.fetchrow(announce, waiting_key(host), CHANNEL, wanted, timeout=self._query_timeout)
+        self._answered = time.monotonic()
         if row[0]:
             self._announced.add(host)
 
     def _wanted_lately(self, tag: str) -> bool:
         """Another worker said it wants the host within the time a waiter says it again."""
         return self._wanted.get(tag, float("-inf")) > time.monotonic() - (self._hold_limit + self._last_retry)
+
+    def _must_ask(self, tag: str) -> bool:
+        """Ask at the end of a long-held request whether anyone waits: someone said so lately, or
+        the connection has answered nothing for ``session_check`` (the question finds a session
+        that died without a word, as on a server that failed over)."""
+        return self._wanted_lately(tag) or time.monotonic() - self._answered > self._session_check
 
     async def _let_others_first(self, host: str) -> None:
         """Just after this process gave a slot back to a worker that waits for it: wait a moment."""
@@ -287,7 +310,7 @@ class PostgresHostSlots:
         tag = host_tag(claim.host)
         withdraw = claim.host in self._announced and not self._waiting.get(tag)
         held_long = time.monotonic() - claim.taken >= self._hold_limit
-        if not self._ours(claim) or withdraw or (held_long and self._wanted_lately(tag)):
+        if not self._ours(claim) or withdraw or (held_long and self._must_ask(tag)):
             return False
         if held_long:  # nobody has said they want the host: held afresh, nobody asked
             claim.taken = time.monotonic()
@@ -310,9 +333,10 @@ class PostgresHostSlots:
                 await self._withdraw(claim.host)
             if self._ours(claim):
                 assert claim.key is not None
-                if held_long and await self._others_wait(claim.host):
-                    await self._give_back([(claim.key, claim.host)])
-                    self._yielding[claim.host] = time.monotonic() + self._first_retry
+                if held_long and self._must_ask(tag) and await self._others_wait(claim.host):
+                    if self._ours(claim):  # (a question that failed ended the session, and the slot with it)
+                        await self._give_back([(claim.key, claim.host)])
+                        self._yielding[claim.host] = time.monotonic() + self._first_retry
                 elif self._ours(claim):  # (the question may have found the connection broken)
                     if held_long:
                         claim.taken = time.monotonic()  # nobody else wants the host: held afresh
@@ -324,11 +348,13 @@ class PostgresHostSlots:
         """Does another worker wait for one of ``host``'s slots (hold its waiting lock)?"""
         query = "SELECT CASE WHEN pg_try_advisory_lock($1) THEN NOT pg_advisory_unlock($1) ELSE true END"
         try:
-            return bool(await self._conn.fetchval(query, waiting_key(host), timeout=self._query_timeout))
+            waits = bool(await self._conn.fetchval(query, waiting_key(host), timeout=self._query_timeout))
         except _DATABASE_ERRORS as error:
             log.warning("host_slot_question_failed", host=host, error=type(error).__name__)
             self._drop()  # the session, and with it the slot, is gone
             return True
+        self._answered = time.monotonic()
+        return waits
 
     async def _withdraw(self, host: str) -> None:
         """No request of this process waits for ``host`` any more: its waiting lock goes."""
@@ -380,6 +406,8 @@ class PostgresHostSlots:
         self._yielding = {host: until for host, until in self._yielding.items() if until > now}  # none pile up
         for key, _ in slots:
             self._held.discard(key)
+        if self._conn is None:  # the session ended: its locks went with it
+            return
         try:
             await self._conn.execute(
                 "SELECT pg_advisory_unlock(k), pg_notify($2, t) FROM unnest($1::bigint[], $3::text[]) AS u(k, t)",
@@ -388,6 +416,7 @@ class PostgresHostSlots:
                 [host_tag(host) for _, host in slots],
                 timeout=self._query_timeout,
             )
+            self._answered = time.monotonic()
         except _DATABASE_ERRORS as error:
             hosts = sorted({host for _, host in slots})
             log.warning("host_slot_release_failed", hosts=hosts, error=type(error).__name__)
@@ -419,6 +448,7 @@ class PostgresHostSlots:
                 _terminate(conn)
                 raise HostSlotsUnavailable("no database connection for host slots") from error
             self._conn = conn
+            self._answered = time.monotonic()
         return self._conn
 
     def _drop(self) -> None:
@@ -447,13 +477,15 @@ class PostgresHostSlots:
             _terminate(conn)
 
     def _notified(self, _conn: object, pid: int, _channel: str, payload: str) -> None:
+        self._answered = time.monotonic()  # the connection is alive
         if not payload.startswith(WANTED):
             self._wake(payload)  # a slot of the host was given back
         elif self._connected() and pid != self._conn.get_server_pid():  # another worker waits
             tag = payload.removeprefix(WANTED)
             now = time.monotonic()
-            if len(self._wanted) > 1000:  # none pile up
+            if len(self._wanted) > 1000 and now - self._pruned > 1.0:  # none pile up
                 self._wanted = {seen: at for seen, at in self._wanted.items() if self._wanted_lately(seen)}
+                self._pruned = now
             self._wanted[tag] = now
             for host, slots in self._kept.items():
                 if host_tag(host) == tag:

@@ -324,6 +324,7 @@ async def test_a_host_worked_steadily_asks_the_database_almost_nothing(postgres_
         limiter = HostLimiter(4, shared=PostgresHostSlots(pool, hold_limit=0.1))
         await _load(limiter, ["busy.test"] * 4)  # the connection's first queries, prepared
         await _soon(lambda: _no_locks(db_pool))
+        await _soon(_all_idle(pool))  # the connection handed back (its last sends made)
         before, began = relay.sends, time.monotonic()
         for _ in range(20):
             await _load(limiter, ["busy.test"] * 4, per_call=0.01)
@@ -334,6 +335,26 @@ async def test_a_host_worked_steadily_asks_the_database_almost_nothing(postgres_
     # Taking four slots (and the connection's LISTEN), then nothing: no question while nobody
     # wants the host (a question a slot every 0.1 s before; one by one it was 160 round trips).
     assert took > 0.2 and asked <= 6, (asked, took)
+
+
+async def test_a_busy_host_still_checks_its_session_now_and_then(postgres_url, db_pool):
+    """The same steady work with ``session_check`` 0.3 s: a long-held request asks the
+    hold-limit question when the connection has answered nothing for that long, so a session
+    that died without a word is found (no question at all would never find it)."""
+    async with relayed(postgres_url) as relay:
+        pool = await create_pool(relay.url, min_size=1, max_size=2)
+        limiter = HostLimiter(4, shared=PostgresHostSlots(pool, hold_limit=0.05, session_check=0.3))
+        await _load(limiter, ["checked.test"] * 4)
+        await _soon(lambda: _no_locks(db_pool))
+        await _soon(_all_idle(pool))
+        before, began = relay.sends, time.monotonic()
+        while time.monotonic() - began < 1.4:
+            await _load(limiter, ["checked.test"] * 4, per_call=0.01)
+        asked, took = relay.sends - before, time.monotonic() - began
+        await _soon(lambda: _no_locks(db_pool))
+        await pool.close()
+    # Taking four slots and the LISTEN (about 6, as above), then a question every 0.3 s or so.
+    assert asked >= 6 + 3 and asked <= 6 + 2 * (took / 0.3 + 1), (asked, took)
 
 
 async def test_a_slot_kept_on_a_lost_session_is_not_trusted(pools, db_pool):
@@ -378,20 +399,20 @@ async def test_a_waiter_says_again_that_it_wants_the_host(postgres_url, pools, d
     await listener.add_listener(CHANNEL, lambda *args: heard.append(args[3]))
     try:
         await blocker.execute("SELECT pg_advisory_lock($1)", slot_key("wanted-again.test", 0))
-        waiter = HostLimiter(1, shared=PostgresHostSlots(pools[0]))
+        waiter = HostLimiter(1, shared=PostgresHostSlots(pools[0], hold_limit=2.0))  # said again after 1 s
 
         async def take() -> None:
             async with waiter.slot("wanted-again.test"):
                 pass
 
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(take(), 2.5)
+        with pytest.raises(TimeoutError):  # tries at about 0, 0.05, 0.15, ... 1.55 s, 2.55 s (with jitter, sooner)
+            await asyncio.wait_for(take(), 3.0)
         await asyncio.sleep(0.1)  # the last notice read
     finally:
         await blocker.close()
         await listener.close()
     said = heard.count(WANTED + host_tag("wanted-again.test"))
-    assert 2 <= said <= 6, heard
+    assert 2 <= said <= 4, heard  # a notice at every try would be 7 or 8
     await _soon(lambda: _no_locks(db_pool))
 
 
