@@ -302,14 +302,19 @@ class PostgresHostSlots:
         """The claim holds a lock of this session, and the session looks alive."""
         return claim.key is not None and claim.generation == self._generation and self._connected()
 
+    def _leaving(self, claim: _Claim) -> tuple[str, bool, bool]:
+        """A request ends: its host's tag; whether this process's waiting for the host ends with
+        it (nothing of it waits any more); whether its slot was held past the hold limit."""
+        tag = host_tag(claim.host)
+        withdraw = claim.host in self._announced and not self._waiting.get(tag)
+        return tag, withdraw, time.monotonic() - claim.taken >= self._hold_limit
+
     def _keep_at_once(self, claim: _Claim) -> bool:
         """Keep the claim's slot if that needs no query (nobody to ask, nothing to withdraw):
         True when done."""
         if claim.attempt is not None and not claim.attempt.done():
             return False
-        tag = host_tag(claim.host)
-        withdraw = claim.host in self._announced and not self._waiting.get(tag)
-        held_long = time.monotonic() - claim.taken >= self._hold_limit
+        tag, withdraw, held_long = self._leaving(claim)
         if not self._ours(claim) or withdraw or (held_long and self._must_ask(tag)):
             return False
         if held_long:  # nobody has said they want the host: held afresh, nobody asked
@@ -324,9 +329,7 @@ class PostgresHostSlots:
             await asyncio.wait([claim.attempt])  # the wait was cancelled mid-try: let the try end first
         if self._keep_at_once(claim):
             return
-        tag = host_tag(claim.host)
-        withdraw = claim.host in self._announced and not self._waiting.get(tag)
-        held_long = time.monotonic() - claim.taken >= self._hold_limit
+        tag, withdraw, held_long = self._leaving(claim)
         async with self._lock:
             self._users -= 1
             if withdraw:

@@ -313,25 +313,33 @@ async def test_a_lost_session_is_not_a_lost_request(pools, db_pool):
         await _soon(lambda: _nobody_holds(db_pool, "lost.test"))
 
 
+async def _sends_while_worked(postgres_url, db_pool, host: str, seconds: float, **options) -> tuple[int, float]:
+    """Work ``host`` four requests at a time for at least ``seconds`` through a relay to the
+    database, with a fresh connection (its first queries prepared before): how many times the
+    slots sent the database something meanwhile, and for how long it was worked."""
+    async with relayed(postgres_url) as relay:
+        pool = await create_pool(relay.url, min_size=1, max_size=2)
+        limiter = HostLimiter(4, shared=PostgresHostSlots(pool, **options))
+        await _load(limiter, [host] * 4)  # the connection's first queries, prepared
+        await _soon(lambda: _no_locks(db_pool))
+        await _soon(_all_idle(pool))  # the connection handed back (its last sends made)
+        before, began = relay.sends, time.monotonic()
+        while time.monotonic() - began < seconds:
+            await _load(limiter, [host] * 4, per_call=0.01)
+        asked, took = relay.sends - before, time.monotonic() - began
+        await _soon(lambda: _no_locks(db_pool))
+        await _soon(_all_idle(pool))
+        await pool.close()
+    return asked, took
+
+
 async def test_a_host_worked_steadily_asks_the_database_almost_nothing(postgres_url, db_pool):
     """Eighty requests to one host, up to four at once, one after another, for longer than the
     hold limit (here 0.1 s): the slots are taken once and kept while in use (a worker on one
     big platform, nobody else waiting), not asked for and given back eighty times; past the
     hold limit nothing is asked either, as no other worker has said it wants the host. All
     are given back once the host falls idle."""
-    async with relayed(postgres_url) as relay:
-        pool = await create_pool(relay.url, min_size=1, max_size=2)
-        limiter = HostLimiter(4, shared=PostgresHostSlots(pool, hold_limit=0.1))
-        await _load(limiter, ["busy.test"] * 4)  # the connection's first queries, prepared
-        await _soon(lambda: _no_locks(db_pool))
-        await _soon(_all_idle(pool))  # the connection handed back (its last sends made)
-        before, began = relay.sends, time.monotonic()
-        for _ in range(20):
-            await _load(limiter, ["busy.test"] * 4, per_call=0.01)
-        asked, took = relay.sends - before, time.monotonic() - began
-        await _soon(lambda: _no_locks(db_pool))
-        await _soon(_all_idle(pool))
-        await pool.close()
+    asked, took = await _sends_while_worked(postgres_url, db_pool, "busy.test", 0.2, hold_limit=0.1)
     # Taking four slots (and the connection's LISTEN), then nothing: no question while nobody
     # wants the host (a question a slot every 0.1 s before; one by one it was 160 round trips).
     assert took > 0.2 and asked <= 6, (asked, took)
@@ -341,18 +349,9 @@ async def test_a_busy_host_still_checks_its_session_now_and_then(postgres_url, d
     """The same steady work with ``session_check`` 0.3 s: a long-held request asks the
     hold-limit question when the connection has answered nothing for that long, so a session
     that died without a word is found (no question at all would never find it)."""
-    async with relayed(postgres_url) as relay:
-        pool = await create_pool(relay.url, min_size=1, max_size=2)
-        limiter = HostLimiter(4, shared=PostgresHostSlots(pool, hold_limit=0.05, session_check=0.3))
-        await _load(limiter, ["checked.test"] * 4)
-        await _soon(lambda: _no_locks(db_pool))
-        await _soon(_all_idle(pool))
-        before, began = relay.sends, time.monotonic()
-        while time.monotonic() - began < 1.4:
-            await _load(limiter, ["checked.test"] * 4, per_call=0.01)
-        asked, took = relay.sends - before, time.monotonic() - began
-        await _soon(lambda: _no_locks(db_pool))
-        await pool.close()
+    asked, took = await _sends_while_worked(
+        postgres_url, db_pool, "checked.test", 1.4, hold_limit=0.05, session_check=0.3
+    )
     # Taking four slots and the LISTEN (about 6, as above), then a question every 0.3 s or so.
     assert asked >= 6 + 3 and asked <= 6 + 2 * (took / 0.3 + 1), (asked, took)
 
